@@ -1,0 +1,82 @@
+"""Body types and their deadlines (DOMAIN.md sections 3 and 5), built from bodies.yaml."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from router.domain.calendar import Period
+from router.domain.errors import ConfigError
+from router.domain.model import BodyType
+
+FILE = "bodies.yaml"
+PERIOD_KEYS = ("acknowledge", "return_within", "handle")
+OPTIONAL_PERIOD_KEYS = ("extension", "confirmation_accept", "confirmation_rule", "confirmation_extension")
+FAMILIES = ("mediation", "court", "police", "petition", "procuratorate", "hotline_12345", "labour_arbitration",
+            "legal_aid")
+
+
+@dataclass(frozen=True)
+class BodyTypeConfig:
+    body_type: BodyType
+    name: str
+    family: str
+    acknowledge: Period
+    return_within: Period
+    handle: Period
+    basis: str
+    extra: Mapping[str, Period] = field(default_factory=dict)
+
+    def rule(self, key: str) -> str:
+        """A readable statement of the rule behind a deadline, stored with the deadline."""
+        period = getattr(self, key, None) or self.extra.get(key)
+        return f"{self.body_type}.{key}={period}（{self.basis}）"
+
+
+@dataclass(frozen=True)
+class Bodies:
+    types: Mapping[BodyType, BodyTypeConfig]
+    escalation: Mapping[str, Period]
+
+    def __getitem__(self, b: BodyType) -> BodyTypeConfig:
+        return self.types[b]
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], *, allow_short_units: bool = False) -> Bodies:
+        if not isinstance(data, Mapping) or not isinstance(data.get("body_types"), Mapping):
+            raise ConfigError(FILE, "body_types", "is required (a mapping of body type to deadlines)")
+        types: dict[BodyType, BodyTypeConfig] = {}
+        for code, d in data["body_types"].items():
+            key = f"body_types.{code}"
+            try:
+                bt = BodyType(code)
+            except ValueError:
+                raise ConfigError(FILE, key, "unknown body type") from None
+            if not isinstance(d, Mapping):
+                raise ConfigError(FILE, key, "must be a mapping")
+            if d.get("family") not in FAMILIES:
+                raise ConfigError(FILE, f"{key}.family", f"must be one of {', '.join(FAMILIES)}")
+            periods = {k: _period(d.get(k), f"{key}.{k}", allow_short_units) for k in PERIOD_KEYS}
+            extra = {k: _period(d[k], f"{key}.{k}", allow_short_units) for k in OPTIONAL_PERIOD_KEYS if k in d}
+            types[bt] = BodyTypeConfig(bt, str(d.get("name") or code), str(d["family"]), basis=str(d.get("basis", "")),
+                                       extra=extra, **periods)
+        missing = [str(b) for b in BodyType if b not in types]
+        if missing:
+            raise ConfigError(FILE, "body_types", f"missing body types: {', '.join(missing)}")
+        esc_raw = (data.get("defaults") or {}).get("escalation") or {}
+        escalation = {k: _period(v, f"defaults.escalation.{k}", allow_short_units) for k, v in esc_raw.items()}
+        return cls(types, escalation)
+
+
+def _period(v: Any, key: str, allow_short_units: bool) -> Period:
+    if v in (None, ""):
+        raise ConfigError(FILE, key, "is required (e.g. 3w, 30c, 24h)")
+    try:
+        p = Period.parse(str(v))
+    except ValueError as e:
+        raise ConfigError(FILE, key, str(e)) from None
+    if p.unit.value in ("minutes", "seconds") and not allow_short_units:
+        raise ConfigError(FILE, key, "minutes and seconds are for demo and test configs only "
+                                     "(set ROUTER_ALLOW_SHORT_DEADLINES=1)")
+    return p

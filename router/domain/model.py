@@ -1,0 +1,139 @@
+"""Value types of the mediation domain (DOMAIN.md sections 1-4). Pure data, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+
+
+class Tier(StrEnum):
+    GRID = "grid"
+    VILLAGE = "village"
+    TOWN = "town"
+    DISTRICT = "district"
+    CITY = "city"
+
+    @property
+    def rank(self) -> int:
+        return TIER_ORDER.index(self)
+
+    def up(self) -> Tier | None:
+        """The next tier up, or None above the city."""
+        i = self.rank + 1
+        return TIER_ORDER[i] if i < len(TIER_ORDER) else None
+
+
+TIER_ORDER: tuple[Tier, ...] = (Tier.GRID, Tier.VILLAGE, Tier.TOWN, Tier.DISTRICT, Tier.CITY)
+TIER_NAMES_ZH = {Tier.GRID: "网格", Tier.VILLAGE: "村(居)", Tier.TOWN: "乡镇(街道)",
+                 Tier.DISTRICT: "区(县)", Tier.CITY: "市"}
+
+
+def max_tier(*tiers: Tier) -> Tier:
+    return max(tiers, key=lambda t: t.rank)
+
+
+class BodyType(StrEnum):
+    PEOPLE_MEDIATION = "people_mediation"
+    MEDICAL_MEDIATION = "medical_mediation"
+    TRAFFIC_MEDIATION = "traffic_mediation"
+    PROPERTY_MEDIATION = "property_mediation"
+    FAMILY_MEDIATION = "family_mediation"
+    CONSUMER_MEDIATION = "consumer_mediation"
+    LABOUR_MEDIATION = "labour_mediation"
+    LABOUR_ARBITRATION = "labour_arbitration"
+    LAND_ARBITRATION = "land_arbitration"
+    COURT = "court"
+    POLICE = "police"
+    PETITION = "petition"
+    PROCURATORATE = "procuratorate"
+    HOTLINE_12345 = "hotline_12345"
+    LEGAL_AID = "legal_aid"
+    MARKET_REGULATOR_12315 = "market_regulator_12315"
+    GOVERNMENT = "government"
+
+
+MEDIATION_BODIES = frozenset({
+    BodyType.PEOPLE_MEDIATION, BodyType.MEDICAL_MEDIATION, BodyType.TRAFFIC_MEDIATION,
+    BodyType.PROPERTY_MEDIATION, BodyType.FAMILY_MEDIATION, BodyType.CONSUMER_MEDIATION,
+    BodyType.LABOUR_MEDIATION,
+})
+
+
+class Source(StrEnum):
+    WALK_IN = "walk_in"
+    HOTLINE = "hotline"
+    POLICE = "police"
+    COURT = "court"
+    PETITION = "petition"
+    PROCURATORATE = "procuratorate"
+    GRID = "grid"
+    ONLINE = "online"
+    REFERRAL = "referral"
+
+
+class RiskFlag(StrEnum):
+    VIOLENCE_THREAT = "violence_threat"
+    DOMESTIC_VIOLENCE = "domestic_violence"
+    DEATH_OR_SERIOUS_INJURY = "death_or_serious_injury"
+    GROUP = "group"
+    SELF_HARM = "self_harm"
+    VULNERABLE_PARTY = "vulnerable_party"
+    MEDIA_ATTENTION = "media_attention"
+    ALREADY_IN_PROCEEDINGS = "already_in_proceedings"
+    GOVERNMENT_PARTY = "government_party"
+
+
+class Feature(StrEnum):
+    """Facts of a dispute that DOMAIN.md's notes route on (an extension of API.md's intake)."""
+
+    TITLE_DISPUTE = "title_dispute"      # 确权: house/homestead ownership -> town government
+    FIGHT_INJURY = "fight_injury"        # injury from a fight -> police first
+
+
+class Wish(StrEnum):
+    MEDIATION = "mediation"
+    LITIGATION = "litigation"
+    ARBITRATION = "arbitration"
+    UNSPECIFIED = "unspecified"
+
+
+class PartyRole(StrEnum):
+    APPLICANT = "applicant"
+    RESPONDENT = "respondent"
+    THIRD_PARTY = "third_party"
+
+
+class PartyKind(StrEnum):
+    PERSON = "person"
+    ORGANIZATION = "organization"
+    GOVERNMENT = "government"
+
+
+@dataclass(frozen=True)
+class Party:
+    role: PartyRole
+    kind: PartyKind
+    name: str
+    division: str | None = None
+    id_number: str | None = None
+    phone: str | None = None
+    credit_code: str | None = None
+
+
+@dataclass(frozen=True)
+class DisputeFacts:
+    """What routing looks at. Built from an intake request; carries no storage identity."""
+
+    category: str
+    division: str
+    source: Source = Source.WALK_IN
+    people_involved: int = 1
+    amount: Decimal | None = None
+    risk_flags: frozenset[RiskFlag] = field(default_factory=frozenset)
+    features: frozenset[Feature] = field(default_factory=frozenset)
+    wish: Wish = Wish.UNSPECIFIED
+    parties: tuple[Party, ...] = ()
+    occurred_on: date | None = None
+    summary: str = ""
