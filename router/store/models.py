@@ -1,0 +1,266 @@
+"""SQLAlchemy 2.x tables. Schema changes go through Alembic migrations (router/store/migrations)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Integer primary keys that autoincrement on SQLite too (BigInteger alone does not there).
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSON}
+
+
+class Dispute(Base):
+    __tablename__ = "disputes"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    reference: Mapped[str] = mapped_column(String(64), unique=True)
+    state: Mapped[str] = mapped_column(String(32), index=True)
+    category: Mapped[str] = mapped_column(String(48), index=True)
+    tier: Mapped[str | None] = mapped_column(String(16), index=True)
+    source: Mapped[str] = mapped_column(String(24))
+    source_ref: Mapped[str | None] = mapped_column(String(128))
+    summary: Mapped[str] = mapped_column(Text)
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))
+    people_involved: Mapped[int] = mapped_column(Integer, default=1)
+    division: Mapped[str] = mapped_column(String(12), index=True)
+    occurred_on: Mapped[date | None] = mapped_column(Date)
+    risk_flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    features: Mapped[list[str]] = mapped_column(JSON, default=list)
+    wish: Mapped[str] = mapped_column(String(16))
+    routing: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    lead_agency: Mapped[str | None] = mapped_column(String(64), index=True)
+    duplicate_of: Mapped[str | None] = mapped_column(ForeignKey("disputes.id"))
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime]
+    # Head of this dispute's event chain: a deleted tail event no longer matches it.
+    event_count: Mapped[int] = mapped_column(Integer, default=0)
+    event_head: Mapped[str | None] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    parties: Mapped[list[Party]] = relationship(back_populates="dispute", order_by="Party.idx",
+                                                cascade="all, delete-orphan")
+    handoffs: Mapped[list[Handoff]] = relationship(
+        back_populates="dispute",
+        # Deterministic under equal timestamps (a fixed clock, one transaction): lead before assists.
+        order_by="[Handoff.created_at, Handoff.placement, Handoff.role.desc(), Handoff.body_type, Handoff.agency_code]",
+        cascade="all, delete-orphan",
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Party(Base):
+    """A party. ID number and phone only as ciphertext, a keyed hash (exact lookup) and a mask."""
+
+    __tablename__ = "parties"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    dispute_id: Mapped[str] = mapped_column(ForeignKey("disputes.id", ondelete="CASCADE"), index=True)
+    idx: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(128))
+    division: Mapped[str | None] = mapped_column(String(12))
+    credit_code: Mapped[str | None] = mapped_column(String(18))
+    id_number_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    id_number_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    id_number_masked: Mapped[str | None] = mapped_column(String(24))
+    phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    phone_masked: Mapped[str | None] = mapped_column(String(16))
+
+    dispute: Mapped[Dispute] = relationship(back_populates="parties")
+
+
+class Agency(Base):
+    __tablename__ = "agencies"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    body_type: Mapped[str] = mapped_column(String(32), index=True)
+    tier: Mapped[str] = mapped_column(String(16))
+    jurisdiction: Mapped[list[str]] = mapped_column(JSON)
+    endpoint: Mapped[str | None] = mapped_column(String(512))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Handoff(Base):
+    __tablename__ = "handoffs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    dispute_id: Mapped[str] = mapped_column(ForeignKey("disputes.id", ondelete="CASCADE"), index=True)
+    agency_code: Mapped[str] = mapped_column(ForeignKey("agencies.code"), index=True)
+    body_type: Mapped[str] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(8))  # lead | assist
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    designated: Mapped[bool] = mapped_column(Boolean, default=False)
+    placement: Mapped[int] = mapped_column(Integer, default=1)
+    ack_due: Mapped[datetime | None]
+    return_due: Mapped[datetime | None]
+    handle_due: Mapped[datetime | None]
+    deadline_rules: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    dispute: Mapped[Dispute] = relationship(back_populates="handoffs")
+
+
+class Event(Base):
+    """Append-only audit event. Each stream (a dispute, or 'system') is a hash chain."""
+
+    __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("stream", "stream_seq", name="uq_events_stream_seq"),)
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    stream: Mapped[str] = mapped_column(String(36))
+    stream_seq: Mapped[int] = mapped_column(Integer)
+    dispute_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    handoff_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    type: Mapped[str] = mapped_column(String(64), index=True)
+    actor: Mapped[str] = mapped_column(String(96))
+    occurred_at: Mapped[datetime] = mapped_column(index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Outbox(Base):
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_unpublished", "published_at", "seq"),)
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    kind: Mapped[str] = mapped_column(String(48))
+    routing_key: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    dispute_id: Mapped[str | None] = mapped_column(String(36))
+    handoff_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime]
+    published_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Timer(Base):
+    __tablename__ = "timers"
+    __table_args__ = (Index("ix_timers_due", "fired_at", "due_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    due_at: Mapped[datetime]
+    rule: Mapped[str] = mapped_column(Text, default="")
+    dispute_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    handoff_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime]
+    fired_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class IdempotencyKey(Base):
+    __tablename__ = "idempotency_keys"
+
+    scope: Mapped[str] = mapped_column(String(96), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+
+
+class Counter(Base):
+    """Per-year sequence for reference numbers (诸暨调〔2026〕000123号): unique and gap-free per year."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), default=0)
+
+
+class Delivery(Base):
+    """One outbound HTTP message (an offered handoff, later urges and status updates).
+
+    The database is the queue of record: a consumer takes a lease (owner, expiry) before it
+    calls the agency; a sweeper re-enqueues a delivery whose lease ran out or whose retry is due,
+    so a consumer killed mid-delivery, or a message lost by an in-memory transport, is retried.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_due", "state", "next_attempt_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    outbox_id: Mapped[str] = mapped_column(String(36), unique=True)
+    kind: Mapped[str] = mapped_column(String(48))
+    body_type: Mapped[str] = mapped_column(String(32))
+    agency_code: Mapped[str] = mapped_column(String(64), index=True)
+    dispute_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    handoff_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    state: Mapped[str] = mapped_column(String(16))  # pending | succeeded | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    enqueued_at: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String(96))
+    lease_expires_at: Mapped[datetime | None]
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class AgencyKey(Base):
+    """An agency's Standard Webhooks secret, encrypted; two may be active during rotation."""
+
+    __tablename__ = "agency_keys"
+
+    key_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agency_code: Mapped[str] = mapped_column(ForeignKey("agencies.code"), index=True)
+    secret_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+    retired_at: Mapped[datetime | None]

@@ -1,0 +1,136 @@
+"""Unit of work: one service call is one transaction, with the helpers that write inside it.
+
+State, events, outbox rows and timers produced by the engine are written here together, so a
+crash can never leave a state change without its audit event or its message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from router.store.chain import GENESIS, SYSTEM_STREAM, event_hash
+from router.store.models import Counter, Delivery, Dispute, Event, Outbox, Timer
+from router.workflows.engine import Fired
+
+# Outbox kinds delivered to an agency over HTTP (the rest go only to the broker).
+HTTP_KINDS = frozenset({"handoff.offered"})
+
+
+class UnitOfWork:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # ----------------------------------------------------------------- events
+    def append_event(self, *, type: str, actor: str, at: datetime, data: dict[str, Any],
+                     dispute: Dispute | None = None, handoff_id: str | None = None) -> Event:
+        """Append to the dispute's chain (or the system chain) and move its head."""
+        if dispute is not None:
+            stream, seq, prev = dispute.id, dispute.event_count + 1, dispute.event_head or GENESIS
+        else:
+            last = self.session.execute(
+                select(Event.stream_seq, Event.hash).where(Event.stream == SYSTEM_STREAM)
+                .order_by(Event.stream_seq.desc()).limit(1)).first()
+            stream, seq, prev = SYSTEM_STREAM, (last[0] + 1 if last else 1), (last[1] if last else GENESIS)
+        e = Event(id=str(uuid.uuid4()), stream=stream, stream_seq=seq, dispute_id=dispute.id if dispute else None,
+                  handoff_id=handoff_id, type=type, actor=actor, occurred_at=at, data=_jsonable(data),
+                  prev_hash=prev)
+        e.hash = event_hash(e)
+        self.session.add(e)
+        # Every audit event also goes to the router.events topic exchange for outside subscribers.
+        self.add_message("event", type, {"event_id": e.id, "type": type, "dispute_id": e.dispute_id,
+                                         "handoff_id": handoff_id, "actor": actor, "occurred_at": at,
+                                         "data": e.data, "hash": e.hash},
+                         at=at, dispute_id=e.dispute_id, handoff_id=handoff_id)
+        if dispute is not None:
+            dispute.event_count, dispute.event_head = seq, e.hash
+        return e
+
+    def apply(self, fired: Fired, *, actor: str, at: datetime, dispute: Dispute,
+              handoff_id: str | None = None, extra: dict[str, Any] | None = None) -> None:
+        """Write everything one engine transition produced."""
+        for i, ev in enumerate(fired.events):
+            data = dict(ev.data)
+            if i == 0 and extra:
+                data.update(extra)
+            self.append_event(type=ev.type, actor=actor, at=at, data=data, dispute=dispute, handoff_id=handoff_id)
+        for m in fired.outbox:
+            self.add_message(m.kind, m.routing_key, m.payload, at=at, dispute_id=dispute.id,
+                             handoff_id=m.payload.get("handoff_id", handoff_id))
+        for t in fired.timers:
+            self.session.add(Timer(kind=t.kind, due_at=t.due_at, rule=t.rule, dispute_id=dispute.id,
+                                   handoff_id=t.data.get("handoff_id", handoff_id), data=_jsonable(t.data),
+                                   created_at=at))
+
+    def add_message(self, kind: str, routing_key: str, payload: dict[str, Any], *, at: datetime,
+                    dispute_id: str | None = None, handoff_id: str | None = None) -> Outbox:
+        """An outbox row; a message that goes to an agency over HTTP also gets its delivery row."""
+        o = Outbox(id=str(uuid.uuid4()), kind=kind, routing_key=routing_key, payload=_jsonable(payload),
+                   dispute_id=dispute_id, handoff_id=handoff_id, created_at=at, attempts=0)
+        self.session.add(o)
+        if kind in HTTP_KINDS:
+            self.session.add(Delivery(id=str(uuid.uuid4()), outbox_id=o.id, kind=kind, body_type=routing_key,
+                                      agency_code=payload["agency"], dispute_id=dispute_id, handoff_id=handoff_id,
+                                      state="pending", attempts=0, next_attempt_at=at, created_at=at,
+                                      updated_at=at))
+        return o
+
+    # ----------------------------------------------------------------- sequences
+    def next_in_sequence(self, name: str) -> int:
+        """Gap-free per-name counter; the row lock serialises concurrent writers until commit."""
+        s = self.session
+        row = s.execute(update(Counter).where(Counter.name == name).values(value=Counter.value + 1)
+                        .returning(Counter.value)).first()
+        if row is not None:
+            return int(row[0])
+        try:
+            with s.begin_nested():
+                s.add(Counter(name=name, value=1))
+            return 1
+        except IntegrityError:  # another transaction created it first
+            row = s.execute(update(Counter).where(Counter.name == name).values(value=Counter.value + 1)
+                            .returning(Counter.value)).one()
+            return int(row[0])
+
+
+def _jsonable(v: Any) -> Any:
+    """Events and messages store JSON: datetimes as RFC 3339, decimals as strings."""
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, list | tuple | set | frozenset):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, datetime):
+        return v.isoformat()
+    if v is None or isinstance(v, bool | int | float | str):
+        return v
+    return str(v)
+
+
+class Store:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        # SQLite has one writer at a time; threads of this process queue on a lock instead of on
+        # SQLite's busy handler, whose growing sleeps made p99 latency seconds long under load.
+        self._write_lock: threading.Lock | contextlib.nullcontext[None] = (
+            threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext())
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[UnitOfWork]:
+        with self._write_lock, self._sessions() as session, session.begin():
+            yield UnitOfWork(session)
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self._sessions() as session:
+            session.connection(execution_options={"router_readonly": True})
+            yield session
