@@ -1,0 +1,87 @@
+"""The service layer: the one API that entry points (HTTP, CLI, workers) call.
+
+Each use case is one transaction: state, audit events, outbox messages and timers together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from router.domain.intake import IntakeCommand, validate_intake
+from router.domain.rules import RoutingDecision, decide
+from router.services import admin, dispatch, intake, views
+from router.services.context import SYSTEM, Actor, ServiceContext, utcnow
+from router.settings import Settings
+from router.store.db import make_engine
+from router.store.migrate import ensure_migrated
+from router.store.uow import Store
+
+__all__ = ["Actor", "SYSTEM", "Services", "build_services"]
+
+
+class Services:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    @property
+    def settings(self) -> Settings:
+        return self.ctx.settings
+
+    # intake and routing
+    def register_dispute(self, cmd: IntakeCommand, actor: Actor, *, idempotency_key: str | None = None,
+                         body_hash: str | None = None) -> tuple[int, dict[str, Any]]:
+        return intake.register_dispute(self.ctx, cmd, actor, idempotency_key=idempotency_key, body_hash=body_hash)
+
+    def override(self, dispute_id: str, action: str, reason: str, actor: Actor,
+                 agency: str | None = None) -> dict[str, Any]:
+        dispatch.override(self.ctx, dispute_id, action, reason, actor, agency)
+        return views.get_dispute(self.ctx, dispute_id)
+
+    # queries
+    def get_dispute(self, dispute_id: str) -> dict[str, Any]:
+        return views.get_dispute(self.ctx, dispute_id)
+
+    def list_disputes(self, f: views.DisputeFilter) -> tuple[list[dict[str, Any]], int]:
+        return views.list_disputes(self.ctx, f)
+
+    def agencies(self, body_type: str | None = None, tier: str | None = None,
+                 division: str | None = None) -> list[Any]:
+        return dispatch.agencies_for_reference(self.ctx, body_type, tier, division)
+
+    # administration
+    def add_user(self, name: str, role: str) -> str:
+        return admin.add_user(self.ctx, name, role)
+
+    def authenticate(self, token: str) -> Actor | None:
+        return admin.authenticate(self.ctx, token)
+
+    def sync_agencies(self) -> dict[str, int]:
+        return admin.sync_agencies(self.ctx)
+
+    def verify_chain(self) -> dict[str, Any]:
+        return admin.verify_chain(self.ctx)
+
+    def database_ready(self) -> bool:
+        return admin.database_ready(self.ctx)
+
+
+def explain(settings: Settings, cmd: IntakeCommand, today: date) -> RoutingDecision:
+    """Routing decision over the configured agencies, storing nothing and needing no database.
+
+    Operators use it to try a changed routing.yaml or agencies.yaml before deploying it.
+    """
+    cfg = settings.domain
+    cmd = validate_intake(cmd, cfg.ruleset, cfg.divisions, today)
+    return decide(cmd.facts(), cfg.ruleset, cfg.registry)
+
+
+def build_services(settings: Settings, *, clock: Callable[[], datetime] = utcnow, check_schema: bool = True,
+                   engine: Any = None) -> Services:
+    """Wire the store and config; refuses an unmigrated database unless told not to check (init-db)."""
+    settings.domain  # noqa: B018 - load and validate every config file now, not on the first request
+    engine = engine or make_engine(settings.database_url)
+    if check_schema:
+        ensure_migrated(engine)
+    return Services(ServiceContext(settings, Store(engine), clock))

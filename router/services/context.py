@@ -1,0 +1,72 @@
+"""What every use case needs: settings, store, clock, PII cipher and the loaded config."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from router.domain.model import BodyType, Tier
+from router.domain.rules import AgencyInfo, Registry
+from router.settings import DomainConfig, Settings
+from router.store.models import Agency
+from router.store.pii import PiiCipher
+from router.store.uow import Store
+
+REGISTRY_TTL_SECONDS = 30.0
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class ServiceContext:
+    settings: Settings
+    store: Store
+    clock: Callable[[], datetime] = utcnow
+    cipher: PiiCipher = field(init=False)
+    _registry: tuple[float, Registry] | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.cipher = PiiCipher(self.settings.pii_key)
+
+    @property
+    def config(self) -> DomainConfig:
+        return self.settings.domain
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def registry(self) -> Registry:
+        """Routing's view of the agencies table, cached briefly: agencies change rarely."""
+        stamp = time.monotonic()
+        cached = self._registry
+        if cached is None or stamp - cached[0] > REGISTRY_TTL_SECONDS:
+            with self.store.read() as s:
+                infos = [AgencyInfo(a.code, a.name, BodyType(a.body_type), Tier(a.tier), tuple(a.jurisdiction),
+                                    a.active) for a in s.scalars(select(Agency))]
+            cached = self._registry = (stamp, Registry(infos))
+        return cached[1]
+
+    def invalidate_registry(self) -> None:
+        self._registry = None
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asked: staff user, agency or the system itself. `id` goes on every audit event."""
+
+    kind: str  # user | agency | system
+    name: str
+    role: str | None = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.kind}:{self.name}"
+
+
+SYSTEM = Actor("system", "router")

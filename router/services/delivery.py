@@ -1,0 +1,226 @@
+"""Delivering handoffs to agencies: lease, send through the adapter, record the outcome.
+
+The deliveries table is the queue of record. A worker leases a delivery before it calls the
+agency; whatever happens to the worker, the lease runs out and the sweeper offers the delivery
+again. Outcomes are written through the workflow engine in one transaction with their events:
+delivered; retried on the configured schedule; or, after the last attempt or a final 4xx,
+undeliverable, with the lead re-routed to the next candidate or sent to supervisors.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+
+from router.adapters import adapter_for
+from router.adapters.base import HandoffContext, PartyData, SendResult
+from router.adapters.signing import new_secret
+from router.domain.model import BodyType
+from router.services.context import SYSTEM, ServiceContext
+from router.services.dispatch import lead_placements, next_lead, place_lead, transition_dispute, transition_handoff
+from router.services.views import iso
+from router.store.models import Agency, AgencyKey, Delivery, Dispute, Handoff
+from router.store.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+REENQUEUE_AFTER = timedelta(seconds=60)
+MAX_PLACEMENTS = 3
+
+
+# --------------------------------------------------------------------------- agency keys
+def ensure_agency_keys(ctx: ServiceContext, uow: UnitOfWork, at: datetime) -> int:
+    """Give every agency without an active key one (the demo registry; real agencies rotate theirs)."""
+    have = set(uow.session.scalars(select(AgencyKey.agency_code).where(AgencyKey.retired_at.is_(None))))
+    made = 0
+    for code in uow.session.scalars(select(Agency.code)):
+        if code not in have:
+            add_key(ctx, uow, code, at)
+            made += 1
+    return made
+
+
+def add_key(ctx: ServiceContext, uow: UnitOfWork, agency_code: str, at: datetime) -> tuple[str, str]:
+    key_id, secret = f"k_{uuid.uuid4().hex[:16]}", new_secret()
+    uow.session.add(AgencyKey(key_id=key_id, agency_code=agency_code,
+                              secret_enc=ctx.cipher.encrypt(secret, f"agency_key:{key_id}"), created_at=at))
+    return key_id, secret
+
+
+def agency_secrets(ctx: ServiceContext, session: Any, agency_code: str) -> list[str]:
+    keys = session.scalars(select(AgencyKey).where(AgencyKey.agency_code == agency_code,
+                                                   AgencyKey.retired_at.is_(None))
+                           .order_by(AgencyKey.created_at.desc())).all()
+    return [ctx.cipher.decrypt(k.secret_enc, f"agency_key:{k.key_id}") for k in keys]
+
+
+# --------------------------------------------------------------------------- leasing
+@dataclass(frozen=True)
+class Job:
+    delivery_id: str
+    owner: str
+    attempt: int
+    url: str | None
+    payload: dict[str, Any]
+    secrets: list[str]
+    idempotency_key: str
+    agency_code: str
+    reference: str
+    body_type: str
+
+
+def claim(ctx: ServiceContext, delivery_id: str, owner: str) -> Job | None:
+    """Lease a due delivery; None when it is done, not yet due, or leased by a live worker."""
+    now = ctx.now()
+    lease_seconds = ctx.settings.lease_seconds
+    with ctx.store.unit_of_work() as uow:
+        s = uow.session
+        n = s.execute(update(Delivery).where(
+            Delivery.id == delivery_id, Delivery.state == "pending", Delivery.next_attempt_at <= now,
+            or_(Delivery.lease_expires_at.is_(None), Delivery.lease_expires_at < now),
+        ).values(lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_seconds),
+                 attempts=Delivery.attempts + 1, updated_at=now).execution_options(synchronize_session=False)
+        ).rowcount
+        if n != 1:
+            return None
+        d = s.get(Delivery, delivery_id)
+        h = s.get(Handoff, d.handoff_id)
+        agency = s.get(Agency, d.agency_code)
+        payload = adapter_for(d.body_type).build(handoff_context(ctx, s, h))
+        return Job(d.id, owner, d.attempts, agency.endpoint if agency else None, payload,
+                   agency_secrets(ctx, s, d.agency_code), h.id, d.agency_code, h.dispute.reference, d.body_type)
+
+
+def handoff_context(ctx: ServiceContext, s: Any, h: Handoff) -> HandoffContext:
+    """The adapter's view of a handoff, with parties unmasked: the receiving body must contact them."""
+    d: Dispute = h.dispute
+    agency = s.get(Agency, h.agency_code)
+    cat = ctx.config.ruleset.categories.get(d.category)
+    c = ctx.cipher
+    parties = tuple(PartyData(p.role, p.kind, p.name, p.division,
+                              c.decrypt(p.id_number_enc, "id_number") if p.id_number_enc else None,
+                              c.decrypt(p.phone_enc, "phone") if p.phone_enc else None, p.credit_code)
+                    for p in d.parties)
+    routing = d.routing or {}
+    return HandoffContext(
+        handoff_id=h.id, role=h.role, designated=h.designated, placement=h.placement, body_type=h.body_type,
+        agency_code=h.agency_code, agency_name=agency.name if agency else h.agency_code, dispute_id=d.id,
+        reference=d.reference, source=d.source, source_ref=d.source_ref, category=d.category,
+        category_name=cat.name if cat else d.category, summary=d.summary,
+        amount=None if d.amount is None else f"{d.amount:.2f}", people_involved=d.people_involved,
+        division=d.division, occurred_on=d.occurred_on.isoformat() if d.occurred_on else None,
+        risk_flags=tuple(d.risk_flags or ()), wish=d.wish, tier=d.tier, parties=parties,
+        deadlines={"ack_due": iso(h.ack_due), "return_due": iso(h.return_due), "handle_due": iso(h.handle_due)},
+        deadline_rules=dict(h.deadline_rules or {}), reasons=tuple(routing.get("reasons", ())),
+        assisting=tuple({"agency": x.agency_code, "body_type": x.body_type} for x in d.handoffs
+                        if x.role == "assist" and x.id != h.id),
+        callback_url=f"{ctx.settings.public_url.rstrip('/')}/api/v1/agency/handoffs/{h.id}/events",
+        offered_at=iso(h.created_at) or "")
+
+
+# --------------------------------------------------------------------------- outcomes
+def backoff(schedule: tuple[float, ...], attempt: int, retry_after: float | None, rng: random.Random) -> float | None:
+    """Seconds until the next attempt after `attempt` failed; None when the schedule is spent."""
+    if attempt >= len(schedule):
+        return None
+    base = schedule[attempt]
+    jittered = base * (0.9 + 0.2 * rng.random())  # +-10 %: retries of many deliveries spread out
+    return max(jittered, retry_after or 0.0)
+
+
+def complete(ctx: ServiceContext, job: Job, result: SendResult, *, rng: random.Random | None = None) -> str:
+    """Record one attempt's outcome; returns the delivery's state afterwards."""
+    now = ctx.now()
+    schedule = ctx.config.retry_schedules.get(job.agency_code, ctx.settings.delivery_schedule)
+    rng = rng or random.Random()
+    with ctx.store.unit_of_work() as uow:
+        s = uow.session
+        d = s.get(Delivery, job.delivery_id, with_for_update=True)
+        if d is None or d.state != "pending" or d.lease_owner != job.owner:
+            return d.state if d else "missing"  # another worker took over after our lease ran out
+        h = s.get(Handoff, d.handoff_id)
+        dispute = s.get(Dispute, h.dispute_id, with_for_update=True)
+        d.lease_owner, d.lease_expires_at, d.last_status, d.updated_at = None, None, result.status, now
+        attempt_data = {"delivery_id": d.id, "attempt": d.attempts, "status": result.status,
+                        "latency_ms": round(result.elapsed * 1000, 1), "agency": d.agency_code}
+        if result.outcome == "delivered":
+            d.state, d.delivered_at, d.last_error = "succeeded", now, None
+            if h.state == "offered":
+                transition_handoff(uow, dispute, h, "deliver", SYSTEM, now, extra=attempt_data)
+            else:  # the agency already answered (e.g. acknowledged) before our delivery was recorded
+                uow.append_event(type="delivery.succeeded", actor=SYSTEM.id, at=now, data=attempt_data,
+                                 dispute=dispute, handoff_id=h.id)
+            return d.state
+        d.last_error = result.error
+        wait = None if result.outcome == "final" else backoff(schedule, d.attempts, result.retry_after, rng)
+        uow.append_event(type="delivery.attempt_failed", actor=SYSTEM.id, at=now,
+                         data={**attempt_data, "error": result.error, "final": wait is None,
+                               "retry_in_s": None if wait is None else round(wait, 1)},
+                         dispute=dispute, handoff_id=h.id)
+        if wait is not None:
+            d.next_attempt_at = now + timedelta(seconds=wait)
+            return d.state
+        d.state = "failed"
+        if h.state in ("offered", "delivered"):
+            reason = (f"对方拒收（HTTP {result.status}）" if result.outcome == "final"
+                      else f"{d.attempts}次投递均失败：{result.error}")
+            transition_handoff(uow, dispute, h, "fail_delivery", SYSTEM, now,
+                               extra={"reason": reason, "error": result.error, "attempts": d.attempts})
+            if h.role == "lead":
+                reroute_after_failure(ctx, uow, dispute, h, now, reason)
+        return d.state
+
+
+def reroute_after_failure(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, failed: Handoff, at: datetime,
+                          reason: str) -> None:
+    """The lead could not take the dispute: next candidate, or supervisors after 3 failed placements."""
+    if d.state not in ("handed_off", "routed"):
+        return
+    placements = lead_placements(d)
+    cand = next_lead(ctx, d, BodyType(failed.body_type)) if placements < MAX_PLACEMENTS else None
+    if cand is None:
+        transition_dispute(uow, d, "route_to_supervisor", SYSTEM, at,
+                           extra={"reason": f"{reason}；" + ("已三次分派未成功" if placements >= MAX_PLACEMENTS
+                                                          else "没有其他可承接的单位")})
+        return
+    place_lead(ctx, uow, d, cand.code, cand.body_type, SYSTEM, at, extra={"reason": reason})
+
+
+def defer(ctx: ServiceContext, job: Job, seconds: float) -> str:
+    """Give a lease back without spending an attempt (the agency's circuit is open)."""
+    now = ctx.now()
+    with ctx.store.unit_of_work() as uow:
+        n = uow.session.execute(update(Delivery).where(Delivery.id == job.delivery_id,
+                                                       Delivery.lease_owner == job.owner)
+                                .values(lease_owner=None, lease_expires_at=None, attempts=Delivery.attempts - 1,
+                                        next_attempt_at=now + timedelta(seconds=seconds), updated_at=now)
+                                .execution_options(synchronize_session=False)).rowcount
+    return "deferred" if n else "missing"
+
+
+def due_for_enqueue(ctx: ServiceContext, limit: int = 500) -> list[tuple[str, str]]:
+    """Deliveries to put (back) on the broker: due and unleased, and not enqueued since they became due
+    (or enqueued so long ago that the message must have been lost). Marks them enqueued."""
+    now = ctx.now()
+    with ctx.store.unit_of_work() as uow:
+        s = uow.session
+        q = (select(Delivery).where(
+            Delivery.state == "pending", Delivery.next_attempt_at <= now,
+            or_(Delivery.lease_expires_at.is_(None), Delivery.lease_expires_at < now),
+            or_(Delivery.enqueued_at.is_(None), Delivery.enqueued_at < Delivery.next_attempt_at,
+                Delivery.enqueued_at < now - REENQUEUE_AFTER,
+                and_(Delivery.lease_expires_at.is_not(None), Delivery.lease_expires_at < now)))
+            .order_by(Delivery.next_attempt_at).limit(limit))
+        if not ctx.settings.is_sqlite:
+            q = q.with_for_update(skip_locked=True)
+        rows = s.scalars(q).all()
+        for d in rows:
+            d.enqueued_at = now
+            d.lease_owner, d.lease_expires_at = None, None
+        return [(d.id, d.body_type) for d in rows]

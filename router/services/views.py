@@ -1,0 +1,106 @@
+"""Read models: the dispute as API.md shows it (personal data masked) and list queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from router.domain.errors import NotFound
+from router.services.context import ServiceContext
+from router.store.models import Dispute, Handoff
+
+
+def iso(t: datetime | None) -> str | None:
+    if t is None:
+        return None
+    if t.tzinfo is None:  # SQLite returns naive UTC
+        t = t.replace(tzinfo=UTC)
+    return t.isoformat()
+
+
+def handoff_view(h: Handoff) -> dict[str, Any]:
+    return {"id": h.id, "agency": h.agency_code, "body_type": h.body_type, "role": h.role, "state": h.state,
+            "ack_due": iso(h.ack_due), "return_due": iso(h.return_due), "handle_due": iso(h.handle_due),
+            "designated": h.designated, "placement": h.placement, "created_at": iso(h.created_at),
+            "updated_at": iso(h.updated_at)}
+
+
+def dispute_view(d: Dispute) -> dict[str, Any]:
+    routing = dict(d.routing) if d.routing else None
+    return {
+        "id": d.id, "reference": d.reference, "state": d.state, "category": d.category, "tier": d.tier,
+        "source": d.source, "source_ref": d.source_ref, "summary": d.summary,
+        "amount": None if d.amount is None else f"{d.amount:.2f}", "people_involved": d.people_involved,
+        "division": d.division, "occurred_on": d.occurred_on.isoformat() if d.occurred_on else None,
+        "risk_flags": list(d.risk_flags or ()), "features": list(d.features or ()), "wish": d.wish,
+        "routing": routing,
+        "handoffs": [handoff_view(h) for h in d.handoffs],
+        "parties": [{"role": p.role, "kind": p.kind, "name": p.name, "division": p.division,
+                     "id_number": p.id_number_masked, "phone": p.phone_masked,
+                     "credit_code": p.credit_code} for p in d.parties],
+        "duplicate_of": d.duplicate_of,
+        "created_at": iso(d.created_at), "updated_at": iso(d.updated_at),
+    }
+
+
+def full_view(s: Session, d: Dispute) -> dict[str, Any]:
+    """The single-dispute view: the likely-duplicate link spelled out with its reference."""
+    view = dispute_view(d)
+    if d.duplicate_of:
+        ref = s.scalar(select(Dispute.reference).where(Dispute.id == d.duplicate_of))
+        view["duplicate_of"] = {"id": d.duplicate_of, "reference": ref}
+    return view
+
+
+def get_dispute(ctx: ServiceContext, dispute_id: str) -> dict[str, Any]:
+    with ctx.store.read() as s:
+        d = s.get(Dispute, dispute_id, options=[selectinload(Dispute.parties), selectinload(Dispute.handoffs)])
+        if d is None:
+            raise NotFound("纠纷不存在", "no such dispute")
+        return full_view(s, d)
+
+
+@dataclass(frozen=True)
+class DisputeFilter:
+    state: str | None = None
+    category: str | None = None
+    agency: str | None = None
+    tier: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    overdue: bool | None = None
+    page: int = 1
+    per_page: int = 20
+
+
+def list_disputes(ctx: ServiceContext, f: DisputeFilter) -> tuple[list[dict[str, Any]], int]:
+    q = select(Dispute)
+    if f.state:
+        q = q.where(Dispute.state == f.state)
+    if f.category:
+        q = q.where(Dispute.category == f.category)
+    if f.tier:
+        q = q.where(Dispute.tier == f.tier)
+    if f.agency:
+        q = q.where(Dispute.id.in_(select(Handoff.dispute_id).where(Handoff.agency_code == f.agency)))
+    if f.overdue is not None:
+        now = ctx.now()
+        late = select(Handoff.dispute_id).where(or_(
+            and_(Handoff.state.in_(("offered", "delivered")), Handoff.ack_due < now),
+            and_(Handoff.state.in_(("acknowledged", "in_progress")), Handoff.handle_due < now)))
+        q = q.where(Dispute.id.in_(late) if f.overdue else Dispute.id.not_in(late))
+    tz = ctx.config.calendar.tz
+    if f.date_from:
+        q = q.where(Dispute.created_at >= datetime.combine(f.date_from, datetime.min.time(), tz))
+    if f.date_to:
+        q = q.where(Dispute.created_at < datetime.combine(f.date_to, datetime.max.time(), tz))
+    with ctx.store.read() as s:
+        total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
+        rows = s.scalars(q.options(selectinload(Dispute.parties), selectinload(Dispute.handoffs))
+                         .order_by(Dispute.created_at.desc(), Dispute.id)
+                         .offset((f.page - 1) * f.per_page).limit(f.per_page)).all()
+        return [dispute_view(d) for d in rows], total
