@@ -1,0 +1,220 @@
+"""What every adapter shares: the handoff context it maps, its contract, and the signed HTTP client.
+
+An adapter turns a handoff into the payload one kind of body understands and declares that
+payload's JSON Schema (contracts/handoff-<body_type>.schema.json). Sending is the same for all:
+a signed POST with connect/read timeouts and `Idempotency-Key: <handoff id>`, and one rule for
+what a response means (2xx delivered; timeouts, connection errors, 5xx and 429 retried; other
+4xx final).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar
+
+import requests
+
+from router.adapters import signing
+
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class PartyData:
+    role: str
+    kind: str
+    name: str
+    division: str | None
+    id_number: str | None
+    phone: str | None
+    credit_code: str | None
+
+
+@dataclass(frozen=True)
+class HandoffContext:
+    """Everything an adapter may put in a payload; built by the service layer from stored rows."""
+
+    handoff_id: str
+    role: str
+    designated: bool
+    placement: int
+    body_type: str
+    agency_code: str
+    agency_name: str
+    dispute_id: str
+    reference: str
+    source: str
+    source_ref: str | None
+    category: str
+    category_name: str
+    summary: str
+    amount: str | None
+    people_involved: int
+    division: str
+    occurred_on: str | None
+    risk_flags: tuple[str, ...]
+    wish: str
+    tier: str | None
+    parties: tuple[PartyData, ...]
+    deadlines: dict[str, str | None]
+    deadline_rules: dict[str, str]
+    reasons: tuple[dict[str, str], ...]
+    assisting: tuple[dict[str, Any], ...]
+    callback_url: str
+    offered_at: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Adapter:
+    """Maps a handoff to one family of bodies' payload. Subclasses set `family`, `body_types`, `build`."""
+
+    family: ClassVar[str] = ""
+    body_types: ClassVar[tuple[str, ...]] = ()
+    title: ClassVar[str] = ""
+
+    def build(self, ctx: HandoffContext) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def schema(self, body_type: str) -> dict[str, Any]:
+        """The JSON Schema of this adapter's payload for `body_type`."""
+        raise NotImplementedError
+
+
+# --------------------------------------------------------------------------- shared payload parts
+def party_json(p: PartyData, *, identity: bool = True) -> dict[str, Any]:
+    out: dict[str, Any] = {"role": p.role, "kind": p.kind, "name": p.name, "division": p.division,
+                           "phone": p.phone}
+    if identity:
+        out["id_number"] = p.id_number
+        out["credit_code"] = p.credit_code
+    return out
+
+
+def common_json(ctx: HandoffContext) -> dict[str, Any]:
+    return {"handoff_id": ctx.handoff_id, "reference": ctx.reference, "role": ctx.role,
+            "designated": ctx.designated, "category": ctx.category, "category_name": ctx.category_name,
+            "summary": ctx.summary, "amount": ctx.amount, "people_involved": ctx.people_involved,
+            "division": ctx.division, "occurred_on": ctx.occurred_on, "deadlines": dict(ctx.deadlines),
+            "routing_reasons": [dict(r) for r in ctx.reasons], "callback_url": ctx.callback_url,
+            "offered_at": ctx.offered_at}
+
+
+NULLABLE_STRING = {"type": ["string", "null"]}
+DEADLINES_SCHEMA = {
+    "type": "object", "required": ["ack_due", "return_due"],
+    "properties": {"ack_due": {"type": "string", "format": "date-time"},
+                   "return_due": {"type": "string", "format": "date-time"},
+                   "handle_due": {"type": ["string", "null"], "format": "date-time"}},
+}
+PARTY_SCHEMA = {
+    "type": "object", "required": ["role", "kind", "name"],
+    "properties": {"role": {"enum": ["applicant", "respondent", "third_party"]},
+                   "kind": {"enum": ["person", "organization", "government"]},
+                   "name": {"type": "string"}, "division": NULLABLE_STRING, "phone": NULLABLE_STRING,
+                   "id_number": NULLABLE_STRING, "credit_code": NULLABLE_STRING},
+    "additionalProperties": False,
+}
+COMMON_PROPERTIES: dict[str, Any] = {
+    "handoff_id": {"type": "string", "format": "uuid"},
+    "reference": {"type": "string", "description": "受理编号, e.g. 诸暨调〔2026〕000123号"},
+    "role": {"enum": ["lead", "assist"], "description": "主办 or 协办"},
+    "designated": {"type": "boolean", "description": "指定办理: may not be returned"},
+    "category": {"type": "string"}, "category_name": {"type": "string"}, "summary": {"type": "string"},
+    "amount": {"type": ["string", "null"], "pattern": r"^\d+\.\d{2}$"},
+    "people_involved": {"type": "integer", "minimum": 1},
+    "division": {"type": "string", "pattern": r"^\d{12}$"},
+    "occurred_on": {"type": ["string", "null"], "format": "date"},
+    "deadlines": DEADLINES_SCHEMA,
+    "routing_reasons": {"type": "array", "items": {"type": "object", "required": ["rule", "text"],
+                                                     "properties": {"rule": {"type": "string"},
+                                                                    "text": {"type": "string"}}}},
+    "callback_url": {"type": "string", "format": "uri"},
+    "offered_at": {"type": "string", "format": "date-time"},
+}
+
+
+def object_schema(title: str, properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": title, "type": "object",
+            "required": sorted(set(required)), "properties": properties, "additionalProperties": False}
+
+
+def referral(ctx: HandoffContext, kind: str, *, parties: tuple[PartyData, ...] | None = None,
+             parties_key: str = "parties", **extra: Any) -> dict[str, Any]:
+    """The shape most bodies take: the common fields, a `kind`, the parties (in full) and extras."""
+    chosen = ctx.parties if parties is None else parties
+    return {**common_json(ctx), "kind": kind, parties_key: [party_json(p) for p in chosen], **extra}
+
+
+def referral_schema(title: str, kind: str, extra: dict[str, Any], *, min_parties: int = 2,
+                    parties_key: str = "parties") -> dict[str, Any]:
+    """The JSON Schema of a `referral` payload; every property is required."""
+    props = {**COMMON_PROPERTIES, "kind": {"const": kind},
+             parties_key: {"type": "array", "minItems": min_parties, "items": PARTY_SCHEMA}, **extra}
+    return object_schema(title, props, list(props))
+
+
+# --------------------------------------------------------------------------- sending
+@dataclass(frozen=True)
+class SendResult:
+    """outcome: delivered | retry | final. `retry_after` in seconds when the agency said (429/503)."""
+
+    outcome: str
+    status: int | None
+    error: str | None
+    retry_after: float | None
+    elapsed: float
+
+
+def _retry_after(value: str | None, now: float) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - now)
+        except (TypeError, ValueError):
+            return None
+
+
+def classify(status: int, retry_after: str | None, now: float) -> tuple[str, float | None]:
+    if 200 <= status < 300:
+        return "delivered", None
+    if status == 429 or status >= 500:
+        return "retry", _retry_after(retry_after, now)
+    return "final", None
+
+
+class SignedSender:
+    """The one HTTP client of all adapters (requests, with a pooled session)."""
+
+    def __init__(self, session: requests.Session | None = None, connect_timeout: float = CONNECT_TIMEOUT,
+                 read_timeout: float = READ_TIMEOUT) -> None:
+        self.session = session or requests.Session()
+        self.timeouts = (connect_timeout, read_timeout)
+
+    def send(self, url: str, payload: dict[str, Any], secrets_: list[str], *, idempotency_key: str,
+             msg_id: str | None = None) -> SendResult:
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
+        now = time.time()
+        hdrs = {"Content-Type": "application/json; charset=utf-8", "Idempotency-Key": idempotency_key,
+                "User-Agent": "dispute-router", **signing.headers(secrets_, msg_id, int(now), body)}
+        t0 = time.perf_counter()
+        try:
+            r = self.session.post(url, data=body, headers=hdrs, timeout=self.timeouts, allow_redirects=False)
+        except requests.Timeout as e:
+            return SendResult("retry", None, f"timeout: {e.__class__.__name__}", None, time.perf_counter() - t0)
+        except requests.ConnectionError as e:
+            return SendResult("retry", None, f"connection error: {str(e)[:200]}", None, time.perf_counter() - t0)
+        except requests.RequestException as e:
+            return SendResult("final", None, f"request error: {str(e)[:200]}", None, time.perf_counter() - t0)
+        elapsed = time.perf_counter() - t0
+        outcome, retry_after = classify(r.status_code, r.headers.get("Retry-After"), time.time())
+        error = None if outcome == "delivered" else f"HTTP {r.status_code}: {r.text[:200]}"
+        return SendResult(outcome, r.status_code, error, retry_after, elapsed)

@@ -1,0 +1,55 @@
+"""contracts/handoff-<body_type>.schema.json: each adapter's JSON Schema with a worked example.
+
+Generated from the adapters (`dispute-router contracts --write contracts/`) so the published
+contract can never drift from what is sent; a test keeps the checked-in files current.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from router.adapters import adapter_for, all_body_types
+from router.adapters.base import HandoffContext, PartyData
+
+
+def sample_context(body_type: str) -> HandoffContext:
+    return HandoffContext(
+        handoff_id="7d0f7c55-4a55-4f47-9d7e-2f3b8a0c1e11", role="lead", designated=False, placement=1,
+        body_type=body_type, agency_code="ZJ-EXAMPLE", agency_name="示例承办单位",
+        dispute_id="0b8e2c4e-1f7a-4a8e-9f57-5d1c7d3a9b20", reference="诸暨调〔2026〕000123号", source="walk_in",
+        source_ref=None, category="LABOUR", category_name="劳动争议纠纷", summary="拖欠工资三个月", amount="12000.00",
+        people_involved=1, division="330681001001", occurred_on="2026-10-01", risk_flags=("violence_threat",),
+        wish="mediation", tier="town",
+        parties=(PartyData("applicant", "person", "张三", "330681001001", "110101199003074514", "13800138000", None),
+                 PartyData("respondent", "organization", "某建筑公司", None, None, None, "91350100M000100Y43")),
+        deadlines={"ack_due": "2026-11-26T23:59:59+08:00", "return_due": "2026-11-26T23:59:59+08:00",
+                   "handle_due": None},
+        deadline_rules={"ack_due": "labour_mediation.acknowledge=3w"},
+        reasons=({"rule": "category.LABOUR", "text": "劳动争议纠纷：默认由劳动争议调解组织在乡镇(街道)层级调处"},),
+        assisting=(),
+        callback_url="http://127.0.0.1:8000/api/v1/agency/handoffs/7d0f7c55-4a55-4f47-9d7e-2f3b8a0c1e11/events",
+        offered_at="2026-11-23T10:00:00+08:00")
+
+
+def contract(body_type: str) -> dict[str, Any]:
+    adapter = adapter_for(body_type)
+    schema = adapter.schema(body_type)
+    schema["$id"] = f"handoff-{body_type}.schema.json"
+    schema["examples"] = [adapter.build(sample_context(body_type))]
+    return schema
+
+
+def render_all() -> dict[str, str]:
+    return {f"handoff-{b}.schema.json": json.dumps(contract(b), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+            for b in all_body_types()}
+
+
+def write_all(directory: Path) -> list[str]:
+    directory.mkdir(parents=True, exist_ok=True)
+    out = []
+    for name, text in render_all().items():
+        (directory / name).write_text(text, encoding="utf-8")
+        out.append(name)
+    return out

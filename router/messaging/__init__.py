@@ -1,0 +1,1 @@
+"""kombu: broker topology, the outbox relay, delivery workers and the delivery sweeper."""

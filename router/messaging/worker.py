@@ -1,0 +1,175 @@
+"""Delivery workers, the sweeper, and the threads `serve` runs on the embedded default."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from kombu import Connection, Consumer, Message, Producer
+
+from router import metrics
+from router.adapters.base import SendResult, SignedSender
+from router.messaging.circuit import CircuitBreakers
+from router.messaging.relay import relay_once
+from router.messaging.topology import Topology, connect
+from router.services import delivery
+from router.services.context import ServiceContext
+
+log = logging.getLogger(__name__)
+
+
+def owner_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class DeliveryWorker:
+    """Consumes handoff messages; leases, sends through the adapter, records; acks only after commit."""
+
+    def __init__(self, ctx: ServiceContext, sender: SignedSender | None = None, prefetch: int = 8,
+                 breakers: CircuitBreakers | None = None) -> None:
+        self.ctx = ctx
+        self.sender = sender or SignedSender()
+        self.prefetch = prefetch
+        self.owner = owner_id()
+        self.breakers = breakers or CircuitBreakers(cooldown=ctx.settings.circuit_cooldown)
+        self.stop = threading.Event()
+
+    def handle(self, delivery_id: str, publish_dead: Callable[[dict[str, Any]], None] | None = None) -> str | None:
+        job = delivery.claim(self.ctx, delivery_id, self.owner)
+        if job is None:
+            return None
+        breaker = self.breakers.get(job.agency_code)
+        if not breaker.allow():
+            metrics.CIRCUIT_DEFERRED.labels(job.agency_code).inc()
+            return delivery.defer(self.ctx, job, breaker.remaining())
+        if not job.url:
+            result = SendResult("final", None, "agency has no endpoint configured", None, 0.0)
+        else:
+            result = self.sender.send(job.url, job.payload, job.secrets, idempotency_key=job.idempotency_key)
+        breaker.record(result.outcome == "delivered" or result.outcome == "final" and result.status is not None)
+        log.info("delivery attempt", extra={"delivery_id": job.delivery_id, "reference": job.reference,
+                                            "handoff_id": job.idempotency_key, "agency": job.agency_code,
+                                            "attempt": job.attempt, "outcome": result.outcome,
+                                            "status": result.status, "ms": round(result.elapsed * 1000)})
+        metrics.DELIVERY_ATTEMPTS.labels(job.body_type, result.outcome).inc()
+        if result.status is not None:
+            metrics.DELIVERY_LATENCY.labels(job.body_type).observe(result.elapsed)
+        state = delivery.complete(self.ctx, job, result)
+        if state in ("succeeded", "failed"):
+            metrics.DELIVERY_FINAL.labels(job.body_type, state).inc()
+        if state == "failed" and publish_dead is not None:
+            publish_dead({"delivery_id": job.delivery_id, "handoff_id": job.idempotency_key,
+                          "agency": job.agency_code, "error": result.error})
+        return state
+
+    def consume(self, conn: Connection, producer: Producer) -> None:
+        topology = Topology.for_settings(self.ctx.settings)
+
+        def dead(body: dict[str, Any]) -> None:
+            producer.publish(body, exchange=topology.dlx, routing_key="dead", serializer="json", delivery_mode=2)
+
+        def on_message(body: dict[str, Any], message: Message) -> None:
+            try:
+                self.handle(body["delivery_id"], dead)
+            except Exception:  # noqa: BLE001 - the lease runs out and the sweeper retries
+                log.exception("delivery %s failed in the worker", body.get("delivery_id"))
+                message.requeue()
+                return
+            message.ack()
+
+        with Consumer(conn.channel(), queues=topology.handoff_queues(),
+                      callbacks=[on_message], accept=["json"], prefetch_count=self.prefetch):
+            while not self.stop.is_set():
+                try:
+                    conn.drain_events(timeout=1)
+                except TimeoutError:
+                    continue
+
+    def run(self) -> None:
+        with_broker(self.ctx, self.stop, self.consume, "delivery worker")
+
+
+def with_broker(ctx: ServiceContext, stop: threading.Event, body: Callable[[Connection, Producer], None],
+                name: str) -> None:
+    """Connect, declare the topology, run `body`; reconnect after a broker restart until stopped."""
+    url = ctx.settings.broker_url
+    while not stop.is_set():
+        try:
+            with connect(url) as conn:
+                Topology.for_settings(ctx.settings).declare(conn)
+                body(conn, Producer(conn.channel()))
+        except Exception:  # noqa: BLE001 - broker down or restarting: wait and reconnect
+            if stop.is_set():
+                return
+            log.exception("%s lost the broker; reconnecting", name)
+            stop.wait(1)
+
+
+def loop(stop: threading.Event, every: float, step: Callable[[], int], name: str) -> None:
+    """Run `step` until stopped; sleeps only when it found nothing to do."""
+    while not stop.is_set():
+        try:
+            if step() == 0:
+                stop.wait(every)
+        except Exception:  # noqa: BLE001 - keep the loop alive; the next round retries
+            log.exception("%s failed; retrying", name)
+            stop.wait(every)
+
+
+class Relay:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+        self.stop = threading.Event()
+
+    def run(self, every: float = 0.2) -> None:
+        with_broker(self.ctx, self.stop,
+                    lambda _conn, producer: loop(self.stop, every, partial(relay_once, self.ctx, producer), "relay"),
+                    "relay")
+
+
+class Sweeper:
+    """Puts due deliveries back on the broker: retries that came due, leases that ran out, lost messages."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+        self.stop = threading.Event()
+
+    def sweep(self, producer: Producer) -> int:
+        due = delivery.due_for_enqueue(self.ctx)
+        exchange = Topology.for_settings(self.ctx.settings).handoffs
+        for delivery_id, body_type in due:
+            producer.publish({"delivery_id": delivery_id, "kind": "retry"}, exchange=exchange,
+                             routing_key=body_type, serializer="json", delivery_mode=2, retry=True)
+        return len(due)
+
+    def run(self, every: float = 1.0) -> None:
+        with_broker(self.ctx, self.stop,
+                    lambda _conn, producer: loop(self.stop, every, partial(self.sweep, producer), "sweeper"),
+                    "sweeper")
+
+
+class Background:
+    """The relay, sweeper and delivery workers as daemon threads (the embedded `serve`)."""
+
+    def __init__(self, ctx: ServiceContext, workers: int = 2, sender: SignedSender | None = None) -> None:
+        self.parts: list[Any] = [Relay(ctx), Sweeper(ctx)] + [DeliveryWorker(ctx, sender) for _ in range(workers)]
+        self.threads: list[threading.Thread] = []
+
+    def start(self) -> Background:
+        for p in self.parts:
+            t = threading.Thread(target=p.run, name=type(p).__name__, daemon=True)
+            t.start()
+            self.threads.append(t)
+        return self
+
+    def close(self, timeout: float = 5.0) -> None:
+        for p in self.parts:
+            p.stop.set()
+        for t in self.threads:
+            t.join(timeout)
