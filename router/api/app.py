@@ -1,0 +1,75 @@
+"""Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, request
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
+
+from router.api import disputes, health, reference
+from router.api.errors import error_response, from_domain, from_webargs
+from router.domain.errors import DomainError
+from router.services import Services
+
+log = logging.getLogger(__name__)
+
+OPENAPI = {
+    "API_TITLE": "dispute-router",
+    "API_VERSION": "v1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/api",
+    "OPENAPI_JSON_PATH": "openapi.json",
+}
+
+
+class RouterApi(Api):
+    """flask-smorest Api whose errors use the one body of API.md."""
+
+    def handle_http_exception(self, error: HTTPException) -> Response:
+        data = getattr(error, "data", None) or {}
+        status = error.code or 500
+        if "messages" in data:
+            return from_webargs(status, data["messages"])
+        return error_response(status)
+
+
+def create_app(svc: Services) -> Flask:
+    app = Flask(__name__)
+    app.config.update(OPENAPI)
+    app.config["MAX_CONTENT_LENGTH"] = svc.settings.max_body_bytes
+    app.config["SECRET_KEY"] = svc.settings.secret_key
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions["router.services"] = svc
+
+    api = RouterApi(app, spec_kwargs={"info": {"description": "一站式矛盾纠纷调解中心：受理、分层、分流、移交与跟踪"}})
+    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    api.spec.options["security"] = [{"bearer": []}]
+    for bp in (disputes.blp, reference.blp, health.blp):
+        api.register_blueprint(bp)
+    app.extensions["router.api"] = api
+
+    @app.before_request
+    def check_body() -> Response | None:
+        if request.method in ("POST", "PUT", "PATCH") and request.path.startswith("/api/"):
+            length = request.content_length
+            if length is not None and length > svc.settings.max_body_bytes:
+                return error_response(413)
+            if not request.is_json:
+                return error_response(415)
+        return None
+
+    @app.errorhandler(DomainError)
+    def domain_error(err: DomainError) -> Response:
+        return from_domain(err)
+
+    @app.errorhandler(Exception)
+    def unexpected(err: Exception) -> Any:
+        if isinstance(err, HTTPException):
+            return api.handle_http_exception(err)
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500)
+
+    return app

@@ -1,0 +1,34 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from router.api.auth import services
+
+blp = Blueprint("health", __name__, description="健康检查")
+
+
+@blp.get("/healthz")
+def healthz() -> Any:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@blp.get("/metrics")
+@blp.doc(responses={"200": {"description": "Prometheus text format"}})
+def metrics() -> Any:
+    """Prometheus metrics of this process."""
+    from flask import Response
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+
+
+@blp.get("/readyz")
+def readyz() -> Any:
+    """The database (and, with the delivery work, the broker) is reachable."""
+    ok = services().database_ready()
+    return {"status": "ok" if ok else "unavailable", "database": ok}, (200 if ok else 503)

@@ -1,0 +1,201 @@
+"""marshmallow schemas of API.md; unknown fields are rejected (marshmallow's RAISE)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from router.domain.model import Feature, PartyKind, PartyRole, RiskFlag, Source, Wish
+
+DIVISION = validate.Regexp(r"^\d{12}$", error="String does not match expected pattern.")
+
+
+def _values(enum: Any) -> list[str]:
+    return [e.value for e in enum]
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = RAISE
+        ordered = True
+
+
+class PartyIn(Strict):
+    role = fields.String(required=True, validate=validate.OneOf(_values(PartyRole)))
+    kind = fields.String(load_default="person", validate=validate.OneOf(_values(PartyKind)))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    id_number = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=32))
+    phone = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=32))
+    credit_code = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=32))
+    division = fields.String(allow_none=True, load_default=None, validate=DIVISION)
+
+
+class DisputeIn(Strict):
+    source = fields.String(required=True, validate=validate.OneOf(_values(Source)))
+    source_ref = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=128))
+    category = fields.String(required=True, validate=validate.Length(min=1, max=48))
+    summary = fields.String(required=True, validate=validate.Length(min=1, max=4000))
+    amount = fields.Decimal(allow_none=True, load_default=None, as_string=True, places=2, allow_nan=False,
+                            validate=validate.Range(min=0))
+    people_involved = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1, max=100000))
+    division = fields.String(required=True, validate=DIVISION)
+    occurred_on = fields.Date(allow_none=True, load_default=None)
+    risk_flags = fields.List(fields.String(validate=validate.OneOf(_values(RiskFlag))), load_default=list)
+    features = fields.List(fields.String(validate=validate.OneOf(_values(Feature))), load_default=list,
+                           metadata={"description": "extension: title_dispute, fight_injury (DOMAIN.md notes)"})
+    wish = fields.String(load_default="unspecified", validate=validate.OneOf(_values(Wish)))
+    parties = fields.List(fields.Nested(PartyIn), required=True, validate=validate.Length(min=1, max=200))
+
+
+class Reason(Schema):
+    rule = fields.String()
+    text = fields.String()
+
+
+class PlacementOut(Schema):
+    agency = fields.String(allow_none=True)
+    body_type = fields.String()
+    tier = fields.String(allow_none=True)
+
+
+class RoutingOut(Schema):
+    tier = fields.String()
+    lead = fields.Nested(PlacementOut)
+    assisting = fields.List(fields.Nested(PlacementOut))
+    reasons = fields.List(fields.Nested(Reason))
+    ruleset_version = fields.String()
+    needs_supervisor = fields.Boolean()
+    lead_body_types = fields.List(fields.String())
+
+
+class HandoffOut(Schema):
+    id = fields.String()
+    agency = fields.String()
+    body_type = fields.String()
+    role = fields.String(metadata={"description": "lead | assist"})
+    state = fields.String()
+    ack_due = fields.String(allow_none=True)
+    return_due = fields.String(allow_none=True)
+    handle_due = fields.String(allow_none=True)
+    designated = fields.Boolean()
+    placement = fields.Integer()
+    created_at = fields.String()
+    updated_at = fields.String()
+
+
+class PartyOut(Schema):
+    role = fields.String()
+    kind = fields.String()
+    name = fields.String()
+    division = fields.String(allow_none=True)
+    id_number = fields.String(allow_none=True, metadata={"description": "masked: 110***********4514"})
+    phone = fields.String(allow_none=True, metadata={"description": "masked: 138****8000"})
+    credit_code = fields.String(allow_none=True)
+
+
+class DisputeOut(Schema):
+    id = fields.String()
+    reference = fields.String()
+    state = fields.String()
+    category = fields.String()
+    tier = fields.String(allow_none=True)
+    source = fields.String()
+    source_ref = fields.String(allow_none=True)
+    summary = fields.String()
+    amount = fields.String(allow_none=True)
+    people_involved = fields.Integer()
+    division = fields.String()
+    occurred_on = fields.String(allow_none=True)
+    risk_flags = fields.List(fields.String())
+    features = fields.List(fields.String())
+    wish = fields.String()
+    routing = fields.Nested(RoutingOut, allow_none=True)
+    handoffs = fields.List(fields.Nested(HandoffOut))
+    parties = fields.List(fields.Nested(PartyOut))
+    duplicate_of = fields.Raw(allow_none=True, metadata={"description": "{id, reference} of a likely earlier "
+                                                                         "registration of the same dispute"})
+    created_at = fields.String()
+    updated_at = fields.String()
+
+
+class DisputePage(Schema):
+    items = fields.List(fields.Nested(DisputeOut))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+class DisputeQuery(Strict):
+    state = fields.String()
+    category = fields.String()
+    agency = fields.String()
+    tier = fields.String(validate=validate.OneOf(["grid", "village", "town", "district", "city"]))
+    overdue = fields.Boolean(metadata={"description": "true: an open handoff is past its acknowledgement or "
+                                                       "handling deadline; false: none is"})
+    from_ = fields.Date(data_key="from")
+    to = fields.Date()
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
+
+
+ACTIONS = ("reroute", "designate", "urge", "escalate", "withdraw", "close", "reopen", "record_follow_up")
+
+
+class ActionIn(Strict):
+    action = fields.String(required=True, validate=validate.OneOf(ACTIONS))
+    agency = fields.String(allow_none=True, load_default=None)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class CategoryOut(Schema):
+    code = fields.String()
+    name = fields.String()
+    lead = fields.String()
+    tier = fields.String()
+    next_on_failure = fields.String(allow_none=True)
+    alternatives = fields.List(fields.String())
+
+
+class DivisionOut(Schema):
+    code = fields.String()
+    name = fields.String()
+    level = fields.String()
+    parent = fields.String(allow_none=True)
+    has_children = fields.Boolean()
+
+
+class DivisionQuery(Strict):
+    parent = fields.String(validate=DIVISION)
+
+
+class AgencyOut(Schema):
+    code = fields.String()
+    name = fields.String()
+    body_type = fields.String()
+    tier = fields.String()
+    jurisdiction = fields.List(fields.String())
+    active = fields.Boolean()
+
+
+class AgencyQuery(Strict):
+    body_type = fields.String()
+    tier = fields.String()
+    division = fields.String(validate=DIVISION)
+
+
+class ErrorBody(Schema):
+    code = fields.String()
+    message = fields.String()
+    fields_ = fields.Dict(data_key="fields", keys=fields.String(), values=fields.List(fields.String()))
+    state = fields.String()
+
+
+class ErrorOut(Schema):
+    error = fields.Nested(ErrorBody)
+
+
+class VerifyOut(Schema):
+    ok = fields.Boolean()
+    events_checked = fields.Integer()
+    first_broken = fields.Dict(allow_none=True)

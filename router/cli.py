@@ -1,0 +1,259 @@
+"""`dispute-router` command line (API.md "Command line")."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from router.domain.errors import ConfigError, DomainError, ValidationError
+from router.settings import load_settings
+
+log = logging.getLogger("router.cli")
+
+
+def _services(check_schema: bool = True) -> Any:
+    from router.services import build_services
+
+    return build_services(load_settings(), check_schema=check_schema)
+
+
+def cmd_init_db(args: argparse.Namespace) -> int:
+    from router.store.migrate import upgrade
+
+    svc = _services(check_schema=False)
+    upgrade(svc.ctx.store.engine)
+    counts = svc.sync_agencies()
+    print(f"database migrated; agencies: {counts['added']} added, {counts['updated']} updated, "
+          f"{counts['unchanged']} unchanged")
+    return 0
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    token = _services().add_user(args.name, args.role)
+    print(f"user {args.name} ({args.role}) created; bearer token:")
+    print(token)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from waitress import create_server
+
+    from router.api.app import create_app
+    from router.messaging.topology import is_amqp
+    from router.messaging.worker import Background
+
+    svc = _services()
+    app = create_app(svc)
+    server = create_server(app, host=args.host, port=args.port, threads=args.threads, ident="dispute-router")
+    # Embedded default: relay, sweeper and delivery workers run here. With RabbitMQ they run as
+    # their own processes (`dispute-router relay`, `dispute-router worker`) unless asked here too.
+    background = None
+    if not is_amqp(svc.settings.broker_url) or args.with_workers:
+        background = Background(svc.ctx, workers=args.workers).start()
+    print(f"dispute-router serving on http://{args.host}:{server.effective_port}/ "
+          f"(database {svc.settings.database_url.split('://')[0]}, broker {svc.settings.broker_url.split('://')[0]}"
+          f"{', delivery in-process' if background else ''}); Ctrl-C stops it", flush=True)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            server.run()
+    finally:
+        if background:
+            background.close()
+    return 0
+
+
+def _run_until_signal(parts: list) -> int:
+    import signal
+    import threading
+
+    threads = [threading.Thread(target=p.run, name=type(p).__name__, daemon=True) for p in parts]
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    for t in threads:
+        t.start()
+    stop.wait()
+    for p in parts:
+        p.stop.set()
+    for t in threads:
+        t.join(10)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from router.messaging.worker import DeliveryWorker
+
+    svc = _services()
+    print(f"delivery worker: {args.threads} consumer(s) on {svc.settings.broker_url.split('@')[-1]}", flush=True)
+    return _run_until_signal([DeliveryWorker(svc.ctx, prefetch=args.prefetch) for _ in range(args.threads)])
+
+
+def cmd_relay(args: argparse.Namespace) -> int:
+    from router.messaging.worker import Relay, Sweeper
+
+    svc = _services()
+    print(f"relay and sweeper on {svc.settings.broker_url.split('@')[-1]}", flush=True)
+    return _run_until_signal([Relay(svc.ctx), Sweeper(svc.ctx)])
+
+
+def cmd_routing_explain(args: argparse.Namespace) -> int:
+    from marshmallow import ValidationError as SchemaError
+
+    from router.api.disputes import to_command
+    from router.api.errors import flatten
+    from router.api.schemas import DisputeIn
+    from router.services import explain
+
+    raw = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+    try:
+        data = DisputeIn().load(json.loads(raw))
+    except json.JSONDecodeError as e:
+        print(f"error: not valid JSON: {e}", file=sys.stderr)
+        return 2
+    except SchemaError as e:
+        for k, v in flatten(e.messages, zh=False).items():
+            print(f"error: {k}: {'; '.join(v)}", file=sys.stderr)
+        return 2
+    decision = explain(load_settings(), to_command(data), date.today())
+    if args.format == "json":
+        print(json.dumps(decision.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        d = decision.as_dict()
+        lead = d["lead"]
+        print(f"tier: {d['tier']}")
+        print(f"lead: {lead['body_type']} -> {lead['agency'] or '(none: needs supervisor)'}")
+        for a in d["assisting"]:
+            print(f"assist: {a['body_type']} -> {a['agency']}")
+        print(f"ruleset: {d['ruleset_version']}")
+        for r in d["reasons"]:
+            print(f"  [{r['rule']}] {r['text']}")
+    return 0
+
+
+def cmd_openapi(args: argparse.Namespace) -> int:
+    from router.api.app import create_app
+    from router.api.openapi import render
+
+    text = render(create_app(_services(check_schema=False)))
+    if args.write:
+        Path(args.write).write_text(text, encoding="utf-8")
+        print(f"wrote {args.write}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_contracts(args: argparse.Namespace) -> int:
+    from router.adapters.contracts import write_all
+
+    for name in write_all(Path(args.write)):
+        print(f"wrote {Path(args.write) / name}")
+    return 0
+
+
+def cmd_stub_agency(args: argparse.Namespace) -> int:
+    """The demo's agencies: accept and verify every delivery, print one line each."""
+    import signal
+    import threading
+
+    from router.testing.stub_agency import StubAgency
+
+    svc = _services()
+    stub = StubAgency()
+    stub.learn_secrets(svc.ctx)
+    base = stub.start(args.port)
+    print(f"stub agency on {base}/agencies/<code>/handoffs for {len(stub.secrets)} agencies; Ctrl-C stops it",
+          flush=True)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    shown = 0
+    while not stop.wait(0.5):
+        for r in stub.received[shown:]:
+            print(f"received {r.payload.get('reference', '?')} for {r.agency}: "
+                  f"{'signature ok' if r.verified else 'BAD SIGNATURE'}, answered {r.status}", flush=True)
+        shown = len(stub.received)
+    stub.stop()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="dispute-router", description="一站式矛盾纠纷调解中心 dispute router")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("init-db", help="migrate the database and load the configured agencies").set_defaults(
+        func=cmd_init_db)
+
+    user = sub.add_parser("user", help="staff users").add_subparsers(dest="user_command", required=True)
+    add = user.add_parser("add", help="create a user; prints the token alone on the last line")
+    add.add_argument("--name", required=True)
+    add.add_argument("--role", required=True, choices=["clerk", "supervisor", "admin"])
+    add.set_defaults(func=cmd_user_add)
+
+    serve = sub.add_parser("serve", help="run the service (embedded default: everything in one process)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--threads", type=int, default=8)
+    serve.add_argument("--workers", type=int, default=2, help="in-process delivery consumers")
+    serve.add_argument("--with-workers", action="store_true", help="run delivery in-process with RabbitMQ too")
+    serve.set_defaults(func=cmd_serve)
+
+    worker = sub.add_parser("worker", help="delivery consumers (RabbitMQ); run as many as you like")
+    worker.add_argument("--threads", type=int, default=4)
+    worker.add_argument("--prefetch", type=int, default=8)
+    worker.set_defaults(func=cmd_worker)
+    sub.add_parser("relay", help="outbox relay and delivery sweeper; several may run on PostgreSQL").set_defaults(
+        func=cmd_relay)
+
+    routing = sub.add_parser("routing", help="routing tools").add_subparsers(dest="routing_command", required=True)
+    ex = routing.add_parser("explain", help="a dispute JSON in (file or - for stdin), the decision with reasons out")
+    ex.add_argument("file", nargs="?", default="-")
+    ex.add_argument("--format", choices=["text", "json"], default="text")
+    ex.set_defaults(func=cmd_routing_explain)
+    oa = sub.add_parser("openapi", help="print the OpenAPI document (or --write contracts/openapi.json)")
+    oa.add_argument("--write", metavar="PATH")
+    oa.set_defaults(func=cmd_openapi)
+    ct = sub.add_parser("contracts", help="write each body type's handoff JSON Schema with an example")
+    ct.add_argument("--write", metavar="DIR", default="contracts")
+    ct.set_defaults(func=cmd_contracts)
+    st = sub.add_parser("stub-agency", help="demo agencies on loopback: verify and accept every delivery")
+    st.add_argument("--port", type=int, default=8900)
+    st.set_defaults(func=cmd_stub_agency)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from router.logs import configure
+
+    configure()
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as e:
+        print(f"configuration error: {e}", file=sys.stderr)
+        return 2
+    except ValidationError as e:
+        for k, v in (e.fields or {"": [(e.message_zh, e.message_en)]}).items():
+            print(f"error: {k}: {'; '.join(m[1] for m in v)}", file=sys.stderr)
+        return 2
+    except DomainError as e:
+        print(f"error: {e.message_en}", file=sys.stderr)
+        return 2
+    except Exception as e:  # NotMigrated and the like: a clear line, not a traceback
+        from router.store.migrate import NotMigrated
+
+        if isinstance(e, NotMigrated):
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())
