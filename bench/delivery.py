@@ -1,0 +1,138 @@
+"""Delivery latency: from the intake transaction's commit to the agency's receipt, at fixed rates.
+
+    python bench/delivery.py                                   # embedded: SQLite + in-process broker
+    python bench/delivery.py --database postgresql://postgres@127.0.0.1/db --broker amqp://guest:guest@127.0.0.1//
+
+Disputes are registered in this process at each target rate (open loop) for `--seconds`; a stub
+agency on loopback records when each handoff arrives. With --broker amqp the relay and workers run
+as separate `dispute-router` processes, as in production. Prints a table; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from router.api.disputes import to_command  # noqa: E402
+from router.api.schemas import DisputeIn  # noqa: E402
+from router.messaging.worker import Background  # noqa: E402
+from router.services import Actor, build_services  # noqa: E402
+from router.settings import load_settings  # noqa: E402
+from router.store.db import make_engine  # noqa: E402
+from router.store.migrate import upgrade  # noqa: E402
+from router.testing.stub_agency import StubAgency  # noqa: E402
+
+CLERK = Actor("user", "bench", "clerk")
+
+
+class TimedStub(StubAgency):
+    """Receipt time per Idempotency-Key (the handoff id)."""
+
+    def receipts(self) -> dict[str, float]:
+        with self.lock:
+            out: dict[str, float] = {}
+            for r in self.received:
+                key = r.headers.get("Idempotency-Key", "")
+                out.setdefault(key, r.at)
+            return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--database", default=None, help="default: a fresh SQLite file")
+    p.add_argument("--broker", default="memory://")
+    p.add_argument("--rates", default="20,100,200")
+    p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--workers", type=int, default=2, help="delivery workers (threads or processes)")
+    p.add_argument("--producers", type=int, default=8)
+    args = p.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-delivery-"))
+    env = {"ROUTER_DATABASE_URL": args.database or f"sqlite:///{tmp / 'bench.db'}", "ROUTER_BROKER_URL": args.broker,
+           "ROUTER_CONFIG_DIR": str(ROOT / "config"), "ROUTER_VAR_DIR": str(tmp),
+           "ROUTER_PII_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(), "ROUTER_SECRET_KEY": "bench",
+           "ROUTER_LOG_LEVEL": "WARNING"}
+    settings = load_settings(env)
+    engine = make_engine(settings.database_url)
+    if not settings.is_sqlite:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    upgrade(engine)
+    svc = build_services(settings, engine=engine)
+    svc.sync_agencies()
+    stub = TimedStub()
+    stub.serve_all_agencies(svc.ctx)
+
+    procs: list[subprocess.Popen] = []
+    background = None
+    if args.broker.startswith("amqp"):
+        penv = {**os.environ, **env}
+        cmd = [sys.executable, "-m", "router.cli"]
+        procs.append(subprocess.Popen([*cmd, "relay"], cwd=ROOT, env=penv, stdout=subprocess.DEVNULL))
+        procs += [subprocess.Popen([*cmd, "worker", "--threads", "4"], cwd=ROOT, env=penv, stdout=subprocess.DEVNULL)
+                  for _ in range(args.workers)]
+        time.sleep(3)
+    else:
+        background = Background(svc.ctx, workers=args.workers).start()
+
+    villages = [d.code for d in settings.domain.divisions.by_code.values() if d.level == "village"]
+    template = {"source": "walk_in", "category": "NEIGHBOUR", "summary": "基准", "amount": "1000.00",
+                "parties": [{"role": "applicant", "name": "张三"}, {"role": "respondent", "name": "李四"}]}
+    commands = [to_command(DisputeIn().load({**template, "division": v})) for v in villages]
+    rows = []
+    try:
+        for rate in [int(r) for r in args.rates.split(",")]:
+            committed: dict[str, float] = {}
+            lock = threading.Lock()
+
+            def one(i: int, committed: dict[str, float] = committed, lock: threading.Lock = lock) -> None:
+                view = svc.register_dispute(commands[i % len(commands)], CLERK)[1]
+                t = time.time()
+                with lock:
+                    for h in view["handoffs"]:
+                        committed[h["id"]] = t
+
+            total = int(rate * args.seconds)
+            start = time.perf_counter()
+            with ThreadPoolExecutor(args.producers) as pool:
+                for i in range(total):
+                    delay = start + i / rate - time.perf_counter()
+                    if delay > 0:
+                        time.sleep(delay)
+                    pool.submit(one, i)
+            achieved = total / (time.perf_counter() - start)  # the pool's exit waited for every commit
+            deadline = time.time() + 120
+            while time.time() < deadline and not set(committed) <= set(stub.receipts()):
+                time.sleep(0.2)
+            receipts = stub.receipts()
+            lat = sorted((receipts[h] - t) * 1000 for h, t in committed.items() if h in receipts)
+            lost = len(set(committed) - set(receipts))
+            q = statistics.quantiles(lat, n=100) if len(lat) > 1 else [0.0] * 99
+            rows.append((rate, achieved, len(committed), q[49], q[98], lost))
+    finally:
+        if background:
+            background.close()
+        for pr in procs:
+            pr.terminate()
+        stub.stop()
+    setup = f"{'PostgreSQL' if not settings.is_sqlite else 'SQLite'} + {args.broker.split(':')[0]}"
+    print("| setup | target/s | achieved/s | handoffs | p50 ms | p99 ms | not received |")
+    print("|---|---|---|---|---|---|---|")
+    for rate, achieved, n, p50, p99, lost in rows:
+        print(f"| {setup} | {rate} | {achieved:.0f} | {n} | {p50:.0f} | {p99:.0f} | {lost} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,200 @@
+"""Shared fixtures: a migrated database (SQLite by default, PostgreSQL when ROUTER_TEST_DATABASE_URL
+points at one), services with a movable clock, a Flask test client and staff tokens."""
+
+from __future__ import annotations
+
+import base64
+import os
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from sqlalchemy import delete
+from waitress import create_server
+
+from router.services import Services, build_services
+from router.settings import Settings, load_settings
+from router.store.db import make_engine
+from router.store.migrate import upgrade
+from router.store.models import (
+    Counter,
+    Delivery,
+    Dispute,
+    Event,
+    Handoff,
+    IdempotencyKey,
+    Outbox,
+    Party,
+    Timer,
+    User,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+PII_KEY = base64.urlsafe_b64encode(b"k" * 32).decode()
+
+
+class Clock:
+    """The one clock tests move instead of sleeping."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kw: Any) -> None:
+        self.now += timedelta(**kw)
+
+
+def test_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return os.environ.get("ROUTER_TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    var = tmp_path_factory.mktemp("var")
+    config_dir = os.environ.get("ROUTER_TEST_CONFIG_DIR", str(ROOT / "config"))
+    env = {"ROUTER_DATABASE_URL": test_database_url(tmp_path_factory), "ROUTER_CONFIG_DIR": config_dir,
+           "ROUTER_VAR_DIR": str(var), "ROUTER_PII_KEY": PII_KEY, "ROUTER_SECRET_KEY": "test-secret",
+           # Our own exchanges and queues: a concurrent run on the same broker never takes our messages.
+           "ROUTER_BROKER_PREFIX": f"routertest-{os.getpid()}-{uuid.uuid4().hex[:6]}"}
+    return load_settings(env)
+
+
+AMQP = os.environ.get("ROUTER_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
+
+
+@pytest.fixture(scope="session")
+def topology(settings: Settings) -> Iterator[Any]:
+    """This run's RabbitMQ topology, deleted at the end so runs leave no queues behind."""
+    from kombu import Connection
+
+    from router.messaging.topology import Topology
+
+    topo = Topology(settings.broker_prefix, amqp=True, delivery_limit=settings.delivery_limit)
+    yield topo
+    try:
+        with Connection(AMQP, connect_timeout=5) as conn:
+            ch = conn.channel()
+            for q in [*topo.handoff_queues(), topo.dead]:
+                q(ch).delete()
+            for ex in (topo.handoffs, topo.events, topo.dlx):
+                ex(ch).delete()
+    except Exception:  # noqa: BLE001 - best effort; the broker may be down after a failed test
+        pass
+
+
+@pytest.fixture
+def empty_queues(topology: Any) -> Any:
+    from kombu import Connection
+
+    with Connection(AMQP, connect_timeout=5) as conn:
+        topology.declare(conn)
+        ch = conn.channel()
+        for q in topology.handoff_queues():
+            q(ch).purge()
+    return topology
+
+
+@pytest.fixture(scope="session")
+def engine(settings: Settings) -> Any:
+    eng = make_engine(settings.database_url)
+    if not settings.is_sqlite:  # a fresh schema for this run
+        with eng.begin() as conn:
+            conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def _synced(settings: Settings, engine: Any) -> None:
+    build_services(settings, engine=engine).sync_agencies()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 11, 23, 2, 0, tzinfo=UTC))  # a Monday, 10:00 in Beijing
+
+
+@pytest.fixture
+def svc(settings: Settings, engine: Any, _synced: None, clock: Clock) -> Iterator[Services]:
+    services = build_services(settings, engine=engine, clock=clock)
+    yield services
+    with engine.begin() as conn:
+        for table in (IdempotencyKey, Timer, Delivery, Outbox, Event, Handoff, Party, Dispute, User, Counter):
+            conn.execute(delete(table))
+
+
+@pytest.fixture
+def app(svc: Services) -> Any:
+    from router.api.app import create_app
+
+    return create_app(svc)
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+@pytest.fixture
+def tokens(svc: Services) -> dict[str, str]:
+    return {role: svc.add_user(f"{role}-1", role) for role in ("clerk", "supervisor", "admin")}
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+# ---------------------------------------------------------------- real HTTP
+class Dispatcher:
+    def __init__(self) -> None:
+        self.app: Any = None
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        return self.app(environ, start_response)
+
+
+class Live:
+    def __init__(self, base: str, tokens: dict[str, str]) -> None:
+        self.base = base
+        self.tokens = tokens
+        self.http = requests.Session()
+
+    def post(self, path: str, body: Any = None, role: str | None = "clerk", **kw: Any) -> requests.Response:
+        headers = kw.pop("headers", {})
+        if role:
+            headers.setdefault("Authorization", f"Bearer {self.tokens[role]}")
+        return self.http.post(self.base + path, json=body, headers=headers, timeout=30, **kw)
+
+    def get(self, path: str, role: str | None = "supervisor", **kw: Any) -> requests.Response:
+        headers = kw.pop("headers", {})
+        if role:
+            headers.setdefault("Authorization", f"Bearer {self.tokens[role]}")
+        return self.http.get(self.base + path, headers=headers, timeout=30, **kw)
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Iterator[tuple[str, Dispatcher]]:
+    dispatcher = Dispatcher()
+    server = create_server(dispatcher, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.effective_port}", dispatcher
+    server.close()
+
+
+@pytest.fixture
+def live(app: Any, tokens: dict[str, str], live_server: tuple[str, Dispatcher]) -> Iterator[Live]:
+    base, dispatcher = live_server
+    dispatcher.app = app
+    client = Live(base, tokens)
+    yield client
+    client.http.close()
+    dispatcher.app = None

@@ -1,0 +1,68 @@
+"""Supervisor overrides over HTTP: reroute to the next candidate or a named agency, designate."""
+
+from __future__ import annotations
+
+from tests.e2e.test_intake_http import body, county
+
+
+def _dispute(live, svc, **kw):
+    r = live.post("/api/v1/disputes", body(county(svc)["v"], **kw))
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def act(live, dispute_id, **payload):
+    return live.post(f"/api/v1/disputes/{dispute_id}/actions", payload, role="supervisor")
+
+
+def test_reroute_recalls_lead_and_offers_next_candidate(live, svc):
+    d = _dispute(live, svc)
+    first = d["routing"]["lead"]["agency"]
+    r = act(live, d["id"], action="reroute", reason="村调委会负责人回避")
+    assert r.status_code == 200, r.text
+    after = r.json()
+    leads = [h for h in after["handoffs"] if h["role"] == "lead"]
+    assert [(h["agency"], h["state"], h["placement"]) for h in leads][0] == (first, "recalled", 1)
+    assert leads[1]["state"] == "offered" and leads[1]["agency"] != first and leads[1]["placement"] == 2
+    assert after["state"] == "handed_off"
+
+
+def test_reroute_to_a_tried_agency_needs_designation(live, svc):
+    d = _dispute(live, svc)
+    first = d["routing"]["lead"]["agency"]
+    assert act(live, d["id"], action="reroute", reason="换一家").status_code == 200
+    r = act(live, d["id"], action="reroute", reason="换回去", agency=first)
+    assert r.status_code == 409 and "agency" in r.json()["error"]["fields"]
+    r = act(live, d["id"], action="designate", reason="督办指定原单位办理", agency=first)
+    assert r.status_code == 200
+    lead = [h for h in r.json()["handoffs"] if h["role"] == "lead"][-1]
+    assert lead["agency"] == first and lead["designated"] is True and lead["state"] == "offered"
+
+
+def test_actions_need_reason_role_and_known_agency(live, svc):
+    d = _dispute(live, svc)
+    r = act(live, d["id"], action="designate", reason="x")
+    assert r.status_code == 422 and "agency" in r.json()["error"]["fields"]
+    r = act(live, d["id"], action="reroute")
+    assert r.status_code == 422 and "reason" in r.json()["error"]["fields"]
+    r = act(live, d["id"], action="designate", reason="x", agency="NO-SUCH")
+    assert r.status_code == 422 and "agency" in r.json()["error"]["fields"]
+    r = live.post(f"/api/v1/disputes/{d['id']}/actions", {"action": "reroute", "reason": "x"}, role="clerk")
+    assert r.status_code == 403
+    r = act(live, "00000000-0000-0000-0000-000000000000", action="reroute", reason="x")
+    assert r.status_code == 404
+
+
+def test_actions_are_audited(live, svc):
+    from sqlalchemy import select
+
+    from router.store.models import Event
+
+    d = _dispute(live, svc)
+    act(live, d["id"], action="reroute", reason="当事人申请回避")
+    with svc.ctx.store.read() as s:
+        evs = s.scalars(select(Event).where(Event.dispute_id == d["id"]).order_by(Event.stream_seq)).all()
+    reroute = next(e for e in evs if e.type == "dispute.reroute")
+    assert reroute.actor == "user:supervisor-1" and reroute.data["reason"] == "当事人申请回避"
+    assert any(e.type == "handoff.recall" for e in evs)
+    assert svc.verify_chain()["ok"]
