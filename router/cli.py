@@ -103,6 +103,29 @@ def cmd_relay(args: argparse.Namespace) -> int:
     return _run_until_signal([Relay(svc.ctx), Sweeper(svc.ctx)])
 
 
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    from router.messaging.worker import Scheduler
+
+    svc = _services()
+    print("scheduler: due timers -> workflow triggers", flush=True)
+    return _run_until_signal([Scheduler(svc.ctx)])
+
+
+def cmd_agency_add(args: argparse.Namespace) -> int:
+    key_id, secret = _services().add_agency(args.code, args.name, args.body_type, args.tier, args.division,
+                                            args.endpoint)
+    print(f"agency {args.code} added; key id and signing secret (shown once, keep the secret safe):")
+    print(f"{key_id} {secret}")
+    return 0
+
+
+def cmd_agency_rotate_key(args: argparse.Namespace) -> int:
+    key_id, secret = _services().rotate_agency_key(args.code)
+    print(f"new key for {args.code}; the previous key stays valid until the next rotation:")
+    print(f"{key_id} {secret}")
+    return 0
+
+
 def cmd_routing_explain(args: argparse.Namespace) -> int:
     from marshmallow import ValidationError as SchemaError
 
@@ -211,6 +234,23 @@ def build_parser() -> argparse.ArgumentParser:
     worker.set_defaults(func=cmd_worker)
     sub.add_parser("relay", help="outbox relay and delivery sweeper; several may run on PostgreSQL").set_defaults(
         func=cmd_relay)
+
+    sub.add_parser("scheduler", help="fire due timers (acknowledgement deadlines...); several may run on "
+                                     "PostgreSQL").set_defaults(func=cmd_scheduler)
+
+    agency = sub.add_parser("agency", help="partner agencies and their signing keys").add_subparsers(
+        dest="agency_command", required=True)
+    aa = agency.add_parser("add", help="register an agency; prints `KEY_ID SECRET` alone on the last line")
+    aa.add_argument("--code", required=True)
+    aa.add_argument("--name", required=True)
+    aa.add_argument("--body-type", required=True)
+    aa.add_argument("--tier", required=True, choices=["grid", "village", "town", "district", "city"])
+    aa.add_argument("--division", required=True, help="12-digit division code of its jurisdiction")
+    aa.add_argument("--endpoint", help="where handoffs are POSTed (http or https URL)")
+    aa.set_defaults(func=cmd_agency_add)
+    ar = agency.add_parser("rotate-key", help="issue a new key; the previous one stays valid, older ones retire")
+    ar.add_argument("--code", required=True)
+    ar.set_defaults(func=cmd_agency_rotate_key)
 
     routing = sub.add_parser("routing", help="routing tools").add_subparsers(dest="routing_command", required=True)
     ex = routing.add_parser("explain", help="a dispute JSON in (file or - for stdin), the decision with reasons out")

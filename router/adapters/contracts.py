@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from router.adapters import adapter_for, all_body_types
+from router.adapters import adapter_for, all_body_types, hotline_12345
 from router.adapters.base import HandoffContext, PartyData
 
 
@@ -41,9 +41,27 @@ def contract(body_type: str) -> dict[str, Any]:
     return schema
 
 
+def notice_contracts() -> dict[str, dict[str, Any]]:
+    """The 12345 hotline's progress notices and final reply (回单), with examples."""
+    examples = {
+        "hotline-status": hotline_12345.status_notice("GD20261123000123", "诸暨调〔2026〕000123号", "in_handling",
+                                                      "2026-11-24T09:30:00+08:00",
+                                                      {"trigger": "start_handling", "lead_agency": "ZJ-LM-330681101"}),
+        "hotline-reply": hotline_12345.final_reply("GD20261123000123", "诸暨调〔2026〕000123号",
+                                                   "2027-01-20T16:00:00+08:00",
+                                                   {"code": "followed_up", "reason": "已回访（满意）：工资已全部支付"},
+                                                   {"result": "agreement"}),
+    }
+    out = {}
+    for name, schema in hotline_12345.NOTICE_SCHEMAS.items():
+        out[name] = {**schema, "$id": f"{name}.schema.json", "examples": [examples[name]]}
+    return out
+
+
 def render_all() -> dict[str, str]:
-    return {f"handoff-{b}.schema.json": json.dumps(contract(b), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
-            for b in all_body_types()}
+    docs = {f"handoff-{b}.schema.json": contract(b) for b in all_body_types()}
+    docs.update({f"{name}.schema.json": doc for name, doc in notice_contracts().items()})
+    return {name: json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n" for name, doc in docs.items()}
 
 
 def write_all(directory: Path) -> list[str]:

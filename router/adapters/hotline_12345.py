@@ -43,3 +43,43 @@ class HotlineAdapter(Adapter):
             "callback_url": COMMON_PROPERTIES["callback_url"], "offered_at": COMMON_PROPERTIES["offered_at"],
         }
         return object_schema(self.title, props, list(props))
+
+
+STATUS_ZH = {
+    "handed_off": "已转办", "in_handling": "承办单位已签收办理", "needs_supervisor": "中心督办指定中",
+    "agreed": "已达成调解协议", "confirming": "司法确认中", "fulfilling": "协议履行中", "follow_up": "履行完毕待回访",
+    "closed": "已办结",
+}
+CLOSURE_ZH = {"followed_up": "已化解并回访", "withdrawn": "申请人撤回", "guided_to_litigation": "调解不成，引导诉讼",
+              "closed_by_centre": "中心办结"}
+
+
+def status_notice(work_order_no: str, reference: str, state: str, at: str, detail: dict[str, Any]) -> dict[str, Any]:
+    """A progress update on a 12345 work order (工单进度反馈)."""
+    return {"kind": "status", "work_order_no": work_order_no, "reference": reference, "status": state,
+            "status_text": STATUS_ZH.get(state, state), "at": at, "detail": detail}
+
+
+def final_reply(work_order_no: str, reference: str, at: str, closure: dict[str, Any],
+                outcome: dict[str, Any] | None) -> dict[str, Any]:
+    """回单: the final reply the hotline owes the caller, with how the dispute ended."""
+    code = closure.get("code", "")
+    result = (outcome or {}).get("result")
+    return {"kind": "reply", "work_order_no": work_order_no, "reference": reference, "at": at,
+            "result": code, "result_text": CLOSURE_ZH.get(code, code), "mediation_result": result,
+            "reply": closure.get("reason", ""), "resolved": code == "followed_up" and result == "agreement"}
+
+
+NOTICE_SCHEMAS: dict[str, dict[str, Any]] = {
+    "hotline-status": object_schema("12345 工单进度反馈", {
+        "kind": {"const": "status"}, "work_order_no": {"type": "string"}, "reference": {"type": "string"},
+        "status": {"type": "string"}, "status_text": {"type": "string"},
+        "at": {"type": "string", "format": "date-time"}, "detail": {"type": "object"}},
+        ["kind", "work_order_no", "reference", "status", "status_text", "at"]),
+    "hotline-reply": object_schema("12345 工单回单", {
+        "kind": {"const": "reply"}, "work_order_no": {"type": "string"}, "reference": {"type": "string"},
+        "at": {"type": "string", "format": "date-time"}, "result": {"type": "string"},
+        "result_text": {"type": "string"}, "mediation_result": {"type": ["string", "null"]},
+        "reply": {"type": "string"}, "resolved": {"type": "boolean"}},
+        ["kind", "work_order_no", "reference", "at", "result", "result_text", "reply", "resolved"]),
+}

@@ -9,7 +9,7 @@ from flask import Flask, Response, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
-from router.api import disputes, health, reference
+from router.api import agency, disputes, health, reference
 from router.api.errors import error_response, from_domain, from_webargs
 from router.domain.errors import DomainError
 from router.services import Services
@@ -46,8 +46,12 @@ def create_app(svc: Services) -> Flask:
 
     api = RouterApi(app, spec_kwargs={"info": {"description": "一站式矛盾纠纷调解中心：受理、分层、分流、移交与跟踪"}})
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    api.spec.components.security_scheme("agency", {
+        "type": "apiKey", "in": "header", "name": "X-Router-Key",
+        "description": "Standard Webhooks signing: webhook-id, webhook-timestamp, webhook-signature "
+                       "(HMAC-SHA256 with the agency's whsec_ secret) plus X-Router-Key naming the key"})
     api.spec.options["security"] = [{"bearer": []}]
-    for bp in (disputes.blp, reference.blp, health.blp):
+    for bp in (disputes.blp, agency.blp, reference.blp, health.blp):
         api.register_blueprint(bp)
     app.extensions["router.api"] = api
 

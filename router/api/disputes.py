@@ -91,8 +91,9 @@ def get_dispute(dispute_id: str) -> Any:
 @blp.response(200, DisputeOut)
 @_document_errors(400, 401, 403, 409, 413, 415, 422)
 def act(data: dict[str, Any], dispute_id: str) -> Any:
-    """Supervisor actions. Now: `reroute` (next candidate, or the named agency) and `designate` (指定)."""
-    action = data["action"]
-    if action not in ("reroute", "designate"):
-        raise ValidationError(f"该操作尚未开放：{action}", f"action {action!r} is not available yet", field="action")
-    return services().override(dispute_id, action, data["reason"], current_actor(), data.get("agency"))
+    """Supervisor actions: reroute, designate (指定), urge (催办), escalate (提级), withdraw, close, reopen,
+    record_follow_up (回访: satisfaction, relapse), record_fulfilment, request_confirmation (司法确认).
+
+    Every action needs a reason and is audited; one the dispute's state does not allow is 409.
+    """
+    return services().act(dispute_id, data, current_actor())

@@ -80,6 +80,11 @@ class HandoffOut(Schema):
     handle_due = fields.String(allow_none=True)
     designated = fields.Boolean()
     placement = fields.Integer()
+    acknowledged_at = fields.String(allow_none=True)
+    completed_at = fields.String(allow_none=True)
+    outcome = fields.Raw(allow_none=True)
+    returned_reason = fields.String(allow_none=True)
+    urged = fields.Integer()
     created_at = fields.String()
     updated_at = fields.String()
 
@@ -115,6 +120,9 @@ class DisputeOut(Schema):
     parties = fields.List(fields.Nested(PartyOut))
     duplicate_of = fields.Raw(allow_none=True, metadata={"description": "{id, reference} of a likely earlier "
                                                                          "registration of the same dispute"})
+    outcome = fields.Raw(allow_none=True, metadata={"description": "the lead's outcome: result, agreement, "
+                                                                   "confirmation, fulfilment"})
+    closure = fields.Raw(allow_none=True, metadata={"description": "why and when the centre closed it"})
     created_at = fields.String()
     updated_at = fields.String()
 
@@ -139,13 +147,98 @@ class DisputeQuery(Strict):
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
 
 
-ACTIONS = ("reroute", "designate", "urge", "escalate", "withdraw", "close", "reopen", "record_follow_up")
+ACTIONS = ("reroute", "designate", "urge", "escalate", "withdraw", "close", "reopen", "record_follow_up",
+           "record_fulfilment", "request_confirmation")
+SATISFACTION = ("satisfied", "basically_satisfied", "dissatisfied")
 
 
 class ActionIn(Strict):
-    action = fields.String(required=True, validate=validate.OneOf(ACTIONS))
+    action = fields.String(required=True, validate=validate.OneOf(ACTIONS),
+                           metadata={"description": "API.md's actions plus record_fulfilment and "
+                                                    "request_confirmation (司法确认)"})
     agency = fields.String(allow_none=True, load_default=None)
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    handoff = fields.String(allow_none=True, load_default=None, metadata={"description": "urge: which handoff "
+                                                                                         "(default: the open lead)"})
+    satisfaction = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(SATISFACTION))
+    relapse = fields.Boolean(load_default=False)
+    note = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
+    fulfilled_on = fields.Date(allow_none=True, load_default=None)
+
+
+# --------------------------------------------------------------------------- agencies
+EVENT_TYPES = ("acknowledged", "returned", "progress", "outcome", "closed")
+
+
+class AgreementIn(Strict):
+    terms = fields.String(required=True, validate=validate.Length(min=1, max=8000))
+    amount = fields.Decimal(allow_none=True, load_default=None, as_string=True, places=2, allow_nan=False,
+                            validate=validate.Range(min=0))
+    fulfil_by = fields.Date(allow_none=True, load_default=None)
+    judicial_confirmation = fields.Boolean(load_default=False, metadata={
+        "description": "extension: the parties jointly apply for judicial confirmation (司法确认)"})
+
+
+class OutcomeIn(Strict):
+    result = fields.String(required=True, validate=validate.OneOf(("agreement", "failed", "withdrawn")))
+    agreement = fields.Nested(AgreementIn, allow_none=True, load_default=None)
+
+
+class FulfilmentIn(Strict):
+    fulfilled_on = fields.Date(required=True)
+    note = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
+
+
+class AgencyEventIn(Strict):
+    event_id = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    type = fields.String(required=True, validate=validate.OneOf(EVENT_TYPES))
+    occurred_at = fields.AwareDateTime(allow_none=True, load_default=None)
+    reason = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
+    basis = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
+    note = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=4000))
+    outcome = fields.Nested(OutcomeIn, allow_none=True, load_default=None)
+    fulfilment = fields.Nested(FulfilmentIn, allow_none=True, load_default=None, metadata={
+        "description": "extension: the lead reports the agreement performed (履行完毕), on progress or closed"})
+
+
+class AgencyHandoffOut(HandoffOut):
+    reference = fields.String()
+    category = fields.String()
+    summary = fields.String()
+    dispute_state = fields.String()
+    division = fields.String()
+    referral = fields.Raw(metadata={"description": "the body type's handoff payload, parties unmasked"})
+
+
+class AgencyHandoffPage(Schema):
+    items = fields.List(fields.Nested(AgencyHandoffOut))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+class AgencyHandoffQuery(Strict):
+    state = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(
+        ("offered", "delivered", "acknowledged", "in_progress", "completed", "closed", "returned", "expired",
+         "undeliverable", "recalled")))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class AgencyEventOut(Schema):
+    event_id = fields.String()
+    type = fields.String()
+    handoff = fields.Nested(AgencyHandoffOut)
+    recorded_at = fields.String()
+
+
+class HotlineIn(DisputeIn):
+    """A 12345 work order: the intake fields, with the work-order number instead of source/source_ref."""
+
+    class Meta:
+        exclude = ("source", "source_ref")
+
+    work_order_no = fields.String(required=True, validate=validate.Length(min=1, max=128))
 
 
 class CategoryOut(Schema):

@@ -38,6 +38,10 @@ class BodyTypeConfig:
 class Bodies:
     types: Mapping[BodyType, BodyTypeConfig]
     escalation: Mapping[str, Period]
+    # After an outcome (DOMAIN.md section 6): follow-up visit after fulfilment, confirmation window.
+    follow_up_after: Period = field(default_factory=lambda: Period.parse("30c"))
+    confirmation_window: Period = field(default_factory=lambda: Period.parse("30c"))
+    max_placements: int = 3
 
     def __getitem__(self, b: BodyType) -> BodyTypeConfig:
         return self.types[b]
@@ -66,7 +70,15 @@ class Bodies:
             raise ConfigError(FILE, "body_types", f"missing body types: {', '.join(missing)}")
         esc_raw = (data.get("defaults") or {}).get("escalation") or {}
         escalation = {k: _period(v, f"defaults.escalation.{k}", allow_short_units) for k, v in esc_raw.items()}
-        return cls(types, escalation)
+        ft = (data.get("defaults") or {}).get("follow_through") or {}
+        if not isinstance(ft, Mapping):
+            raise ConfigError(FILE, "defaults.follow_through", "must be a mapping")
+        periods = {k: _period(ft[k], f"defaults.follow_through.{k}", allow_short_units)
+                   for k in ("follow_up_after", "confirmation_window") if k in ft}
+        max_placements = ft.get("max_placements", 3)
+        if not isinstance(max_placements, int) or isinstance(max_placements, bool) or max_placements < 1:
+            raise ConfigError(FILE, "defaults.follow_through.max_placements", "must be a whole number >= 1")
+        return cls(types, escalation, max_placements=max_placements, **periods)
 
 
 def _period(v: Any, key: str, allow_short_units: bool) -> Period:

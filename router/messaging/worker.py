@@ -18,7 +18,7 @@ from router.adapters.base import SendResult, SignedSender
 from router.messaging.circuit import CircuitBreakers
 from router.messaging.relay import relay_once
 from router.messaging.topology import Topology, connect
-from router.services import delivery
+from router.services import delivery, timers
 from router.services.context import ServiceContext
 
 log = logging.getLogger(__name__)
@@ -154,11 +154,23 @@ class Sweeper:
                     "sweeper")
 
 
+class Scheduler:
+    """Due timers -> workflow triggers; needs no broker (the outbox carries what it produces)."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+        self.stop = threading.Event()
+
+    def run(self, every: float = 1.0) -> None:
+        loop(self.stop, every, partial(timers.run_due_timers, self.ctx), "scheduler")
+
+
 class Background:
-    """The relay, sweeper and delivery workers as daemon threads (the embedded `serve`)."""
+    """The relay, sweeper, scheduler and delivery workers as daemon threads (the embedded `serve`)."""
 
     def __init__(self, ctx: ServiceContext, workers: int = 2, sender: SignedSender | None = None) -> None:
-        self.parts: list[Any] = [Relay(ctx), Sweeper(ctx)] + [DeliveryWorker(ctx, sender) for _ in range(workers)]
+        self.parts: list[Any] = ([Relay(ctx), Sweeper(ctx), Scheduler(ctx)]
+                                 + [DeliveryWorker(ctx, sender) for _ in range(workers)])
         self.threads: list[threading.Thread] = []
 
     def start(self) -> Background:

@@ -11,7 +11,7 @@ from typing import Any
 
 from router.domain.intake import IntakeCommand, validate_intake
 from router.domain.rules import RoutingDecision, decide
-from router.services import admin, dispatch, intake, views
+from router.services import admin, agency, agency_keys, dispatch, intake, supervision, timers, views
 from router.services.context import SYSTEM, Actor, ServiceContext, utcnow
 from router.settings import Settings
 from router.store.db import make_engine
@@ -38,6 +38,36 @@ class Services:
                  agency: str | None = None) -> dict[str, Any]:
         dispatch.override(self.ctx, dispute_id, action, reason, actor, agency)
         return views.get_dispute(self.ctx, dispute_id)
+
+    def act(self, dispute_id: str, data: dict[str, Any], actor: Actor) -> dict[str, Any]:
+        """A supervisor action (reroute, designate, urge, escalate, withdraw, close, reopen, follow-up...)."""
+        supervision.act(self.ctx, dispute_id, data, actor)
+        return views.get_dispute(self.ctx, dispute_id)
+
+    # agencies
+    def authenticate_agency(self, req: agency_keys.SignedRequest) -> Any:
+        return agency_keys.authenticate_agency(self.ctx, req)
+
+    def agency_handoffs(self, agency_code: str, state: str | None, page: int,
+                        per_page: int) -> tuple[list[dict[str, Any]], int]:
+        return agency.list_handoffs(self.ctx, agency_code, state, page, per_page)
+
+    def agency_handoff(self, agency_code: str, handoff_id: str) -> dict[str, Any]:
+        return agency.get_handoff(self.ctx, agency_code, handoff_id)
+
+    def agency_event(self, agency_code: str, handoff_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        return agency.record_event(self.ctx, agency_code, handoff_id, body)
+
+    def add_agency(self, code: str, name: str, body_type: str, tier: str, division: str,
+                   endpoint: str | None) -> tuple[str, str]:
+        return agency_keys.register_agency(self.ctx, code, name, body_type, tier, division, endpoint)
+
+    def rotate_agency_key(self, code: str) -> tuple[str, str]:
+        return agency_keys.rotate_key(self.ctx, code)
+
+    # timers
+    def run_due_timers(self, limit: int = 200) -> int:
+        return timers.run_due_timers(self.ctx, limit)
 
     # queries
     def get_dispute(self, dispute_id: str) -> dict[str, Any]:

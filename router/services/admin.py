@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import select, text
 
 from router.domain.errors import StateConflict, ValidationError
+from router.services.agency_keys import ensure_agency_keys
 from router.services.context import SYSTEM, Actor, ServiceContext
-from router.services.delivery import ensure_agency_keys
 from router.store.chain import verify_all
 from router.store.models import Agency, User
 

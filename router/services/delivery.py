@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import random
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,44 +19,18 @@ from sqlalchemy import and_, or_, select, update
 
 from router.adapters import adapter_for
 from router.adapters.base import HandoffContext, PartyData, SendResult
-from router.adapters.signing import new_secret
 from router.domain.model import BodyType
+from router.services.agency_keys import agency_secrets
 from router.services.context import SYSTEM, ServiceContext
-from router.services.dispatch import lead_placements, next_lead, place_lead, transition_dispute, transition_handoff
+from router.services.dispatch import failed_placements, next_lead, place_lead, transition_dispute, transition_handoff
 from router.services.views import iso
-from router.store.models import Agency, AgencyKey, Delivery, Dispute, Handoff
+from router.store.models import Agency, Delivery, Dispute, Handoff, Outbox
 from router.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
+HANDOFF_KINDS = frozenset({"handoff.offered"})
 
 REENQUEUE_AFTER = timedelta(seconds=60)
-MAX_PLACEMENTS = 3
-
-
-# --------------------------------------------------------------------------- agency keys
-def ensure_agency_keys(ctx: ServiceContext, uow: UnitOfWork, at: datetime) -> int:
-    """Give every agency without an active key one (the demo registry; real agencies rotate theirs)."""
-    have = set(uow.session.scalars(select(AgencyKey.agency_code).where(AgencyKey.retired_at.is_(None))))
-    made = 0
-    for code in uow.session.scalars(select(Agency.code)):
-        if code not in have:
-            add_key(ctx, uow, code, at)
-            made += 1
-    return made
-
-
-def add_key(ctx: ServiceContext, uow: UnitOfWork, agency_code: str, at: datetime) -> tuple[str, str]:
-    key_id, secret = f"k_{uuid.uuid4().hex[:16]}", new_secret()
-    uow.session.add(AgencyKey(key_id=key_id, agency_code=agency_code,
-                              secret_enc=ctx.cipher.encrypt(secret, f"agency_key:{key_id}"), created_at=at))
-    return key_id, secret
-
-
-def agency_secrets(ctx: ServiceContext, session: Any, agency_code: str) -> list[str]:
-    keys = session.scalars(select(AgencyKey).where(AgencyKey.agency_code == agency_code,
-                                                   AgencyKey.retired_at.is_(None))
-                           .order_by(AgencyKey.created_at.desc())).all()
-    return [ctx.cipher.decrypt(k.secret_enc, f"agency_key:{k.key_id}") for k in keys]
 
 
 # --------------------------------------------------------------------------- leasing
@@ -73,6 +46,7 @@ class Job:
     agency_code: str
     reference: str
     body_type: str
+    kind: str = "handoff.offered"
 
 
 def claim(ctx: ServiceContext, delivery_id: str, owner: str) -> Job | None:
@@ -90,10 +64,19 @@ def claim(ctx: ServiceContext, delivery_id: str, owner: str) -> Job | None:
         if n != 1:
             return None
         d = s.get(Delivery, delivery_id)
-        h = s.get(Handoff, d.handoff_id)
         agency = s.get(Agency, d.agency_code)
+        url = agency.endpoint if agency else None
+        if d.kind not in HANDOFF_KINDS:  # a notice (12345 status, 回单): its payload was built with the change
+            row = s.get(Outbox, d.outbox_id)
+            payload = {k: v for k, v in row.payload.items() if k != "agency"}
+            return Job(d.id, owner, d.attempts, url, payload, agency_secrets(ctx, s, d.agency_code), d.outbox_id,
+                       d.agency_code, str(payload.get("reference", "")), d.body_type, d.kind)
+        h = s.get(Handoff, d.handoff_id)
+        if h.state in ("recalled", "expired", "returned"):  # withdrawn before it went out: nothing to send
+            d.state, d.lease_owner, d.lease_expires_at, d.last_error = "cancelled", None, None, f"handoff {h.state}"
+            return None
         payload = adapter_for(d.body_type).build(handoff_context(ctx, s, h))
-        return Job(d.id, owner, d.attempts, agency.endpoint if agency else None, payload,
+        return Job(d.id, owner, d.attempts, url, payload,
                    agency_secrets(ctx, s, d.agency_code), h.id, d.agency_code, h.dispute.reference, d.body_type)
 
 
@@ -144,11 +127,13 @@ def complete(ctx: ServiceContext, job: Job, result: SendResult, *, rng: random.R
         d = s.get(Delivery, job.delivery_id, with_for_update=True)
         if d is None or d.state != "pending" or d.lease_owner != job.owner:
             return d.state if d else "missing"  # another worker took over after our lease ran out
-        h = s.get(Handoff, d.handoff_id)
-        dispute = s.get(Dispute, h.dispute_id, with_for_update=True)
+        h = s.get(Handoff, d.handoff_id) if d.kind in HANDOFF_KINDS else None
+        dispute = s.get(Dispute, h.dispute_id if h else d.dispute_id, with_for_update=True)
         d.lease_owner, d.lease_expires_at, d.last_status, d.updated_at = None, None, result.status, now
         attempt_data = {"delivery_id": d.id, "attempt": d.attempts, "status": result.status,
                         "latency_ms": round(result.elapsed * 1000, 1), "agency": d.agency_code}
+        if h is None:
+            return _complete_notice(uow, d, dispute, result, attempt_data, schedule, rng, now)
         if result.outcome == "delivered":
             d.state, d.delivered_at, d.last_error = "succeeded", now, None
             if h.state == "offered":
@@ -177,17 +162,38 @@ def complete(ctx: ServiceContext, job: Job, result: SendResult, *, rng: random.R
         return d.state
 
 
+def _complete_notice(uow: UnitOfWork, d: Delivery, dispute: Dispute | None, result: SendResult,
+                     data: dict[str, Any], schedule: tuple[float, ...], rng: random.Random, now: datetime) -> str:
+    """A notice has no handoff to move: it is delivered, retried, or given up on, and audited."""
+    data = {**data, "kind": d.kind}
+    if result.outcome == "delivered":
+        d.state, d.delivered_at, d.last_error = "succeeded", now, None
+        uow.append_event(type="notice.delivered", actor=SYSTEM.id, at=now, data=data, dispute=dispute)
+        return d.state
+    d.last_error = result.error
+    wait = None if result.outcome == "final" else backoff(schedule, d.attempts, result.retry_after, rng)
+    uow.append_event(type="notice.attempt_failed", actor=SYSTEM.id, at=now, dispute=dispute,
+                     data={**data, "error": result.error, "final": wait is None})
+    if wait is None:
+        d.state = "failed"
+    else:
+        d.next_attempt_at = now + timedelta(seconds=wait)
+    return d.state
+
+
 def reroute_after_failure(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, failed: Handoff, at: datetime,
                           reason: str) -> None:
     """The lead could not take the dispute: next candidate, or supervisors after 3 failed placements."""
-    if d.state not in ("handed_off", "routed"):
+    if d.state not in ("handed_off", "routed", "in_handling"):
         return
-    placements = lead_placements(d)
-    cand = next_lead(ctx, d, BodyType(failed.body_type)) if placements < MAX_PLACEMENTS else None
+    limit = ctx.config.bodies.max_placements
+    failures = failed_placements(d)
+    cand = next_lead(ctx, d, BodyType(failed.body_type)) if failures < limit else None
     if cand is None:
         transition_dispute(uow, d, "route_to_supervisor", SYSTEM, at,
-                           extra={"reason": f"{reason}；" + ("已三次分派未成功" if placements >= MAX_PLACEMENTS
-                                                          else "没有其他可承接的单位")})
+                           extra={"reason": f"{reason}；" + (f"已{failures}次分派未成功" if failures >= limit
+                                                          else "没有其他可承接的单位"),
+                                  "failed_placements": failures})
         return
     place_lead(ctx, uow, d, cand.code, cand.body_type, SYSTEM, at, extra={"reason": reason})
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from router.domain.errors import NotFound, StateConflict, ValidationError
 from router.domain.model import BodyType, Tier
 from router.domain.rules import AgencyInfo, RoutingDecision, next_candidate
+from router.services import notices
 from router.services.context import Actor, ServiceContext
 from router.services.facts import facts_of
 from router.store.models import Agency, Dispute, Handoff
@@ -26,6 +27,7 @@ def transition_dispute(uow: UnitOfWork, d: Dispute, trigger: str, actor: Actor, 
     fired = fire(DISPUTE, d.id, d.state, trigger, extra or {})
     d.state, d.updated_at = fired.dest, at
     uow.apply(fired, actor=actor.id, at=at, dispute=d, extra=extra)
+    notices.after_dispute_transition(uow, d, fired, at)
 
 
 def transition_handoff(uow: UnitOfWork, d: Dispute, h: Handoff, trigger: str, actor: Actor, at: datetime,
@@ -44,12 +46,15 @@ def offer(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, agency_code: str, bo
     """Create a handoff in `offered`: outbox message and acknowledgement/return timers with it."""
     body = ctx.config.bodies[body_type]
     cal = ctx.config.calendar
-    ack_due = cal.deadline(at, body.acknowledge)
-    return_due = cal.deadline(at, body.return_within)
+    # A judicial-confirmation request runs on the court's confirmation clock (司法确认规定 4-5).
+    ack_key = "confirmation_accept" if role == "confirm" and "confirmation_accept" in body.extra else "acknowledge"
+    ack_due = cal.deadline(at, body.extra.get(ack_key) or body.acknowledge)
+    return_due = cal.deadline(at, body.extra.get(ack_key) or body.return_within)
     h = Handoff(id=str(uuid.uuid4()), dispute_id=d.id, agency_code=agency_code, body_type=str(body_type), role=role,
                 state="new", designated=designated, placement=placement, ack_due=ack_due, return_due=return_due,
                 handle_due=None, created_at=at, updated_at=at,
-                deadline_rules={"ack_due": body.rule("acknowledge"), "return_due": body.rule("return_within")})
+                deadline_rules={"ack_due": body.rule(ack_key),
+                                "return_due": body.rule(ack_key if ack_key != "acknowledge" else "return_within")})
     d.handoffs.append(h)  # cascades the insert; a separate session.add would autoflush it in twice
     transition_handoff(uow, d, h, "offer", actor, at,
                        extra={"ack_due": ack_due, "return_due": return_due, "designated": designated,
@@ -75,7 +80,7 @@ def apply_decision(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, decision: R
     transition_dispute(uow, d, "hand_off", actor, at)
 
 
-def _open_lead(d: Dispute) -> Handoff | None:
+def open_lead(d: Dispute) -> Handoff | None:
     return next((h for h in d.handoffs if h.role == "lead" and h.state in hw.OPEN_STATES), None)
 
 
@@ -87,10 +92,21 @@ def lead_placements(d: Dispute) -> int:
     return sum(1 for h in d.handoffs if h.role == "lead")
 
 
-def next_lead(ctx: ServiceContext, d: Dispute, fallback: BodyType) -> AgencyInfo | None:
-    """The next agency for the lead, never one that already had it (DOMAIN.md section 6)."""
-    body_types = [BodyType(b) for b in (d.routing or {}).get("lead_body_types", [])] or [fallback]
-    return next_candidate(facts_of(d), body_types, Tier(d.tier or Tier.TOWN), ctx.registry(), _tried(d))
+def failed_placements(d: Dispute) -> int:
+    """Lead handoffs the bodies did not take (returned, expired, undeliverable): the "three failed
+    dispatches" rule counts these, not a mediation that was tried and failed."""
+    return sum(1 for h in d.handoffs if h.role == "lead" and h.state in ("returned", "expired", "undeliverable"))
+
+
+def next_lead(ctx: ServiceContext, d: Dispute, current: BodyType, tier: Tier | None = None) -> AgencyInfo | None:
+    """The next agency for the lead, never one that already had it (DOMAIN.md section 6).
+
+    While the lead is still of a body type the routing chose, any of those types may take it;
+    at a later stage (mediation failed -> arbitration) only the current stage's type.
+    """
+    routed = [BodyType(b) for b in (d.routing or {}).get("lead_body_types", [])]
+    body_types = routed if current in routed else [current]
+    return next_candidate(facts_of(d), body_types, tier or Tier(d.tier or Tier.TOWN), ctx.registry(), _tried(d))
 
 
 def place_lead(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, agency_code: str, body_type: BodyType,
@@ -129,7 +145,7 @@ def override(ctx: ServiceContext, dispute_id: str, action: str, reason: str, act
                 raise StateConflict("同一纠纷不得再次推送给已承办过的单位；如确需由其办理，请使用指定办理",
                                     "this agency already had the dispute; use designate", state=d.state,
                                     field="agency")
-        lead = _open_lead(d)
+        lead = open_lead(d)
         if lead is not None:
             transition_handoff(uow, d, lead, "recall", actor, at, extra={"reason": reason})
         if target is None:

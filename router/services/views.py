@@ -25,8 +25,9 @@ def iso(t: datetime | None) -> str | None:
 def handoff_view(h: Handoff) -> dict[str, Any]:
     return {"id": h.id, "agency": h.agency_code, "body_type": h.body_type, "role": h.role, "state": h.state,
             "ack_due": iso(h.ack_due), "return_due": iso(h.return_due), "handle_due": iso(h.handle_due),
-            "designated": h.designated, "placement": h.placement, "created_at": iso(h.created_at),
-            "updated_at": iso(h.updated_at)}
+            "designated": h.designated, "placement": h.placement, "acknowledged_at": iso(h.acknowledged_at),
+            "completed_at": iso(h.completed_at), "outcome": h.outcome, "returned_reason": h.returned_reason,
+            "urged": h.urged or 0, "created_at": iso(h.created_at), "updated_at": iso(h.updated_at)}
 
 
 def dispute_view(d: Dispute) -> dict[str, Any]:
@@ -42,7 +43,7 @@ def dispute_view(d: Dispute) -> dict[str, Any]:
         "parties": [{"role": p.role, "kind": p.kind, "name": p.name, "division": p.division,
                      "id_number": p.id_number_masked, "phone": p.phone_masked,
                      "credit_code": p.credit_code} for p in d.parties],
-        "duplicate_of": d.duplicate_of,
+        "duplicate_of": d.duplicate_of, "outcome": d.outcome, "closure": d.closure,
         "created_at": iso(d.created_at), "updated_at": iso(d.updated_at),
     }
 

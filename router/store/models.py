@@ -68,6 +68,9 @@ class Dispute(Base):
     # Head of this dispute's event chain: a deleted tail event no longer matches it.
     event_count: Mapped[int] = mapped_column(Integer, default=0)
     event_head: Mapped[str | None] = mapped_column(String(64))
+    # The lead's outcome ({result, agreement{terms, amount, fulfil_by}, agreed_at, ...}) and why it closed.
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    closure: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     parties: Mapped[list[Party]] = relationship(back_populates="dispute", order_by="Party.idx",
@@ -134,6 +137,11 @@ class Handoff(Base):
     return_due: Mapped[datetime | None]
     handle_due: Mapped[datetime | None]
     deadline_rules: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    acknowledged_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    returned_reason: Mapped[str | None] = mapped_column(Text)
+    urged: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -264,3 +272,14 @@ class AgencyKey(Base):
     secret_enc: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime]
     retired_at: Mapped[datetime | None]
+
+
+class SeenRequest(Base):
+    """A `webhook-id` an agency already used: a replay within the timestamp window is refused."""
+
+    __tablename__ = "seen_requests"
+    __table_args__ = (Index("ix_seen_requests_seen_at", "seen_at"),)
+
+    agency_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    webhook_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    seen_at: Mapped[datetime]

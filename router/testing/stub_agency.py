@@ -121,7 +121,7 @@ class StubAgency:
         """Every agency's active signing secrets, so any delivery can be verified."""
         from sqlalchemy import select
 
-        from router.services.delivery import agency_secrets
+        from router.services.agency_keys import agency_secrets
         from router.store.models import Agency
 
         with ctx.store.read() as s:

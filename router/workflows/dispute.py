@@ -25,11 +25,14 @@ DISPUTE = Workflow(
         T("reroute", ["routed", "needs_supervisor", "handed_off", "in_handling"], "routed"),
         T("start_handling", "handed_off", "in_handling"),
         T("agree", "in_handling", "agreed"),
-        T("request_confirmation", "agreed", "confirming"),
+        # 司法确认: the parties may apply while the agreement is fresh (window checked by the service).
+        T("request_confirmation", ["agreed", "fulfilling"], "confirming"),
         T("start_fulfilment", ["agreed", "confirming"], "fulfilling"),
         T("fulfil", "fulfilling", "follow_up"),
         T("close", list(OPEN_STATES), "closed"),
         T("reopen", "closed", "needs_supervisor"),
+        # A follow-up visit that finds the dispute flared up again (复发) puts it back before supervisors.
+        T("relapse", "follow_up", "needs_supervisor"),
         T("archive", "closed", "archived"),
         T("not_accept", "received", "not_accepted"),
     ),

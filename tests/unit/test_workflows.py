@@ -72,8 +72,9 @@ def test_return_refused_when_designated_or_late():
 
 
 def test_handoff_terminal_states_accept_nothing():
-    for state in ("completed", "returned", "expired", "undeliverable", "recalled"):
+    for state in ("closed", "returned", "expired", "undeliverable", "recalled"):
         assert HANDOFF.triggers_from(state) == []
+    assert HANDOFF.triggers_from("completed") == ["close"]  # the body closes its own file after the outcome
 
 
 def test_one_machine_per_workflow_is_reused():

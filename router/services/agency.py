@@ -1,0 +1,151 @@
+"""What a partner agency does through the API: pull its handoffs and report on them (API.md "Agencies").
+
+An agency sees only handoffs made to it; anything else is NotFound, so it cannot even learn that
+another agency's handoff exists. Reports are idempotent by the agency's `event_id`: the first
+answer is stored in the same transaction as the change it made.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from router.adapters import adapter_for
+from router.domain.errors import NotFound, StateConflict, ValidationError
+from router.services import follow
+from router.services.context import Actor, ServiceContext
+from router.services.delivery import handoff_context
+from router.services.intake import request_hash
+from router.services.views import handoff_view, iso
+from router.store.models import Dispute, Handoff, IdempotencyKey
+from router.workflows.handoff import STATE_NAMES_ZH
+
+EVENT_TYPES = ("acknowledged", "returned", "progress", "outcome", "closed")
+
+
+def agency_actor(code: str) -> Actor:
+    return Actor("agency", code, "agency")
+
+
+def _summary(h: Handoff) -> dict[str, Any]:
+    d = h.dispute
+    return {**handoff_view(h), "reference": d.reference, "category": d.category, "summary": d.summary,
+            "dispute_state": d.state, "division": d.division, "urged": h.urged or 0,
+            "acknowledged_at": iso(h.acknowledged_at), "outcome": h.outcome}
+
+
+def list_handoffs(ctx: ServiceContext, agency_code: str, state: str | None, page: int,
+                  per_page: int) -> tuple[list[dict[str, Any]], int]:
+    """What is waiting for this agency; no personal data, so no reveal to record."""
+    with ctx.store.read() as s:
+        q = select(Handoff).where(Handoff.agency_code == agency_code)
+        if state:
+            q = q.where(Handoff.state == state)
+        total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
+        rows = s.scalars(q.options(selectinload(Handoff.dispute))
+                         .order_by(Handoff.created_at.desc(), Handoff.id)
+                         .offset((page - 1) * per_page).limit(per_page)).all()
+        return [_summary(h) for h in rows], int(total)
+
+
+def get_handoff(ctx: ServiceContext, agency_code: str, handoff_id: str) -> dict[str, Any]:
+    """The full referral with parties unmasked; the reveal is an audit event on the dispute's chain."""
+    at = ctx.now()
+    with ctx.store.unit_of_work() as uow:
+        h = uow.session.get(Handoff, handoff_id)
+        if h is None or h.agency_code != agency_code:
+            raise NotFound("移交事项不存在", "no such handoff")
+        d = uow.session.get(Dispute, h.dispute_id, with_for_update=True)
+        referral = adapter_for(h.body_type).build(handoff_context(ctx, uow.session, h))
+        revealed = [f"parties.{i}.{f}" for i, p in enumerate(d.parties)
+                    for f in ("id_number", "phone") if getattr(p, f"{f}_enc")]
+        if revealed:
+            uow.append_event(type="pii.revealed", actor=agency_actor(agency_code).id, at=at, dispute=d,
+                             handoff_id=h.id, data={"to": agency_code, "fields": revealed, "via": "agency_pull"})
+        return {**_summary(h), "referral": referral}
+
+
+def record_event(ctx: ServiceContext, agency_code: str, handoff_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Apply one agency report; the same event_id again returns the first answer and changes nothing."""
+    scope, key = f"agency-event:{agency_code}", str(body["event_id"])
+    digest = request_hash(body)
+    stored = _stored(ctx, scope, key, digest)
+    if stored is not None:
+        return stored
+    actor = agency_actor(agency_code)
+    at = ctx.now()
+    try:
+        with ctx.store.unit_of_work() as uow:
+            s = uow.session
+            h = s.get(Handoff, handoff_id)
+            if h is None or h.agency_code != agency_code:
+                raise NotFound("移交事项不存在", "no such handoff")
+            d = s.get(Dispute, h.dispute_id, with_for_update=True)
+            s.refresh(h)
+            _apply(ctx, uow, d, h, actor, at, body)
+            s.flush()
+            answer = {"event_id": key, "type": body["type"], "handoff": _summary(h), "recorded_at": iso(at)}
+            answer = json.loads(json.dumps(answer, default=str))
+            s.add(IdempotencyKey(scope=scope, key=key, request_hash=digest, status=200, response=answer,
+                                 created_at=at))
+        return answer
+    except IntegrityError:  # the same event_id raced in and committed first
+        stored = _stored(ctx, scope, key, digest)
+        if stored is not None:
+            return stored
+        raise
+
+
+def _apply(ctx: ServiceContext, uow: Any, d: Dispute, h: Handoff, actor: Actor, at: datetime,
+           body: dict[str, Any]) -> None:
+    kind = body["type"]
+    extra = {"event_id": body["event_id"], "reported_at": body.get("occurred_at"), "note": body.get("note")}
+    extra = {k: v for k, v in extra.items() if v is not None}
+    if h.state in ("returned", "expired", "undeliverable", "recalled", "closed"):
+        zh = STATE_NAMES_ZH.get(h.state, h.state)
+        raise StateConflict(f"该移交已{zh}，不能再报告", f"the handoff is {h.state}", state=h.state)
+    if kind == "acknowledged":
+        if h.state not in ("offered", "delivered"):
+            zh = STATE_NAMES_ZH.get(h.state, h.state)
+            raise StateConflict(f"当前状态（{zh}）不能签收", f"cannot acknowledge in state {h.state!r}",
+                                state=h.state)
+        follow.acknowledge(ctx, uow, d, h, actor, at, extra)
+    elif kind == "returned":
+        reason, basis = (body.get("reason") or "").strip(), (body.get("basis") or "").strip()
+        missing = {f: [("退回必须写明理由和法律依据", "required for a return")]
+                   for f, v in (("reason", reason), ("basis", basis)) if not v}
+        if missing:
+            raise ValidationError("退回必须写明理由和依据", "a return needs a reason and a basis", fields=missing)
+        follow.return_handoff(ctx, uow, d, h, actor, at, reason, basis, extra)
+    elif kind == "progress":
+        follow.progress(ctx, uow, d, h, actor, at, extra, body.get("fulfilment"))
+    elif kind == "outcome":
+        outcome = body.get("outcome")
+        if not outcome:
+            raise ValidationError("结果报告必须包含 outcome", "an outcome event needs `outcome`", field="outcome")
+        if outcome["result"] == "agreement" and not outcome.get("agreement"):
+            raise ValidationError("达成协议时必须报告协议内容", "an agreement needs its terms",
+                                  field="outcome.agreement")
+        follow.report_outcome(ctx, uow, d, h, actor, at, outcome, extra)
+    else:  # closed
+        if h.state != "completed":
+            zh = STATE_NAMES_ZH.get(h.state, h.state)
+            raise StateConflict(f"当前状态（{zh}）不能结案：请先报告办理结果",
+                                f"report an outcome before closing (state {h.state!r})", state=h.state)
+        follow.close_handoff(ctx, uow, d, h, actor, at, extra, body.get("fulfilment"))
+
+
+def _stored(ctx: ServiceContext, scope: str, key: str, digest: str) -> dict[str, Any] | None:
+    with ctx.store.read() as s:
+        row = s.get(IdempotencyKey, (scope, key))
+        if row is None:
+            return None
+        if row.request_hash != digest:
+            raise StateConflict("该 event_id 已用于另一份不同的报告", "event_id reused with a different body",
+                                field="event_id")
+        return row.response
