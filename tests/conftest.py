@@ -7,7 +7,7 @@ import base64
 import os
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from router.store.models import (
     IdempotencyKey,
     Outbox,
     Party,
+    SeenRequest,
     Timer,
     User,
 )
@@ -127,7 +128,7 @@ def svc(settings: Settings, engine: Any, _synced: None, clock: Clock) -> Iterato
     services = build_services(settings, engine=engine, clock=clock)
     yield services
     with engine.begin() as conn:
-        for table in (IdempotencyKey, Timer, Delivery, Outbox, Event, Handoff, Party, Dispute, User, Counter):
+        for table in (SeenRequest, IdempotencyKey, Timer, Delivery, Outbox, Event, Handoff, Party, Dispute, User, Counter):
             conn.execute(delete(table))
 
 
@@ -198,3 +199,19 @@ def live(app: Any, tokens: dict[str, str], live_server: tuple[str, Dispatcher]) 
     yield client
     client.http.close()
     dispatcher.app = None
+
+
+@pytest.fixture
+def agencies(svc: Services, live: Live, clock: Clock) -> Callable[[str], Any]:
+    """A signed client for any agency: a fresh key is issued for it (the old one stays valid)."""
+    from router.testing.agency_client import AgencyClient
+
+    made: dict[str, Any] = {}
+
+    def client(code: str) -> Any:
+        if code not in made:
+            key_id, secret = svc.rotate_agency_key(code)
+            made[code] = AgencyClient(live.base, key_id, secret, now=lambda: clock().timestamp())
+        return made[code]
+
+    return client

@@ -128,7 +128,7 @@ def _apply(ctx: ServiceContext, uow: Any, d: Dispute, h: Handoff, actor: Actor, 
         outcome = body.get("outcome")
         if not outcome:
             raise ValidationError("结果报告必须包含 outcome", "an outcome event needs `outcome`", field="outcome")
-        if outcome["result"] == "agreement" and not outcome.get("agreement"):
+        if outcome["result"] == "agreement" and not outcome.get("agreement") and h.role == "lead":
             raise ValidationError("达成协议时必须报告协议内容", "an agreement needs its terms",
                                   field="outcome.agreement")
         follow.report_outcome(ctx, uow, d, h, actor, at, outcome, extra)

@@ -7,6 +7,7 @@ working, so the agency can switch over without a gap; the key before that is ret
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,7 +30,9 @@ ACTIVE_KEYS = 2
 
 
 def add_key(ctx: ServiceContext, uow: UnitOfWork, agency_code: str, at: datetime) -> tuple[str, str]:
-    key_id, secret = f"k_{uuid.uuid4().hex[:16]}", signing.new_secret()
+    # Time-ordered ids (wall clock, not the service clock): "newest key" must be decidable even when
+    # two keys are issued within one clock tick, and created_at alone ties then.
+    key_id, secret = f"k_{time.time_ns():016x}{uuid.uuid4().hex[:6]}", signing.new_secret()
     uow.session.add(AgencyKey(key_id=key_id, agency_code=agency_code,
                               secret_enc=ctx.cipher.encrypt(secret, f"agency_key:{key_id}"), created_at=at))
     return key_id, secret
@@ -49,7 +52,7 @@ def ensure_agency_keys(ctx: ServiceContext, uow: UnitOfWork, at: datetime) -> in
 def agency_secrets(ctx: ServiceContext, session: Any, agency_code: str) -> list[str]:
     keys = session.scalars(select(AgencyKey).where(AgencyKey.agency_code == agency_code,
                                                    AgencyKey.retired_at.is_(None))
-                           .order_by(AgencyKey.created_at.desc(), AgencyKey.key_id)).all()
+                           .order_by(AgencyKey.key_id.desc())).all()
     return [ctx.cipher.decrypt(k.secret_enc, f"agency_key:{k.key_id}") for k in keys]
 
 
@@ -90,7 +93,7 @@ def rotate_key(ctx: ServiceContext, code: str) -> tuple[str, str]:
             raise NotFound(f"机构不存在：{code}", f"no agency {code!r}")
         active = uow.session.scalars(select(AgencyKey).where(AgencyKey.agency_code == code,
                                                              AgencyKey.retired_at.is_(None))
-                                     .order_by(AgencyKey.created_at.desc(), AgencyKey.key_id)).all()
+                                     .order_by(AgencyKey.key_id.desc())).all()
         retired = [k.key_id for k in active[ACTIVE_KEYS - 1:]]
         for k in active[ACTIVE_KEYS - 1:]:
             k.retired_at = at

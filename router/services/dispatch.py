@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -22,6 +22,11 @@ from router.workflows.engine import fire
 from router.workflows.handoff import HANDOFF
 
 
+def aware(t: datetime | None) -> datetime | None:
+    """SQLite hands back naive UTC; the engine compares instants."""
+    return t.replace(tzinfo=UTC) if t is not None and t.tzinfo is None else t
+
+
 def transition_dispute(uow: UnitOfWork, d: Dispute, trigger: str, actor: Actor, at: datetime,
                        extra: dict[str, Any] | None = None) -> None:
     fired = fire(DISPUTE, d.id, d.state, trigger, extra or {})
@@ -33,7 +38,7 @@ def transition_dispute(uow: UnitOfWork, d: Dispute, trigger: str, actor: Actor, 
 def transition_handoff(uow: UnitOfWork, d: Dispute, h: Handoff, trigger: str, actor: Actor, at: datetime,
                        extra: dict[str, Any] | None = None, ctx: dict[str, Any] | None = None) -> None:
     context = {"body_type": h.body_type, "agency": h.agency_code, "designated": h.designated,
-               "return_due": h.return_due, "now": at, **(ctx or {})}
+               "return_due": aware(h.return_due), "now": at, **(ctx or {})}
     fired = fire(HANDOFF, h.id, h.state, trigger, context)
     h.state, h.updated_at = fired.dest, at
     d.updated_at = at

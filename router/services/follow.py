@@ -16,7 +16,7 @@ from router.domain.errors import StateConflict, ValidationError
 from router.domain.model import BodyType, Tier
 from router.domain.rules import BODY_NAMES_ZH, next_candidate
 from router.services.context import SYSTEM, Actor, ServiceContext
-from router.services.dispatch import _tried, offer, open_lead, place_lead, transition_dispute, transition_handoff
+from router.services.dispatch import _tried, aware, offer, open_lead, place_lead, transition_dispute, transition_handoff
 from router.services.facts import facts_of
 from router.store.models import Dispute, Handoff, Timer
 from router.store.uow import UnitOfWork
@@ -81,9 +81,9 @@ def return_handoff(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, h: Handoff,
         if h.designated:
             raise StateConflict("该事项为指定办理，不得退回", "a designated handoff may not be returned",
                                 state=h.state)
-        if h.return_due is not None and at > _aware(h.return_due):
-            raise StateConflict(f"已超过退回期限（{_aware(h.return_due).isoformat()}），应依法办理",
-                                f"the return window ended at {_aware(h.return_due).isoformat()}", state=h.state)
+        if h.return_due is not None and at > aware(h.return_due):
+            raise StateConflict(f"已超过退回期限（{aware(h.return_due).isoformat()}），应依法办理",
+                                f"the return window ended at {aware(h.return_due).isoformat()}", state=h.state)
     h.returned_reason = reason
     move_handoff(uow, d, h, "return_", actor, at, extra={**extra, "reason": reason, "basis": basis})
     if h.role == "lead":
@@ -328,12 +328,6 @@ def _lead_type(d: Dispute) -> str:
     if leads:
         return leads[-1].body_type
     return ((d.routing or {}).get("lead") or {}).get("body_type") or "people_mediation"
-
-
-def _aware(t: datetime) -> datetime:
-    from datetime import UTC
-
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 def _json(v: Any) -> Any:
