@@ -128,7 +128,8 @@ def svc(settings: Settings, engine: Any, _synced: None, clock: Clock) -> Iterato
     services = build_services(settings, engine=engine, clock=clock)
     yield services
     with engine.begin() as conn:
-        for table in (SeenRequest, IdempotencyKey, Timer, Delivery, Outbox, Event, Handoff, Party, Dispute, User, Counter):
+        for table in (SeenRequest, IdempotencyKey, Timer, Delivery, Outbox, Event, Handoff, Party, Dispute, User,
+                      Counter):
             conn.execute(delete(table))
 
 

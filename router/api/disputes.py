@@ -8,7 +8,7 @@ from flask import request
 from flask_smorest import Blueprint
 
 from router.api.auth import STAFF, current_actor, require_roles, services
-from router.api.schemas import ActionIn, DisputeIn, DisputeOut, DisputePage, DisputeQuery, ErrorOut
+from router.api.schemas import ActionIn, DisputeIn, DisputeOut, DisputePage, DisputeQuery, ErrorOut, TimelineOut
 from router.domain.errors import ValidationError
 from router.domain.intake import IntakeCommand
 from router.domain.model import Feature, Party, PartyKind, PartyRole, RiskFlag, Source, Wish
@@ -83,6 +83,15 @@ def list_disputes(q: dict[str, Any]) -> Any:
 def get_dispute(dispute_id: str) -> Any:
     """One dispute with its routing, handoffs (lead and assisting) and masked parties."""
     return services().get_dispute(dispute_id)
+
+
+@blp.get("/<string:dispute_id>/timeline")
+@require_roles("supervisor", "admin")
+@blp.response(200, TimelineOut)
+@_document_errors(401, 403)
+def get_timeline(dispute_id: str) -> Any:
+    """Every event in order (type, actor, time, data) and one span per handoff with its SLA standing."""
+    return services().timeline(dispute_id)
 
 
 @blp.post("/<string:dispute_id>/actions")

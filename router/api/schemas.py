@@ -292,3 +292,42 @@ class VerifyOut(Schema):
     ok = fields.Boolean()
     events_checked = fields.Integer()
     first_broken = fields.Dict(allow_none=True)
+
+
+class TimelineEventOut(Schema):
+    seq = fields.Integer()
+    type = fields.String()
+    actor = fields.String()
+    at = fields.String()
+    handoff_id = fields.String(allow_none=True)
+    data = fields.Raw()
+
+
+class SpanOut(Schema):
+    handoff_id = fields.String()
+    agency = fields.String()
+    body_type = fields.String()
+    role = fields.String()
+    state = fields.String()
+    offered = fields.String()
+    delivered = fields.String(allow_none=True)
+    acknowledged = fields.String(allow_none=True)
+    outcome = fields.String(allow_none=True)
+    closed = fields.String(allow_none=True)
+    ended = fields.String(allow_none=True)
+    ack_due = fields.String(allow_none=True)
+    handle_due = fields.String(allow_none=True)
+    to_acknowledge_s = fields.Float(allow_none=True)
+    to_outcome_s = fields.Float(allow_none=True)
+    duration_s = fields.Float(allow_none=True)
+    sla = fields.String(metadata={"description": "on_time | warned | overdue | breached"})
+    returned_reason = fields.String(allow_none=True)
+    urged = fields.Integer()
+
+
+class TimelineOut(Schema):
+    dispute_id = fields.String()
+    reference = fields.String()
+    state = fields.String()
+    events = fields.List(fields.Nested(TimelineEventOut))
+    spans = fields.List(fields.Nested(SpanOut))

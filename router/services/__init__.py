@@ -11,7 +11,7 @@ from typing import Any
 
 from router.domain.intake import IntakeCommand, validate_intake
 from router.domain.rules import RoutingDecision, decide
-from router.services import admin, agency, agency_keys, dispatch, intake, supervision, timers, views
+from router.services import admin, agency, agency_keys, dispatch, intake, supervision, timeline, timers, views
 from router.services.context import SYSTEM, Actor, ServiceContext, utcnow
 from router.settings import Settings
 from router.store.db import make_engine
@@ -72,6 +72,9 @@ class Services:
     # queries
     def get_dispute(self, dispute_id: str) -> dict[str, Any]:
         return views.get_dispute(self.ctx, dispute_id)
+
+    def timeline(self, dispute_id: str) -> dict[str, Any]:
+        return timeline.timeline(self.ctx, dispute_id)
 
     def list_disputes(self, f: views.DisputeFilter) -> tuple[list[dict[str, Any]], int]:
         return views.list_disputes(self.ctx, f)

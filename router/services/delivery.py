@@ -67,7 +67,7 @@ def claim(ctx: ServiceContext, delivery_id: str, owner: str) -> Job | None:
         agency = s.get(Agency, d.agency_code)
         url = agency.endpoint if agency else None
         if d.kind not in HANDOFF_KINDS:  # a notice (12345 status, 回单): its payload was built with the change
-            row = s.get(Outbox, d.outbox_id)
+            row = s.scalars(select(Outbox).where(Outbox.id == d.outbox_id)).one()
             payload = {k: v for k, v in row.payload.items() if k != "agency"}
             return Job(d.id, owner, d.attempts, url, payload, agency_secrets(ctx, s, d.agency_code), d.outbox_id,
                        d.agency_code, str(payload.get("reference", "")), d.body_type, d.kind)

@@ -26,8 +26,8 @@ def _get(live, d):
 
 def _events(svc, dispute_id, prefix=""):
     with svc.ctx.store.read() as s:
-        return [(e.type, e.actor, e.data) for e in s.scalars(
-            select(Event).where(Event.dispute_id == dispute_id).order_by(Event.stream_seq)) if e.type.startswith(prefix)]
+        rows = s.scalars(select(Event).where(Event.dispute_id == dispute_id).order_by(Event.stream_seq))
+        return [(e.type, e.actor, e.data) for e in rows if e.type.startswith(prefix)]
 
 
 def act(live, dispute_id, **payload):
