@@ -1,0 +1,179 @@
+"""Property test: random sequences of agency reports, timer firings and supervisor actions, driven
+through the service layer against the real database, with the invariants checked after every step.
+
+- at most one lead handoff open, and exactly one while the dispute is handed off or in handling;
+- no event lost from the chain (the dispute's head matches its events, the chain verifies);
+- every recorded transition is a row of the workflow tables;
+- a refused step changes nothing; a closed dispute accepts only reopen (or a follow-up whose relapse reopens it).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from router.domain.errors import DomainError, StateConflict
+from router.services import Actor
+from router.store.chain import event_hash
+from router.store.models import Dispute, Event, Handoff
+from router.workflows.dispute import DISPUTE
+from router.workflows.handoff import HANDOFF, OPEN_STATES
+from tests.e2e.test_intake_http import body as intake_body
+from tests.e2e.test_intake_http import county
+
+SUPERVISOR = Actor("user", "prop-supervisor", "supervisor")
+START = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+
+AGENCY_EVENTS = ("acknowledged", "returned", "progress", "outcome_agreement", "outcome_confirmed",
+                 "outcome_failed", "outcome_withdrawn", "closed", "closed_fulfilled")
+ACTIONS = ("urge", "escalate", "reroute", "designate", "withdraw", "close", "reopen", "follow_up_ok",
+           "follow_up_relapse", "record_fulfilment", "request_confirmation")
+
+steps = st.one_of(
+    st.tuples(st.just("agency"), st.integers(0, 7), st.sampled_from(AGENCY_EVENTS)),
+    st.tuples(st.just("timer"), st.integers(1, 12), st.just("")),
+    st.tuples(st.just("supervisor"), st.integers(0, 7), st.sampled_from(ACTIONS)),
+    st.tuples(st.just("repeat"), st.integers(0, 7), st.just("")),
+)
+
+TABLES = {wf.name: {(t.trigger, src, t.dest) for t in wf.transitions
+                    for src in ([t.source] if isinstance(t.source, str) else t.source)} for wf in (DISPUTE, HANDOFF)}
+
+
+def _command(b):
+    from router.api.disputes import to_command
+    from router.api.schemas import DisputeIn
+
+    return to_command(DisputeIn().load(b))
+
+
+def _snapshot(svc, dispute_id):
+    with svc.ctx.store.read() as s:
+        d = s.get(Dispute, dispute_id)
+        hs = s.scalars(select(Handoff).where(Handoff.dispute_id == dispute_id)
+                       .order_by(Handoff.created_at, Handoff.placement)).all()
+        events = s.scalars(select(Event).where(Event.stream == dispute_id).order_by(Event.stream_seq)).all()
+        return d, list(hs), list(events)
+
+
+def _check(svc, dispute_id):
+    d, hs, events = _snapshot(svc, dispute_id)
+    open_leads = [h for h in hs if h.role == "lead" and h.state in OPEN_STATES]
+    assert len(open_leads) <= 1, [(h.agency_code, h.state) for h in hs]
+    if d.state in ("handed_off", "in_handling"):
+        assert len(open_leads) == 1, (d.state, [(h.role, h.state) for h in hs])
+    # no event lost: a gap-free chain whose head is the dispute's
+    assert [e.stream_seq for e in events] == list(range(1, len(events) + 1))
+    assert d.event_count == len(events) and d.event_head == events[-1].hash
+    prev = "0" * 64
+    for e in events:
+        assert e.prev_hash == prev and e.hash == event_hash(e)
+        prev = e.hash
+    # every transition on record is a row of the tables
+    for e in events:
+        wf, _, trigger = e.type.partition(".")
+        if wf in TABLES and "from" in e.data:
+            assert (trigger, e.data["from"], e.data["to"]) in TABLES[wf], e.type
+    if d.state == "closed":
+        assert not any(h.state in OPEN_STATES for h in hs)
+    return d, hs
+
+
+def _agency_body(kind, today):
+    b = {"event_id": str(uuid.uuid4())}
+    if kind == "returned":
+        return {**b, "type": "returned", "reason": "非本单位职责", "basis": "职责规定"}
+    if kind.startswith("outcome_"):
+        result = {"agreement": "agreement", "confirmed": "agreement", "failed": "failed",
+                  "withdrawn": "withdrawn"}[kind.split("_")[1]]
+        outcome = {"result": result}
+        if kind == "outcome_agreement":
+            outcome["agreement"] = {"terms": "赔偿1000元", "amount": "1000.00", "fulfil_by": today,
+                                    "judicial_confirmation": False}
+        return {**b, "type": "outcome", "outcome": outcome}
+    if kind == "closed_fulfilled":
+        return {**b, "type": "closed", "fulfilment": {"fulfilled_on": today}}
+    return {**b, "type": kind}
+
+
+def _action(kind, h, svc, today):
+    data = {"action": kind, "reason": "性质测试"}
+    if kind == "designate":
+        data["agency"] = h.agency_code if h is not None else None
+    if kind.startswith("follow_up"):
+        data = {"action": "record_follow_up", "reason": "回访", "satisfaction": "satisfied",
+                "relapse": kind.endswith("relapse")}
+    if kind == "record_fulfilment":
+        data["fulfilled_on"] = today
+    return data
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(seq=st.lists(steps, min_size=1, max_size=14),
+       category=st.sampled_from(["NEIGHBOUR", "LABOUR", "TRAFFIC_ACCIDENT", "FOREST_LAND"]),
+       risky=st.booleans())
+def test_random_follow_through_keeps_the_invariants(svc, clock, seq, category, risky):
+    clock.now = START
+    b = intake_body(county(svc)["v"], category, risk_flags=["violence_threat"] if risky else [])
+    _, view = svc.register_dispute(_command(b), Actor("user", "prop-clerk", "clerk"))
+    dispute_id = view["id"]
+    _check(svc, dispute_id)
+    last_agency_call = None
+    for kind, index, what in seq:
+        d, hs = _check(svc, dispute_id)
+        before = (d.event_count, d.state, [(h.id, h.state) for h in hs])
+        today = clock().astimezone(svc.ctx.config.calendar.tz).date().isoformat()
+        h = hs[index % len(hs)] if hs else None
+        try:
+            if kind == "agency" and h is not None:
+                last_agency_call = (h.agency_code, h.id, _agency_body(what, today))
+                svc.agency_event(*last_agency_call)
+            elif kind == "repeat" and last_agency_call is not None:
+                first = svc.agency_event(*last_agency_call)  # the same event_id: the first answer, nothing new
+                d2, _, _ = _snapshot(svc, dispute_id)
+                assert d2.event_count == before[0] and svc.agency_event(*last_agency_call) == first
+            elif kind == "timer":
+                clock.advance(days=index)
+                svc.run_due_timers()
+            elif kind == "supervisor":
+                data = _action(what, h, svc, today)
+                closed = d.state == "closed"
+                try:
+                    svc.act(dispute_id, data, SUPERVISOR)
+                except StateConflict:
+                    pass
+                else:
+                    if closed:  # a closed dispute accepts only reopen, or a follow-up (which may reopen it)
+                        assert data["action"] in ("reopen", "record_follow_up"), data
+        except DomainError:
+            after, hs_after, _ = _snapshot(svc, dispute_id)
+            assert (after.event_count, after.state, [(x.id, x.state) for x in hs_after]) == before
+        _check(svc, dispute_id)
+
+
+def test_a_closed_dispute_refuses_everything_but_reopen(svc, clock):
+    clock.now = START + timedelta(hours=1)
+    _, view = svc.register_dispute(_command(intake_body(county(svc)["v"])), Actor("user", "c", "clerk"))
+    svc.act(view["id"], {"action": "close", "reason": "自行和解"}, SUPERVISOR)
+    lead = view["handoffs"][0]
+    for data in ({"action": "urge", "reason": "x"}, {"action": "escalate", "reason": "x"},
+                 {"action": "reroute", "reason": "x"}, {"action": "withdraw", "reason": "x"},
+                 {"action": "close", "reason": "x"}, {"action": "record_fulfilment", "reason": "x"},
+                 {"action": "request_confirmation", "reason": "x"}):
+        try:
+            svc.act(view["id"], data, SUPERVISOR)
+            raise AssertionError(f"{data['action']} accepted on a closed dispute")
+        except StateConflict:
+            pass
+    try:
+        svc.agency_event(lead["agency"], lead["id"], {"event_id": "x1", "type": "acknowledged"})
+        raise AssertionError("a report on a recalled handoff was accepted")
+    except StateConflict:
+        pass
+    svc.act(view["id"], {"action": "reopen", "reason": "复发"}, SUPERVISOR)
+    assert svc.get_dispute(view["id"])["state"] == "needs_supervisor"
