@@ -216,3 +216,24 @@ def agencies(svc: Services, live: Live, clock: Clock) -> Callable[[str], Any]:
         return made[code]
 
     return client
+
+
+@pytest.fixture
+def stub(svc: Services) -> Iterator[Any]:
+    """The stub agency on loopback, standing in for every agency of the registry."""
+    from router.testing.stub_agency import StubAgency
+
+    stub = StubAgency()
+    stub.serve_all_agencies(svc.ctx)
+    yield stub
+    stub.stop()
+
+
+@pytest.fixture
+def background(svc: Services) -> Iterator[Any]:
+    """Relay, sweeper, scheduler and delivery workers in threads, as the embedded `serve` runs them."""
+    from router.messaging.worker import Background
+
+    bg = Background(svc.ctx, workers=2).start()
+    yield bg
+    bg.close()

@@ -3,27 +3,8 @@ intake to closure, and a 12345 work order's round trip (work order in, 回单 ou
 
 from __future__ import annotations
 
-import pytest
-
-from router.messaging.worker import Background
-from router.testing.stub_agency import StubAgency
 from tests.e2e.test_intake_http import body, county
 from tests.integration.test_delivery import wait_for
-
-
-@pytest.fixture
-def stub(svc):
-    stub = StubAgency()
-    stub.serve_all_agencies(svc.ctx)
-    yield stub
-    stub.stop()
-
-
-@pytest.fixture
-def background(svc):
-    bg = Background(svc.ctx, workers=2).start()
-    yield bg
-    bg.close()
 
 
 def _lead(d):

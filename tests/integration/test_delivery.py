@@ -8,30 +8,12 @@ import time
 from pathlib import Path
 
 import jsonschema
-import pytest
 from sqlalchemy import select
 
-from router.messaging.worker import Background
 from router.store.models import Delivery, Event, Handoff
-from router.testing.stub_agency import StubAgency
 from tests.e2e.test_intake_http import body, county
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
-
-
-@pytest.fixture
-def stub(svc):
-    stub = StubAgency()
-    stub.serve_all_agencies(svc.ctx)
-    yield stub
-    stub.stop()
-
-
-@pytest.fixture
-def background(svc):
-    bg = Background(svc.ctx, workers=2).start()
-    yield bg
-    bg.close()
 
 
 def wait_for(pred, timeout=15.0):
