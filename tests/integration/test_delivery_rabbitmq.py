@@ -13,7 +13,7 @@ from router.messaging.worker import Background
 from router.services.context import ServiceContext
 from tests.conftest import AMQP
 from tests.e2e.test_intake_http import body, county
-from tests.integration.test_delivery import CONTRACTS, handoff_state, stub, wait_for  # noqa: F401 - fixture
+from tests.integration.test_delivery import CONTRACTS, handoff_state, wait_for
 
 
 @pytest.fixture
