@@ -218,3 +218,19 @@ class SignedSender:
         outcome, retry_after = classify(r.status_code, r.headers.get("Retry-After"), time.time())
         error = None if outcome == "delivered" else f"HTTP {r.status_code}: {r.text[:200]}"
         return SendResult(outcome, r.status_code, error, retry_after, elapsed)
+
+
+# --------------------------------------------------------------------------- notices to any body
+def urge_notice(handoff_id: str, reference: str, deadline: str, due: str | None, count: int, reason: str,
+                at: str, escalated: bool = False) -> dict[str, Any]:
+    """催办 / 督办: the same shape for every family of bodies (contracts/urge.schema.json)."""
+    return {"kind": "escalation" if escalated else "urge", "handoff_id": handoff_id, "reference": reference,
+            "deadline": deadline, "due": due, "count": count, "reason": reason, "at": at}
+
+
+URGE_SCHEMA: dict[str, Any] = object_schema("催办/督办通知（所有承办单位通用）", {
+    "kind": {"enum": ["urge", "escalation"]}, "handoff_id": {"type": "string"},
+    "reference": {"type": "string"}, "deadline": {"enum": ["ack_due", "handle_due"]},
+    "due": {"type": ["string", "null"], "format": "date-time"}, "count": {"type": "integer", "minimum": 1},
+    "reason": {"type": "string"}, "at": {"type": "string", "format": "date-time"}},
+    ["kind", "handoff_id", "reference", "deadline", "due", "count", "reason", "at"])

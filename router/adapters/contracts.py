@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from router.adapters import adapter_for, all_body_types, hotline_12345
-from router.adapters.base import HandoffContext, PartyData
+from router.adapters.base import URGE_SCHEMA, HandoffContext, PartyData, urge_notice
 
 
 def sample_context(body_type: str) -> HandoffContext:
@@ -52,8 +52,11 @@ def notice_contracts() -> dict[str, dict[str, Any]]:
                                                    {"code": "followed_up", "reason": "已回访（满意）：工资已全部支付"},
                                                    {"result": "agreement"}),
     }
+    examples["urge"] = urge_notice("7d0f7c55-4a55-4f47-9d7e-2f3b8a0c1e11", "诸暨调〔2026〕000123号", "handle_due",
+                                   "2026-12-23T23:59:59+08:00", 1, "办理期限已过，请尽快办结并报告结果",
+                                   "2026-12-24T23:59:59+08:00")
     out = {}
-    for name, schema in hotline_12345.NOTICE_SCHEMAS.items():
+    for name, schema in {**hotline_12345.NOTICE_SCHEMAS, "urge": URGE_SCHEMA}.items():
         out[name] = {**schema, "$id": f"{name}.schema.json", "examples": [examples[name]]}
     return out
 

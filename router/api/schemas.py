@@ -85,6 +85,9 @@ class HandoffOut(Schema):
     outcome = fields.Raw(allow_none=True)
     returned_reason = fields.String(allow_none=True)
     urged = fields.Integer()
+    sla = fields.String(metadata={"description": "on_time | warned | overdue | breached"})
+    escalated_at = fields.String(allow_none=True, metadata={"description": "督办: when the ladder escalated it"})
+    clock_stopped = fields.Boolean(metadata={"description": "the handling clock is stopped (excluded interval)"})
     created_at = fields.String()
     updated_at = fields.String()
 
@@ -148,7 +151,8 @@ class DisputeQuery(Strict):
 
 
 ACTIONS = ("reroute", "designate", "urge", "escalate", "withdraw", "close", "reopen", "record_follow_up",
-           "record_fulfilment", "request_confirmation")
+           "record_fulfilment", "request_confirmation", "extend")
+PERIOD = validate.Regexp(r"^\s*\d+\s*(c|w|h|min|s)\s*$", error="String does not match expected pattern.")
 SATISFACTION = ("satisfied", "basically_satisfied", "dissatisfied")
 
 
@@ -164,6 +168,8 @@ class ActionIn(Strict):
     relapse = fields.Boolean(load_default=False)
     note = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
     fulfilled_on = fields.Date(allow_none=True, load_default=None)
+    period = fields.String(allow_none=True, load_default=None, validate=PERIOD, metadata={
+        "description": "extend: how long (e.g. 15c); default: what is left of the body type's cap"})
 
 
 # --------------------------------------------------------------------------- agencies
@@ -189,6 +195,16 @@ class FulfilmentIn(Strict):
     note = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
 
 
+class ExtensionIn(Strict):
+    period = fields.String(allow_none=True, load_default=None, validate=PERIOD)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class SuspensionIn(Strict):
+    action = fields.String(required=True, validate=validate.OneOf(("start", "end")))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
 class AgencyEventIn(Strict):
     event_id = fields.String(required=True, validate=validate.Length(min=1, max=128))
     type = fields.String(required=True, validate=validate.OneOf(EVENT_TYPES))
@@ -199,6 +215,10 @@ class AgencyEventIn(Strict):
     outcome = fields.Nested(OutcomeIn, allow_none=True, load_default=None)
     fulfilment = fields.Nested(FulfilmentIn, allow_none=True, load_default=None, metadata={
         "description": "extension: the lead reports the agreement performed (履行完毕), on progress or closed"})
+    extension = fields.Nested(ExtensionIn, allow_none=True, load_default=None, metadata={
+        "description": "extension (progress only): 延期 by the parties' consent, capped per body type"})
+    suspension = fields.Nested(SuspensionIn, allow_none=True, load_default=None, metadata={
+        "description": "extension (progress only): start/end an excluded interval, e.g. medical appraisal"})
 
 
 class AgencyHandoffOut(HandoffOut):
@@ -321,6 +341,7 @@ class SpanOut(Schema):
     to_outcome_s = fields.Float(allow_none=True)
     duration_s = fields.Float(allow_none=True)
     sla = fields.String(metadata={"description": "on_time | warned | overdue | breached"})
+    escalated_at = fields.String(allow_none=True)
     returned_reason = fields.String(allow_none=True)
     urged = fields.Integer()
 

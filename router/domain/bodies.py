@@ -13,6 +13,9 @@ from router.domain.model import BodyType
 FILE = "bodies.yaml"
 PERIOD_KEYS = ("acknowledge", "return_within", "handle")
 OPTIONAL_PERIOD_KEYS = ("extension", "confirmation_accept", "confirmation_rule", "confirmation_extension")
+LADDER_KEYS = ("warn_before", "urge_after", "escalate_after")
+LADDER_DEFAULTS = {"warn_before": Period.parse("1w"), "urge_after": Period.parse("1c"),
+                   "escalate_after": Period.parse("5w")}  # DOMAIN.md section 5, from local 12345 practice
 FAMILIES = ("mediation", "court", "police", "petition", "procuratorate", "hotline_12345", "labour_arbitration",
             "legal_aid")
 
@@ -27,6 +30,7 @@ class BodyTypeConfig:
     handle: Period
     basis: str
     extra: Mapping[str, Period] = field(default_factory=dict)
+    escalation: Mapping[str, Period] = field(default_factory=dict)  # overrides of defaults.escalation
 
     def rule(self, key: str) -> str:
         """A readable statement of the rule behind a deadline, stored with the deadline."""
@@ -46,6 +50,10 @@ class Bodies:
     def __getitem__(self, b: BodyType) -> BodyTypeConfig:
         return self.types[b]
 
+    def ladder(self, b: BodyType) -> Mapping[str, Period]:
+        """The escalation ladder of a body type: warn_before, urge_after, escalate_after."""
+        return {**LADDER_DEFAULTS, **self.escalation, **self.types[b].escalation}
+
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, allow_short_units: bool = False) -> Bodies:
         if not isinstance(data, Mapping) or not isinstance(data.get("body_types"), Mapping):
@@ -63,13 +71,13 @@ class Bodies:
                 raise ConfigError(FILE, f"{key}.family", f"must be one of {', '.join(FAMILIES)}")
             periods = {k: _period(d.get(k), f"{key}.{k}", allow_short_units) for k in PERIOD_KEYS}
             extra = {k: _period(d[k], f"{key}.{k}", allow_short_units) for k in OPTIONAL_PERIOD_KEYS if k in d}
+            esc = _ladder(d.get("escalation"), f"{key}.escalation", allow_short_units)
             types[bt] = BodyTypeConfig(bt, str(d.get("name") or code), str(d["family"]), basis=str(d.get("basis", "")),
-                                       extra=extra, **periods)
+                                       extra=extra, escalation=esc, **periods)
         missing = [str(b) for b in BodyType if b not in types]
         if missing:
             raise ConfigError(FILE, "body_types", f"missing body types: {', '.join(missing)}")
-        esc_raw = (data.get("defaults") or {}).get("escalation") or {}
-        escalation = {k: _period(v, f"defaults.escalation.{k}", allow_short_units) for k, v in esc_raw.items()}
+        escalation = _ladder((data.get("defaults") or {}).get("escalation"), "defaults.escalation", allow_short_units)
         ft = (data.get("defaults") or {}).get("follow_through") or {}
         if not isinstance(ft, Mapping):
             raise ConfigError(FILE, "defaults.follow_through", "must be a mapping")
@@ -79,6 +87,17 @@ class Bodies:
         if not isinstance(max_placements, int) or isinstance(max_placements, bool) or max_placements < 1:
             raise ConfigError(FILE, "defaults.follow_through.max_placements", "must be a whole number >= 1")
         return cls(types, escalation, max_placements=max_placements, **periods)
+
+
+def _ladder(raw: Any, key: str, allow_short_units: bool) -> dict[str, Period]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise ConfigError(FILE, key, "must be a mapping of warn_before, urge_after, escalate_after")
+    unknown = sorted(set(raw) - set(LADDER_KEYS))
+    if unknown:
+        raise ConfigError(FILE, f"{key}.{unknown[0]}", f"unknown key (expected {', '.join(LADDER_KEYS)})")
+    return {k: _period(v, f"{key}.{k}", allow_short_units) for k, v in raw.items()}
 
 
 def _period(v: Any, key: str, allow_short_units: bool) -> Period:

@@ -143,6 +143,47 @@ class WorkCalendar:
         """The last second of local day `d`: day periods run to the end of their final day."""
         return datetime.combine(d, END_OF_DAY, self.tz)
 
+    def previous_working_day(self, d: date) -> date:
+        """The last working day before `d`."""
+        d -= timedelta(days=1)
+        while not self.is_working_day(d):
+            d -= timedelta(days=1)
+        return d
+
+    def before(self, due: datetime, period: Period) -> datetime:
+        """The instant `period` before a deadline (the yellow-warning point of the escalation ladder).
+
+        Working days step back over rest days: one working day before a deadline at the end of a
+        Monday is the end of the Friday before it, so the whole last working day is warned.
+        """
+        if due.tzinfo is None or due.utcoffset() is None:
+            raise ValueError("due must be timezone-aware")
+        if period.unit in _CLOCK:
+            return (due.astimezone(UTC) - period.amount * _CLOCK[period.unit]).astimezone(self.tz)
+        local = due.astimezone(self.tz)
+        if period.unit == Unit.WORKING:
+            d = local.date()
+            for _ in range(period.amount):
+                d = self.previous_working_day(d)
+            return datetime.combine(d, local.timetz().replace(tzinfo=None), self.tz)
+        return (local - timedelta(days=period.amount)).astimezone(self.tz)
+
+    def span(self, start: datetime, end: datetime, unit: Unit) -> int:
+        """How much of `unit` lies between two instants (an excluded interval, e.g. appraisal time):
+        working or calendar days counted like a period (start day not counted), or whole clock units."""
+        if end <= start:
+            return 0
+        if unit in _CLOCK:
+            return int((end - start) / _CLOCK[unit])
+        a, b = start.astimezone(self.tz).date(), end.astimezone(self.tz).date()
+        if unit == Unit.WORKING:
+            n, d = 0, a
+            while d < b:
+                d += timedelta(days=1)
+                n += self.is_working_day(d)
+            return n
+        return (b - a).days
+
     def deadline(self, start: datetime, period: Period) -> datetime:
         """The instant a period starting at `start` ends, in this calendar's timezone."""
         if start.tzinfo is None or start.utcoffset() is None:

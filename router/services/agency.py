@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from router.adapters import adapter_for
+from router.domain.calendar import Period
 from router.domain.errors import NotFound, StateConflict, ValidationError
 from router.services import follow
 from router.services.context import Actor, ServiceContext
@@ -32,9 +33,9 @@ def agency_actor(code: str) -> Actor:
     return Actor("agency", code, "agency")
 
 
-def _summary(h: Handoff) -> dict[str, Any]:
+def _summary(h: Handoff, now: datetime) -> dict[str, Any]:
     d = h.dispute
-    return {**handoff_view(h), "reference": d.reference, "category": d.category, "summary": d.summary,
+    return {**handoff_view(h, now), "reference": d.reference, "category": d.category, "summary": d.summary,
             "dispute_state": d.state, "division": d.division, "urged": h.urged or 0,
             "acknowledged_at": iso(h.acknowledged_at), "outcome": h.outcome}
 
@@ -50,7 +51,7 @@ def list_handoffs(ctx: ServiceContext, agency_code: str, state: str | None, page
         rows = s.scalars(q.options(selectinload(Handoff.dispute))
                          .order_by(Handoff.created_at.desc(), Handoff.id)
                          .offset((page - 1) * per_page).limit(per_page)).all()
-        return [_summary(h) for h in rows], int(total)
+        return [_summary(h, ctx.now()) for h in rows], int(total)
 
 
 def get_handoff(ctx: ServiceContext, agency_code: str, handoff_id: str) -> dict[str, Any]:
@@ -67,7 +68,7 @@ def get_handoff(ctx: ServiceContext, agency_code: str, handoff_id: str) -> dict[
         if revealed:
             uow.append_event(type="pii.revealed", actor=agency_actor(agency_code).id, at=at, dispute=d,
                              handoff_id=h.id, data={"to": agency_code, "fields": revealed, "via": "agency_pull"})
-        return {**_summary(h), "referral": referral}
+        return {**_summary(h, at), "referral": referral}
 
 
 def record_event(ctx: ServiceContext, agency_code: str, handoff_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -89,7 +90,7 @@ def record_event(ctx: ServiceContext, agency_code: str, handoff_id: str, body: d
             s.refresh(h)
             _apply(ctx, uow, d, h, actor, at, body)
             s.flush()
-            answer = {"event_id": key, "type": body["type"], "handoff": _summary(h), "recorded_at": iso(at)}
+            answer = {"event_id": key, "type": body["type"], "handoff": _summary(h, at), "recorded_at": iso(at)}
             answer = json.loads(json.dumps(answer, default=str))
             s.add(IdempotencyKey(scope=scope, key=key, request_hash=digest, status=200, response=answer,
                                  created_at=at))
@@ -124,6 +125,12 @@ def _apply(ctx: ServiceContext, uow: Any, d: Dispute, h: Handoff, actor: Actor, 
         follow.return_handoff(ctx, uow, d, h, actor, at, reason, basis, extra)
     elif kind == "progress":
         follow.progress(ctx, uow, d, h, actor, at, extra, body.get("fulfilment"))
+        ext, sus = body.get("extension"), body.get("suspension")
+        if ext:
+            follow.extend(ctx, uow, d, h, actor, at, ext["reason"], parse_period(ext.get("period"), "extension.period"))
+        if sus:
+            step = follow.suspend_clock if sus["action"] == "start" else follow.resume_clock
+            step(ctx, uow, d, h, actor, at, sus["reason"])
     elif kind == "outcome":
         outcome = body.get("outcome")
         if not outcome:
@@ -149,3 +156,13 @@ def _stored(ctx: ServiceContext, scope: str, key: str, digest: str) -> dict[str,
             raise StateConflict("该 event_id 已用于另一份不同的报告", "event_id reused with a different body",
                                 field="event_id")
         return row.response
+
+
+def parse_period(text: str | None, field: str) -> Period | None:
+    if not text:
+        return None
+    try:
+        return Period.parse(text)
+    except ValueError:
+        raise ValidationError(f"期限格式无效：{text}（例如 15c、10w）", f"not a period: {text!r}",
+                              field=field) from None

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from router.domain.errors import NotFound, StateConflict, ValidationError
+from router.domain.ladder import ladder
 from router.domain.model import BodyType, Tier
 from router.domain.rules import AgencyInfo, RoutingDecision, next_candidate
 from router.services import notices
@@ -61,10 +62,12 @@ def offer(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, agency_code: str, bo
                 deadline_rules={"ack_due": body.rule(ack_key),
                                 "return_due": body.rule(ack_key if ack_key != "acknowledge" else "return_within")})
     d.handoffs.append(h)  # cascades the insert; a separate session.add would autoflush it in twice
+    rungs = ladder(cal, ctx.config.bodies.ladder(body_type), "ack", at, ack_due, h.deadline_rules["ack_due"])
+    h.ack_warn_at = next((r.due for r in rungs if r.kind == "ack_warn"), None)
     transition_handoff(uow, d, h, "offer", actor, at,
                        extra={"ack_due": ack_due, "return_due": return_due, "designated": designated,
                               "deadline_rules": h.deadline_rules},
-                       ctx={"ack_due": ack_due, "ack_due_rule": h.deadline_rules["ack_due"],
+                       ctx={"ack_due": ack_due, "ack_due_rule": h.deadline_rules["ack_due"], "ack_rungs": rungs,
                             "return_due": return_due, "return_due_rule": h.deadline_rules["return_due"]})
     return h
 

@@ -12,12 +12,16 @@ from typing import Any
 
 from sqlalchemy import update
 
+from router.adapters.base import urge_notice
+from router.domain.calendar import Period
 from router.domain.errors import StateConflict, ValidationError
+from router.domain.ladder import Rung, ladder
 from router.domain.model import BodyType, Tier
 from router.domain.rules import BODY_NAMES_ZH, next_candidate
 from router.services.context import SYSTEM, Actor, ServiceContext
 from router.services.dispatch import _tried, aware, offer, open_lead, place_lead, transition_dispute, transition_handoff
 from router.services.facts import facts_of
+from router.services.views import iso
 from router.store.models import Dispute, Handoff, Timer
 from router.store.uow import UnitOfWork
 from router.workflows import handoff as hw
@@ -59,12 +63,21 @@ def acknowledge(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, h: Handoff, ac
     key = "confirmation_rule" if h.role == "confirm" and "confirmation_rule" in body.extra else "handle"
     handle_due = ctx.config.calendar.deadline(at, body.extra.get(key) or body.handle)
     h.handle_due, h.acknowledged_at = handle_due, at
-    h.deadline_rules = {**(h.deadline_rules or {}), "handle_due": body.rule(key)}
+    h.deadline_rules = {**(h.deadline_rules or {}), "handle_due": body.rule(key), "handle_started": at.isoformat()}
+    rungs = handle_rungs(ctx, h, at, handle_due)
     move_handoff(uow, d, h, "acknowledge", actor, at, extra={**extra, "handle_due": handle_due},
-                 ctx={"handle_due": handle_due, "handle_due_rule": h.deadline_rules["handle_due"]})
-    cancel_timers(uow, at, handoff_id=h.id, kinds=("ack_due",))
+                 ctx={"handle_due": handle_due, "handle_due_rule": h.deadline_rules["handle_due"],
+                      "handle_rungs": rungs})
+    cancel_timers(uow, at, handoff_id=h.id, kinds=("ack_warn", "ack_due"))
     if h.role == "lead" and d.state == "handed_off":
         transition_dispute(uow, d, "start_handling", actor, at, extra={"agency": h.agency_code})
+
+
+def handle_rungs(ctx: ServiceContext, h: Handoff, start: datetime, due: datetime) -> list[Rung]:
+    rungs = ladder(ctx.config.calendar, ctx.config.bodies.ladder(BodyType(h.body_type)), "handle", start, due,
+                   (h.deadline_rules or {}).get("handle_due", ""))
+    h.handle_warn_at = next((r.due for r in rungs if r.kind == "handle_warn"), None)
+    return rungs
 
 
 def ensure_acknowledged(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, h: Handoff, actor: Actor,
@@ -130,6 +143,9 @@ def _lead_result(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, h: Handoff, a
         agreement = dict(outcome.get("agreement") or {})
         d.outcome = _json({"result": result, "agreed_at": at, **agency, "agreement": agreement})
         transition_dispute(uow, d, "agree", actor, at, extra={**agency, "agreement": agreement})
+        window = ctx.config.bodies.confirmation_window
+        add_timer(uow, d, "confirmation_window", ctx.config.calendar.deadline(at, window),
+                  f"协议生效后{window.describe_zh()}内可申请司法确认", at)
         if agreement.get("judicial_confirmation"):
             request_confirmation(ctx, uow, d, actor, at, "当事人共同申请司法确认")
         else:
@@ -189,6 +205,7 @@ def request_confirmation(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, actor
     if court is None:
         raise StateConflict("辖区内没有可受理司法确认的法院", "no court covers this division", state=d.state)
     transition_dispute(uow, d, "request_confirmation", actor, at, extra={"reason": reason, "court": court.code})
+    cancel_timers(uow, at, dispute_id=d.id, kinds=("confirmation_window",))
     offer(ctx, uow, d, court.code, BodyType.COURT, "confirm", actor, at)
 
 
@@ -239,15 +256,115 @@ def close_dispute(uow: UnitOfWork, d: Dispute, actor: Actor, at: datetime, code:
     cancel_timers(uow, at, dispute_id=d.id)
 
 
+# --------------------------------------------------------------------------- moving a handling deadline
+HANDLE_RUNGS = ("handle_warn", "handle_due", "handle_urge", "handle_escalate")
+
+
+def _handle_period(ctx: ServiceContext, h: Handoff) -> Period:
+    body = ctx.config.bodies[BodyType(h.body_type)]
+    return (body.extra.get("confirmation_rule") if h.role == "confirm" else None) or body.handle
+
+
+def _handling(h: Handoff, what: str) -> None:
+    if h.state not in ("acknowledged", "in_progress"):
+        zh = hw.STATE_NAMES_ZH.get(h.state, h.state)
+        raise StateConflict(f"当前状态（{zh}）不能{what}", f"cannot {what} in state {h.state!r}", state=h.state)
+
+
+def move_handle_deadline(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, h: Handoff, actor: Actor, at: datetime,
+                         new_due: datetime, data: dict[str, Any]) -> None:
+    """A new handling deadline, audited with the old one, and the ladder set again from it."""
+    old = aware(h.handle_due)
+    h.handle_due, h.updated_at, d.updated_at = new_due, at, at
+    h.escalated_at = None
+    cancel_timers(uow, at, handoff_id=h.id, kinds=HANDLE_RUNGS)
+    for r in handle_rungs(ctx, h, at, new_due):
+        add_timer(uow, d, r.kind, r.due, r.rule, at, handoff_id=h.id)
+    uow.append_event(type="handoff.deadline_moved", actor=actor.id, at=at, dispute=d, handoff_id=h.id,
+                     data={"deadline": "handle_due", "from": old, "to": new_due, **data})
+
+
+def extend(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, h: Handoff, actor: Actor, at: datetime, reason: str,
+           period: Period | None) -> None:
+    """延期 by the parties' consent, capped by the body type's `extension` in bodies.yaml."""
+    _handling(h, "延长办理期限")
+    cap = ctx.config.bodies[BodyType(h.body_type)].extra.get("extension")
+    if cap is None:
+        raise ValidationError("该类机构没有可延长的办理期限", f"{h.body_type} has no extension", field="period")
+    rules = dict(h.deadline_rules or {})
+    used = sum(Period.parse(x["period"]).amount for x in rules.get("extensions", []))
+    period = period or (Period(cap.amount - used, cap.unit) if cap.amount > used else None)
+    if period is None or period.unit != cap.unit or used + period.amount > cap.amount:
+        left = f"{cap.amount - used}{str(cap)[len(str(cap.amount)):]}" if cap.amount > used else "0"
+        raise ValidationError(f"延长期限超过上限（共{cap.describe_zh()}，尚余{left}）",
+                              f"extension over the cap of {cap} ({left} left)", field="period")
+    rules["extensions"] = [*rules.get("extensions", []), {"period": str(period), "at": at.isoformat(),
+                                                          "reason": reason, "by": actor.id}]
+    h.deadline_rules = rules
+    new_due = ctx.config.calendar.deadline(aware(h.handle_due), period)
+    move_handle_deadline(ctx, uow, d, h, actor, at, new_due,
+                         {"why": "extension", "period": str(period), "reason": reason, "cap": str(cap)})
+
+
+def suspend_clock(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, h: Handoff, actor: Actor, at: datetime,
+                  reason: str) -> None:
+    """An excluded interval starts (e.g. 医疗损害鉴定): the handling clock stops, its ladder paused."""
+    _handling(h, "中止计时")
+    rules = dict(h.deadline_rules or {})
+    if rules.get("suspended_at"):
+        raise StateConflict("办理期限已中止计时", "the clock is already stopped", state=h.state)
+    rules["suspended_at"], rules["suspended_reason"] = at.isoformat(), reason
+    h.deadline_rules = rules
+    cancel_timers(uow, at, handoff_id=h.id, kinds=HANDLE_RUNGS)
+    uow.append_event(type="handoff.clock_stopped", actor=actor.id, at=at, dispute=d, handoff_id=h.id,
+                     data={"deadline": "handle_due", "due": aware(h.handle_due), "reason": reason})
+
+
+def resume_clock(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, h: Handoff, actor: Actor, at: datetime,
+                 reason: str) -> None:
+    """The excluded interval ends: the deadline moves by its length, counted in the deadline's own unit."""
+    _handling(h, "恢复计时")
+    rules = dict(h.deadline_rules or {})
+    if not rules.get("suspended_at"):
+        raise StateConflict("办理期限没有中止，无需恢复", "the clock is not stopped", state=h.state)
+    since = datetime.fromisoformat(rules.pop("suspended_at"))
+    why = rules.pop("suspended_reason", "")
+    unit = _handle_period(ctx, h).unit
+    n = ctx.config.calendar.span(since, at, unit)
+    rules["excluded"] = [*rules.get("excluded", []), {"from": since.isoformat(), "to": at.isoformat(),
+                                                      "amount": n, "unit": str(unit), "reason": why}]
+    h.deadline_rules = rules
+    old = aware(h.handle_due)
+    new_due = ctx.config.calendar.deadline(old, Period(n, unit)) if n >= 1 else old
+    move_handle_deadline(ctx, uow, d, h, actor, at, new_due,
+                         {"why": "excluded_interval", "excluded_from": since, "excluded": f"{n} {unit}",
+                          "reason": why or reason})
+
+
 # --------------------------------------------------------------------------- supervisor actions
 def urge(uow: UnitOfWork, d: Dispute, actor: Actor, at: datetime, reason: str, handoff_id: str | None) -> Handoff:
-    """催办: recorded on the timeline and announced; the handoff's state does not change."""
-    h = _target(d, handoff_id)
-    h.urged = (h.urged or 0) + 1
-    h.updated_at = d.updated_at = at
-    uow.append_event(type="handoff.urged", actor=actor.id, at=at, dispute=d, handoff_id=h.id,
-                     data={"reason": reason, "agency": h.agency_code, "count": h.urged, "state": h.state})
+    """催办 by a supervisor: recorded, and sent to the agency; the handoff's state does not change."""
+    h = target_handoff(d, handoff_id)
+    send_urge(uow, d, h, actor, at, reason)
     return h
+
+
+def send_urge(uow: UnitOfWork, d: Dispute, h: Handoff, actor: Actor, at: datetime, reason: str, *,
+              escalated: bool = False) -> None:
+    """An urge (or 督办 notice) on the timeline and, through the outbox and the adapter, at the agency."""
+    deadline = "ack_due" if h.state in ("offered", "delivered") else "handle_due"
+    due = h.ack_due if deadline == "ack_due" else h.handle_due
+    if not escalated:
+        h.urged = (h.urged or 0) + 1
+    h.updated_at = d.updated_at = at
+    data = {"reason": reason, "agency": h.agency_code, "count": h.urged or 0, "state": h.state,
+            "deadline": deadline, "due": aware(due)}
+    uow.append_event(type="handoff.escalated" if escalated else "handoff.urged", actor=actor.id, at=at, dispute=d,
+                     handoff_id=h.id, data=data)
+    notice = urge_notice(h.id, d.reference, deadline, iso(due), max(h.urged or 0, 1), reason, at.isoformat(),
+                         escalated=escalated)
+    uow.add_message("handoff.urged", h.body_type, {**notice, "agency": h.agency_code}, at=at, dispute_id=d.id,
+                    handoff_id=h.id)
 
 
 def escalate(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, actor: Actor, at: datetime, reason: str,
@@ -309,7 +426,7 @@ SATISFACTION_ZH = {"satisfied": "满意", "basically_satisfied": "基本满意",
 
 
 # --------------------------------------------------------------------------- helpers
-def _target(d: Dispute, handoff_id: str | None) -> Handoff:
+def target_handoff(d: Dispute, handoff_id: str | None) -> Handoff:
     if handoff_id:
         h = next((x for x in d.handoffs if x.id == handoff_id), None)
         if h is None:

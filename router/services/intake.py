@@ -52,7 +52,7 @@ def register_dispute(ctx: ServiceContext, cmd: IntakeCommand, actor: Actor, *,
             decision = decide(cmd.facts(), ctx.config.ruleset, ctx.registry())
             apply_decision(ctx, uow, d, decision, actor, at)
             uow.session.flush()
-            view = full_view(uow.session, d)
+            view = full_view(uow.session, d, at)
             if idempotency_key:
                 uow.session.add(IdempotencyKey(scope=scope, key=idempotency_key, request_hash=body_hash or "",
                                                status=201, response=json.loads(json.dumps(view, default=str)),

@@ -7,13 +7,14 @@ from typing import Any
 
 from router.domain.errors import NotFound, StateConflict, ValidationError
 from router.services import follow
+from router.services.agency import parse_period
 from router.services.context import Actor, ServiceContext
 from router.services.dispatch import override
 from router.store.models import Agency, Dispute
 from router.workflows.dispute import DISPUTE, OPEN_STATES
 
 ACTIONS = ("reroute", "designate", "urge", "escalate", "withdraw", "close", "reopen", "record_follow_up",
-           "record_fulfilment", "request_confirmation")
+           "record_fulfilment", "request_confirmation", "extend")
 
 
 def act(ctx: ServiceContext, dispute_id: str, data: dict[str, Any], actor: Actor) -> None:
@@ -57,6 +58,9 @@ def act(ctx: ServiceContext, dispute_id: str, data: dict[str, Any], actor: Actor
         elif action == "record_fulfilment":
             follow.record_fulfilment(ctx, uow, d, actor, at,
                                      {"fulfilled_on": data.get("fulfilled_on"), "note": data.get("note") or reason})
+        elif action == "extend":
+            h = follow.target_handoff(d, data.get("handoff"))
+            follow.extend(ctx, uow, d, h, actor, at, reason, parse_period(data.get("period"), "period"))
         elif action == "request_confirmation":
             follow.request_confirmation(ctx, uow, d, actor, at, reason)
         else:  # the schema allows only ACTIONS

@@ -1,9 +1,8 @@
 """A dispute's timeline for supervisors (API.md "Supervisors"): every event in order, and one span
 per handoff with its milestones, deadlines, durations and SLA standing.
 
-SLA here: `overdue` while a deadline has passed with the step still open, `breached` when the step
-was done after its deadline, else `on_time`. The `warned` band (one working day before a deadline)
-and the escalation ladder come with the SLA clock (issue 5).
+SLA (`views.sla_of`): overdue while an open step is past its deadline, breached when a step was done
+late, warned inside the yellow band before a deadline, else on_time.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from sqlalchemy.orm import selectinload
 from router.domain.errors import NotFound
 from router.services.context import ServiceContext
 from router.services.dispatch import aware
-from router.services.views import iso
+from router.services.views import iso, sla_of
 from router.store.models import Dispute, Event, Handoff
 
 MILESTONES = {"handoff.deliver": "delivered", "handoff.acknowledge": "acknowledged",
@@ -54,22 +53,10 @@ def _span(h: Handoff, t: dict[str, datetime], now: datetime) -> dict[str, Any]:
         "ended": iso(ended), "ack_due": iso(h.ack_due), "handle_due": iso(h.handle_due),
         "to_acknowledge_s": _secs(offered, acked), "to_outcome_s": _secs(acked or offered, outcome),
         "duration_s": _secs(offered, ended or now),
-        "sla": _sla(h, acked, outcome, now), "returned_reason": h.returned_reason, "urged": h.urged or 0,
+        "sla": sla_of(h, now), "escalated_at": iso(h.escalated_at), "returned_reason": h.returned_reason,
+        "urged": h.urged or 0,
     }
 
 
 def _secs(a: datetime | None, b: datetime | None) -> float | None:
     return None if a is None or b is None else round((b - a).total_seconds(), 1)
-
-
-def _sla(h: Handoff, acked: datetime | None, outcome: datetime | None, now: datetime) -> str:
-    ack_due, handle_due = aware(h.ack_due), aware(h.handle_due)
-    if h.state in ("offered", "delivered") and ack_due and now > ack_due:
-        return "overdue"
-    if h.state in ("acknowledged", "in_progress") and handle_due and now > handle_due:
-        return "overdue"
-    if (acked and ack_due and acked > ack_due) or (outcome and handle_due and outcome > handle_due):
-        return "breached"
-    if h.state == "expired":
-        return "breached"
-    return "on_time"

@@ -1,20 +1,31 @@
-"""Due timers -> engine triggers (DESIGN.md `scheduler`). Each timer fires in its own transaction,
-taken with FOR UPDATE SKIP LOCKED on PostgreSQL so several schedulers share the work.
+"""Due timers -> engine triggers (DESIGN.md `scheduler`): the escalation ladder of DOMAIN.md section 5
+and the follow-through's own clocks. Each timer fires in its own transaction, taken with FOR UPDATE
+SKIP LOCKED on PostgreSQL, so several schedulers share the work and a timer fires once in effect:
+a scheduler that dies mid-way rolls back, and the timer is still due for the next one.
 
-Handled now: `ack_due` (silence past the acknowledgement deadline counts as a refusal: the handoff
-expires and the lead is re-routed, DOMAIN.md section 5). The warning/urge/escalate ladder on the
-other deadlines is issue 5's; those timers stay pending until it lands.
+Rungs: `ack_warn` / `handle_warn` (yellow warning), `ack_due` (silence counts as a refusal: expire and
+re-route), `handle_due` (overdue), `handle_urge` (催办, sent to the agency), `handle_escalate` (督办,
+sent to the agency and flagged for supervisors); and `fulfil_due`, `follow_up_due`,
+`confirmation_window`. A rung whose step is already done is moot: marked fired, nothing else.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 
 from router.services.context import SYSTEM, ServiceContext
-from router.services.follow import move_handoff
+from router.services.dispatch import aware
+from router.services.follow import move_handoff, send_urge
 from router.store.models import Dispute, Handoff, Timer
+from router.store.uow import UnitOfWork
 
-HANDLED = ("ack_due",)
+HANDOFF_KINDS = ("ack_warn", "ack_due", "return_due", "handle_warn", "handle_due", "handle_urge", "handle_escalate")
+DISPUTE_KINDS = ("fulfil_due", "follow_up_due", "confirmation_window")
+HANDLED = HANDOFF_KINDS + DISPUTE_KINDS
+WAITING_ACK = ("offered", "delivered")
+HANDLING = ("acknowledged", "in_progress")
 
 
 def due_timer_ids(ctx: ServiceContext, limit: int = 200) -> list[int]:
@@ -26,7 +37,7 @@ def due_timer_ids(ctx: ServiceContext, limit: int = 200) -> list[int]:
 
 
 def fire_timer(ctx: ServiceContext, timer_id: int) -> str:
-    """Fire one timer; returns what happened (for logs and tests). Safe to call twice."""
+    """Fire one timer; returns what happened (for logs and tests). Safe to call twice, or from two schedulers."""
     now = ctx.now()
     with ctx.store.unit_of_work() as uow:
         s = uow.session
@@ -37,27 +48,64 @@ def fire_timer(ctx: ServiceContext, timer_id: int) -> str:
         if t is None:
             return "gone"
         t.fired_at = now
-        if t.kind != "ack_due" or not t.handoff_id:
-            return "ignored"
-        h = s.get(Handoff, t.handoff_id)
-        if h is None or h.state not in ("offered", "delivered"):
+        d = s.get(Dispute, t.dispute_id, with_for_update=True) if t.dispute_id else None
+        if d is None:
             return "moot"
-        d = s.get(Dispute, h.dispute_id, with_for_update=True)
+        if t.kind in DISPUTE_KINDS:
+            return _dispute_timer(uow, d, t, now)
+        h = s.get(Handoff, t.handoff_id) if t.handoff_id else None
+        if h is None:
+            return "moot"
         s.refresh(h)
-        if h.state not in ("offered", "delivered"):
-            return "moot"
-        reason = f"{h.agency_code}逾期未签收（期限{t.due_at.isoformat()}），视为拒收"
-        move_handoff(uow, d, h, "expire", SYSTEM, now, extra={"reason": reason, "timer": t.id, "rule": t.rule})
+        return _handoff_timer(ctx, uow, d, h, t, now)
+
+
+def _handoff_timer(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, h: Handoff, t: Timer, now: datetime) -> str:
+    due = aware(t.due_at)
+    mark = {"timer": t.id, "rule": t.rule, "deadline": "ack_due" if t.kind.startswith("ack") else "handle_due",
+            "due": aware(h.ack_due if t.kind.startswith("ack") else h.handle_due)}
+    waiting = h.state in (WAITING_ACK if t.kind.startswith("ack") else HANDLING)
+    if t.kind == "return_due" or not waiting:
+        return "moot"
+    if t.kind in ("ack_warn", "handle_warn"):
+        uow.append_event(type="handoff.warned", actor=SYSTEM.id, at=now, dispute=d, handoff_id=h.id,
+                         data={**mark, "warned_at": due})
+        return "warned"
+    if t.kind == "ack_due":
+        reason = f"{h.agency_code}逾期未签收（期限{aware(h.ack_due).isoformat()}），视为拒收"
+        move_handoff(uow, d, h, "expire", SYSTEM, now, extra={**mark, "reason": reason})
         if h.role == "lead":
             from router.services.delivery import reroute_after_failure
 
             reroute_after_failure(ctx, uow, d, h, now, reason)
         return "expired"
+    if t.kind == "handle_due":
+        uow.append_event(type="handoff.overdue", actor=SYSTEM.id, at=now, dispute=d, handoff_id=h.id, data=mark)
+        return "overdue"
+    if t.kind == "handle_urge":
+        send_urge(uow, d, h, SYSTEM, now, f"办理期限（{mark['due'].isoformat()}）已过，请尽快办结并报告结果")
+        return "urged"
+    # handle_escalate: 督办, on the supervisors' overdue list and at the agency
+    h.escalated_at = now
+    send_urge(uow, d, h, SYSTEM, now, f"办理超期未结，已列入督办（期限{mark['due'].isoformat()}）", escalated=True)
+    return "escalated"
+
+
+def _dispute_timer(uow: UnitOfWork, d: Dispute, t: Timer, now: datetime) -> str:
+    data = {"timer": t.id, "rule": t.rule, "due": aware(t.due_at)}
+    if t.kind == "fulfil_due" and d.state == "fulfilling":
+        uow.append_event(type="dispute.fulfilment_overdue", actor=SYSTEM.id, at=now, dispute=d, data=data)
+        return "fulfilment_overdue"
+    if t.kind == "follow_up_due" and d.state == "follow_up":
+        uow.append_event(type="dispute.follow_up_due", actor=SYSTEM.id, at=now, dispute=d, data=data)
+        return "follow_up_due"
+    if t.kind == "confirmation_window" and d.state in ("agreed", "fulfilling"):
+        uow.append_event(type="dispute.confirmation_window_closed", actor=SYSTEM.id, at=now, dispute=d, data=data)
+        return "confirmation_window_closed"
+    return "moot"
 
 
 def run_due_timers(ctx: ServiceContext, limit: int = 200) -> int:
-    """One scheduler round; returns how many timers it looked at."""
-    ids = due_timer_ids(ctx, limit)
-    for timer_id in ids:
-        fire_timer(ctx, timer_id)
-    return len(ids)
+    """One scheduler round; returns how many timers this scheduler fired (0: nothing left for it, so
+    its loop sleeps instead of spinning on timers another scheduler holds)."""
+    return sum(fire_timer(ctx, timer_id) != "gone" for timer_id in due_timer_ids(ctx, limit))

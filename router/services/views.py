@@ -22,15 +22,36 @@ def iso(t: datetime | None) -> str | None:
     return t.isoformat()
 
 
-def handoff_view(h: Handoff) -> dict[str, Any]:
+def _aware(t: datetime | None) -> datetime | None:
+    return t.replace(tzinfo=UTC) if t is not None and t.tzinfo is None else t
+
+
+def sla_of(h: Handoff, now: datetime) -> str:
+    """on_time | warned | overdue | breached (API.md): overdue while an open step is past its deadline;
+    breached when a step was done late (or never: expired); warned inside the yellow band."""
+    ack_due, handle_due = _aware(h.ack_due), _aware(h.handle_due)
+    waiting, handling = h.state in ("offered", "delivered"), h.state in ("acknowledged", "in_progress")
+    paused = bool((h.deadline_rules or {}).get("suspended_at"))
+    if (waiting and ack_due and now > ack_due) or (handling and not paused and handle_due and now > handle_due):
+        return "overdue"
+    acked, done = _aware(h.acknowledged_at), _aware(h.completed_at)
+    if h.state == "expired" or (acked and ack_due and acked > ack_due) or (done and handle_due and done > handle_due):
+        return "breached"
+    warn = _aware(h.ack_warn_at) if waiting else _aware(h.handle_warn_at) if handling and not paused else None
+    return "warned" if warn and now >= warn else "on_time"
+
+
+def handoff_view(h: Handoff, now: datetime | None = None) -> dict[str, Any]:
     return {"id": h.id, "agency": h.agency_code, "body_type": h.body_type, "role": h.role, "state": h.state,
+            "sla": sla_of(h, now or datetime.now(UTC)), "escalated_at": iso(h.escalated_at),
+            "clock_stopped": bool((h.deadline_rules or {}).get("suspended_at")),
             "ack_due": iso(h.ack_due), "return_due": iso(h.return_due), "handle_due": iso(h.handle_due),
             "designated": h.designated, "placement": h.placement, "acknowledged_at": iso(h.acknowledged_at),
             "completed_at": iso(h.completed_at), "outcome": h.outcome, "returned_reason": h.returned_reason,
             "urged": h.urged or 0, "created_at": iso(h.created_at), "updated_at": iso(h.updated_at)}
 
 
-def dispute_view(d: Dispute) -> dict[str, Any]:
+def dispute_view(d: Dispute, now: datetime | None = None) -> dict[str, Any]:
     routing = dict(d.routing) if d.routing else None
     return {
         "id": d.id, "reference": d.reference, "state": d.state, "category": d.category, "tier": d.tier,
@@ -39,7 +60,7 @@ def dispute_view(d: Dispute) -> dict[str, Any]:
         "division": d.division, "occurred_on": d.occurred_on.isoformat() if d.occurred_on else None,
         "risk_flags": list(d.risk_flags or ()), "features": list(d.features or ()), "wish": d.wish,
         "routing": routing,
-        "handoffs": [handoff_view(h) for h in d.handoffs],
+        "handoffs": [handoff_view(h, now) for h in d.handoffs],
         "parties": [{"role": p.role, "kind": p.kind, "name": p.name, "division": p.division,
                      "id_number": p.id_number_masked, "phone": p.phone_masked,
                      "credit_code": p.credit_code} for p in d.parties],
@@ -48,9 +69,9 @@ def dispute_view(d: Dispute) -> dict[str, Any]:
     }
 
 
-def full_view(s: Session, d: Dispute) -> dict[str, Any]:
+def full_view(s: Session, d: Dispute, now: datetime | None = None) -> dict[str, Any]:
     """The single-dispute view: the likely-duplicate link spelled out with its reference."""
-    view = dispute_view(d)
+    view = dispute_view(d, now)
     if d.duplicate_of:
         ref = s.scalar(select(Dispute.reference).where(Dispute.id == d.duplicate_of))
         view["duplicate_of"] = {"id": d.duplicate_of, "reference": ref}
@@ -62,7 +83,7 @@ def get_dispute(ctx: ServiceContext, dispute_id: str) -> dict[str, Any]:
         d = s.get(Dispute, dispute_id, options=[selectinload(Dispute.parties), selectinload(Dispute.handoffs)])
         if d is None:
             raise NotFound("纠纷不存在", "no such dispute")
-        return full_view(s, d)
+        return full_view(s, d, ctx.now())
 
 
 @dataclass(frozen=True)
@@ -104,4 +125,5 @@ def list_disputes(ctx: ServiceContext, f: DisputeFilter) -> tuple[list[dict[str,
         rows = s.scalars(q.options(selectinload(Dispute.parties), selectinload(Dispute.handoffs))
                          .order_by(Dispute.created_at.desc(), Dispute.id)
                          .offset((f.page - 1) * f.per_page).limit(f.per_page)).all()
-        return [dispute_view(d) for d in rows], total
+        now = ctx.now()
+        return [dispute_view(d, now) for d in rows], total

@@ -142,6 +142,10 @@ class Handoff(Base):
     outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     returned_reason: Mapped[str | None] = mapped_column(Text)
     urged: Mapped[int] = mapped_column(Integer, default=0)
+    # The escalation ladder's marks: when the yellow warnings fall due, and when 督办 happened.
+    ack_warn_at: Mapped[datetime | None]
+    handle_warn_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

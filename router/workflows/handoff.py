@@ -32,8 +32,17 @@ def queue_delivery(s: Subject) -> None:
                                {"handoff_id": s.id, "agency": s.ctx.get("agency")}))
 
 
+def _rungs(s: Subject, key: str) -> bool:
+    """The escalation ladder the service computed for this clock, as timers."""
+    rungs = s.ctx.get(key)
+    for r in rungs or ():
+        s.timers.append(NewTimer(r.kind, r.due, r.rule, {"handoff_id": s.id}))
+    return rungs is not None
+
+
 def start_ack_clock(s: Subject) -> None:
-    for kind in ("ack_due", "return_due"):
+    kinds = ("return_due",) if _rungs(s, "ack_rungs") else ("ack_due", "return_due")
+    for kind in kinds:
         due = s.ctx.get(kind)
         if due is not None:
             s.timers.append(NewTimer(kind, due, s.ctx.get(f"{kind}_rule", ""), {"handoff_id": s.id}))
@@ -42,7 +51,7 @@ def start_ack_clock(s: Subject) -> None:
 def start_handle_clock(s: Subject) -> None:
     """签收 starts the handling clock of most bodies (DOMAIN.md section 5)."""
     due = s.ctx.get("handle_due")
-    if due is not None:
+    if not _rungs(s, "handle_rungs") and due is not None:
         s.timers.append(NewTimer("handle_due", due, s.ctx.get("handle_due_rule", ""), {"handoff_id": s.id}))
 
 

@@ -40,7 +40,8 @@ def test_one_transaction_writes_state_events_outbox_and_timers(svc):
         delivery = s.scalar(select(Delivery).where(Delivery.outbox_id == out[0].id))
         assert (delivery.state, delivery.agency_code, delivery.handoff_id) == ("pending", lead["agency"], lead["id"])
         timers = {t.kind: t for t in s.scalars(select(Timer).where(Timer.dispute_id == d["id"]))}
-        assert set(timers) == {"ack_due", "return_due"}
+        assert set(timers) == {"ack_warn", "ack_due", "return_due"}  # the ladder: warning, then silence = refusal
+        assert timers["ack_warn"].due_at < timers["ack_due"].due_at
         assert "labour_mediation.acknowledge=3w" in timers["ack_due"].rule
 
 
