@@ -117,7 +117,7 @@ def test_the_follow_up_timer_fires_thirty_days_after_the_fulfilment_date(live, s
     clock.now = datetime.combine(datetime(2026, 12, 26).date(), time(0, 0, 1), tz)
     svc.run_due_timers()
     due = _events(svc, d["id"], "dispute.follow_up_due")
-    assert len(due) == 1 and due[0]["due"].startswith("2026-12-25T23:59:59")
+    assert len(due) == 1 and datetime.fromisoformat(due[0]["due"]) == datetime(2026, 12, 25, 23, 59, 59, tzinfo=tz)
     svc.run_due_timers()
     assert len(_events(svc, d["id"], "dispute.follow_up_due")) == 1  # fired once
 
@@ -148,3 +148,19 @@ def test_extension_is_capped_and_an_excluded_interval_moves_the_deadline(live, s
     assert datetime.fromisoformat(after["handle_due"]) >= due1 + timedelta(days=5)
     moved = _events(svc, d["id"], "handoff.deadline_moved")
     assert [m["why"] for m in moved] == ["extension", "excluded_interval"] and moved[1]["excluded"] == "5 calendar"
+
+
+def test_deadlines_round_trip_as_instants_and_overdue_flips_exactly_at_the_deadline(live, svc, clock):
+    """Regression: SQLite kept a Beijing deadline's wall-clock time and lost its offset (8 hours off)."""
+    d = _dispute(live, svc)
+    lead = _lead(d)
+    due = datetime.fromisoformat(lead["ack_due"])
+    with svc.ctx.store.read() as s:
+        stored = s.get(Handoff, lead["id"]).ack_due
+    assert stored == due and stored.utcoffset() is not None
+    clock.now = due - timedelta(minutes=1)
+    assert d["id"] not in [x["id"] for x in live.get("/api/v1/disputes?overdue=true").json()["items"]]
+    assert _lead(_get(live, d))["sla"] == "warned"
+    clock.now = due + timedelta(minutes=1)
+    assert d["id"] in [x["id"] for x in live.get("/api/v1/disputes?overdue=true").json()["items"]]
+    assert _lead(_get(live, d))["sla"] == "overdue"
