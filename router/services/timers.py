@@ -41,14 +41,18 @@ def fire_timer(ctx: ServiceContext, timer_id: int) -> str:
     now = ctx.now()
     with ctx.store.unit_of_work() as uow:
         s = uow.session
-        q = select(Timer).where(Timer.id == timer_id, Timer.fired_at.is_(None), Timer.cancelled_at.is_(None))
+        pending = (Timer.id == timer_id, Timer.fired_at.is_(None), Timer.cancelled_at.is_(None))
+        dispute_id = s.scalar(select(Timer.dispute_id).where(*pending))
+        # Locks in the order every use case takes them, dispute first: a transaction that holds the
+        # dispute may cancel this dispute's timers, so taking the timer first could deadlock with it.
+        d = s.get(Dispute, dispute_id, with_for_update=True) if dispute_id else None
+        q = select(Timer).where(*pending)
         if not ctx.settings.is_sqlite:
             q = q.with_for_update(skip_locked=True)
         t = s.scalars(q).first()
         if t is None:
             return "gone"
         t.fired_at = now
-        d = s.get(Dispute, t.dispute_id, with_for_update=True) if t.dispute_id else None
         if d is None:
             return "moot"
         if t.kind in DISPUTE_KINDS:

@@ -109,3 +109,46 @@ def test_a_scheduler_dying_mid_timer_leaves_it_due(svc, clock, monkeypatch):
         h = s.get(Handoff, handoffs[0][1])
         warned = s.scalars(select(Event).where(Event.handoff_id == h.id, Event.type == "handoff.warned")).all()
     assert len(warned) == 1
+
+
+def test_two_schedulers_expiring_silent_handoffs_reroute_each_once(svc, settings, clock):
+    """The heavy rung: expiry re-routes and cancels sibling timers, which must not deadlock."""
+    ids = []
+    for _ in range(60):
+        _, d = svc.register_dispute(_command(body(county(svc)["v"])), CLERK)
+        ids.append(d["id"])
+    clock.advance(days=10)
+    engines = [make_engine(settings.database_url) for _ in range(2)]
+    schedulers = [build_services(settings, engine=e, clock=clock) for e in engines]
+    errors: list[BaseException] = []
+
+    def run(i):
+        try:
+            while schedulers[i].run_due_timers(limit=50) or _due(svc):
+                pass
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    for e in engines:
+        e.dispose()
+    assert not errors, errors
+    with svc.ctx.store.read() as s:
+        for dispute_id in ids:
+            leads = s.scalars(select(Handoff).where(Handoff.dispute_id == dispute_id, Handoff.role == "lead")
+                              .order_by(Handoff.placement)).all()
+            assert [h.state for h in leads][:1] == ["expired"] and leads[1].state == "offered"
+            expiries = s.scalars(select(Event).where(Event.dispute_id == dispute_id,
+                                                     Event.type == "handoff.expire")).all()
+            assert len(expiries) == 1
+    assert svc.verify_chain()["ok"]
+
+
+def _due(svc):
+    with svc.ctx.store.read() as s:
+        return s.scalar(select(func.count()).select_from(Timer).where(
+            Timer.fired_at.is_(None), Timer.cancelled_at.is_(None), Timer.due_at <= svc.ctx.now()))
