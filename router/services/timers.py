@@ -11,6 +11,7 @@ sent to the agency and flagged for supervisors); and `fulfil_due`, `follow_up_du
 
 from __future__ import annotations
 
+import random
 from datetime import datetime
 
 from sqlalchemy import select
@@ -112,4 +113,6 @@ def _dispute_timer(uow: UnitOfWork, d: Dispute, t: Timer, now: datetime) -> str:
 def run_due_timers(ctx: ServiceContext, limit: int = 200) -> int:
     """One scheduler round; returns how many timers this scheduler fired (0: nothing left for it, so
     its loop sleeps instead of spinning on timers another scheduler holds)."""
-    return sum(fire_timer(ctx, timer_id) != "gone" for timer_id in due_timer_ids(ctx, limit))
+    ids = due_timer_ids(ctx, limit)
+    random.shuffle(ids)  # schedulers reading the same due batch start at different ends of it
+    return sum(fire_timer(ctx, timer_id) != "gone" for timer_id in ids)
