@@ -163,3 +163,38 @@ def test_agency_add_and_rotate_key_then_sign_a_pull(env):
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
+
+
+def test_the_scheduler_command_fires_due_timers(env):
+    import time as _time
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from router.services import Actor, build_services
+    from router.settings import load_settings
+    from router.store.models import Handoff, Timer
+    from tests.integration.test_follow_properties import _command
+
+    assert run(env, "init-db").returncode == 0
+    svc = build_services(load_settings(env))
+    _, d = svc.register_dispute(_command(body("330681001001")), Actor("user", "c", "clerk"))
+    with svc.ctx.store.unit_of_work() as uow:  # its acknowledgement deadline passed in silence
+        uow.session.execute(update(Timer).where(Timer.dispute_id == d["id"], Timer.kind == "ack_due")
+                            .values(due_at=datetime.now(UTC) - timedelta(seconds=1)))
+    proc = subprocess.Popen([sys.executable, "-m", "router.cli", "scheduler"], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert "scheduler" in proc.stdout.readline()
+        deadline = _time.monotonic() + 20
+        state = None
+        while _time.monotonic() < deadline:
+            with svc.ctx.store.read() as s:
+                state = s.get(Handoff, d["handoffs"][0]["id"]).state
+            if state == "expired":
+                break
+            _time.sleep(0.2)
+        assert state == "expired"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
