@@ -20,7 +20,7 @@ from router.domain.calendar import Period
 from router.domain.errors import NotFound, StateConflict, ValidationError
 from router.services import follow
 from router.services.context import Actor, ServiceContext
-from router.services.delivery import handoff_context
+from router.services.delivery import handoff_context, revealed_fields
 from router.services.intake import request_hash
 from router.services.views import handoff_view, iso
 from router.store.models import Dispute, Handoff, IdempotencyKey
@@ -63,8 +63,7 @@ def get_handoff(ctx: ServiceContext, agency_code: str, handoff_id: str) -> dict[
             raise NotFound("移交事项不存在", "no such handoff")
         d = uow.session.get(Dispute, h.dispute_id, with_for_update=True)
         referral = adapter_for(h.body_type).build(handoff_context(ctx, uow.session, h))
-        revealed = [f"parties.{i}.{f}" for i, p in enumerate(d.parties)
-                    for f in ("id_number", "phone") if getattr(p, f"{f}_enc")]
+        revealed = revealed_fields(d)
         if revealed:
             uow.append_event(type="pii.revealed", actor=agency_actor(agency_code).id, at=at, dispute=d,
                              handoff_id=h.id, data={"to": agency_code, "fields": revealed, "via": "agency_pull"})

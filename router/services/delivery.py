@@ -136,6 +136,8 @@ def complete(ctx: ServiceContext, job: Job, result: SendResult, *, rng: random.R
             return _complete_notice(uow, d, dispute, result, attempt_data, schedule, rng, now)
         if result.outcome == "delivered":
             d.state, d.delivered_at, d.last_error = "succeeded", now, None
+            # The referral carries the parties unmasked: the reveal goes on the audit trail (DOMAIN.md 8).
+            attempt_data["pii_revealed"] = revealed_fields(dispute)
             if h.state == "offered":
                 transition_handoff(uow, dispute, h, "deliver", SYSTEM, now, extra=attempt_data)
             else:  # the agency already answered (e.g. acknowledged) before our delivery was recorded
@@ -160,6 +162,12 @@ def complete(ctx: ServiceContext, job: Job, result: SendResult, *, rng: random.R
             if h.role == "lead":
                 reroute_after_failure(ctx, uow, dispute, h, now, reason)
         return d.state
+
+
+def revealed_fields(d: Dispute) -> list[str]:
+    """The personal data a referral or a pull shows unmasked, by field path."""
+    return [f"parties.{i}.{f}" for i, p in enumerate(d.parties) for f in ("id_number", "phone")
+            if getattr(p, f"{f}_enc")]
 
 
 def _complete_notice(uow: UnitOfWork, d: Delivery, dispute: Dispute | None, result: SendResult,

@@ -48,6 +48,7 @@ def test_dispute_reaches_the_agency_signed_and_valid(live, svc, stub, background
     with svc.ctx.store.read() as s:
         ev = s.scalar(select(Event).where(Event.handoff_id == lead["id"], Event.type == "handoff.deliver"))
         assert ev.data["attempt"] == 1 and ev.data["status"] == 200 and ev.occurred_at is not None
+        assert ev.data["pii_revealed"] == ["parties.0.id_number", "parties.0.phone"]  # the reveal is audited
     assert svc.verify_chain()["ok"]
     metrics = live.get("/metrics", role=None).text
     assert 'router_delivery_attempts_total{body_type="labour_mediation",outcome="delivered"}' in metrics
