@@ -50,10 +50,15 @@ def ensure_agency_keys(ctx: ServiceContext, uow: UnitOfWork, at: datetime) -> in
 
 
 def agency_secrets(ctx: ServiceContext, session: Any, agency_code: str) -> list[str]:
+    return [secret for _, secret in active_keys(ctx, session, agency_code)]
+
+
+def active_keys(ctx: ServiceContext, session: Any, agency_code: str) -> list[tuple[str, str]]:
+    """(key id, secret) of an agency's active keys, newest first."""
     keys = session.scalars(select(AgencyKey).where(AgencyKey.agency_code == agency_code,
                                                    AgencyKey.retired_at.is_(None))
                            .order_by(AgencyKey.key_id.desc())).all()
-    return [ctx.cipher.decrypt(k.secret_enc, f"agency_key:{k.key_id}") for k in keys]
+    return [(k.key_id, ctx.cipher.decrypt(k.secret_enc, f"agency_key:{k.key_id}")) for k in keys]
 
 
 def register_agency(ctx: ServiceContext, code: str, name: str, body_type: str, tier: str, division: str,

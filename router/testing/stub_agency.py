@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -44,6 +45,7 @@ class StubAgency:
     behaviour: dict[str, Behaviour] = field(default_factory=dict)  # per agency; "*" for all
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
+    on_received: Callable[[Received], None] | None = None  # called after each accepted, verified delivery
 
     def behave(self, agency: str = "*", **kw: Any) -> None:
         with self.lock:
@@ -95,11 +97,14 @@ class StubAgency:
                     payload = json.loads(body)
                 except ValueError:
                     payload = {}
+                rec = Received(agency, dict(self.headers), payload, verified, status, time.time())
                 with stub.lock:
                     stub.in_flight.remove(key)
-                    stub.received.append(Received(agency, dict(self.headers), payload, verified, status, time.time()))
+                    stub.received.append(rec)
                 extra = {"Retry-After": b.retry_after} if b.retry_after and status in (429, 503) else {}
                 self._answer(status, {"received": verified}, extra)
+                if stub.on_received is not None and verified and 200 <= status < 300:
+                    stub.on_received(rec)
 
             def _answer(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
                 raw = json.dumps(body).encode()
