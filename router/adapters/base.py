@@ -228,9 +228,15 @@ def urge_notice(handoff_id: str, reference: str, deadline: str, due: str | None,
             "deadline": deadline, "due": due, "count": count, "reason": reason, "at": at}
 
 
-URGE_SCHEMA: dict[str, Any] = object_schema("催办/督办通知（所有承办单位通用）", {
-    "kind": {"enum": ["urge", "escalation"]}, "handoff_id": {"type": "string"},
-    "reference": {"type": "string"}, "deadline": {"enum": ["ack_due", "handle_due"]},
+def recall_notice(handoff_id: str, reference: str, reason: str, at: str) -> dict[str, Any]:
+    """撤回: the centre took the handoff back (re-routed, escalated, closed); stop work on it."""
+    return {"kind": "recall", "handoff_id": handoff_id, "reference": reference, "deadline": None, "due": None,
+            "count": 1, "reason": reason, "at": at}
+
+
+URGE_SCHEMA: dict[str, Any] = object_schema("催办/督办/撤回通知（所有承办单位通用）", {
+    "kind": {"enum": ["urge", "escalation", "recall"]}, "handoff_id": {"type": "string"},
+    "reference": {"type": "string"}, "deadline": {"enum": ["ack_due", "handle_due", None]},
     "due": {"type": ["string", "null"], "format": "date-time"}, "count": {"type": "integer", "minimum": 1},
     "reason": {"type": "string"}, "at": {"type": "string", "format": "date-time"}},
     ["kind", "handoff_id", "reference", "deadline", "due", "count", "reason", "at"])

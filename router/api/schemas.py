@@ -146,7 +146,7 @@ class DisputeQuery(Strict):
                                                        "handling deadline; false: none is"})
     from_ = fields.Date(data_key="from")
     to = fields.Date()
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
 
 
@@ -227,7 +227,9 @@ class AgencyHandoffOut(HandoffOut):
     summary = fields.String()
     dispute_state = fields.String()
     division = fields.String()
-    referral = fields.Raw(metadata={"description": "the body type's handoff payload, parties unmasked"})
+    referral = fields.Raw(allow_none=True, metadata={
+        "description": "the body type's handoff payload, parties unmasked; null once the handoff was returned, "
+                       "expired, undeliverable or recalled"})
 
 
 class AgencyHandoffPage(Schema):
@@ -241,7 +243,7 @@ class AgencyHandoffQuery(Strict):
     state = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(
         ("offered", "delivered", "acknowledged", "in_progress", "completed", "closed", "returned", "expired",
          "undeliverable", "recalled")))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 

@@ -62,6 +62,9 @@ def get_handoff(ctx: ServiceContext, agency_code: str, handoff_id: str) -> dict[
         if h is None or h.agency_code != agency_code:
             raise NotFound("移交事项不存在", "no such handoff")
         d = uow.session.get(Dispute, h.dispute_id, with_for_update=True)
+        if h.state in ("returned", "expired", "undeliverable", "recalled"):
+            # No longer this agency's to handle: it sees what happened, not the parties' personal data.
+            return {**_summary(h, at), "referral": None}
         referral = adapter_for(h.body_type).build(handoff_context(ctx, uow.session, h))
         revealed = revealed_fields(d)
         if revealed:
@@ -73,7 +76,7 @@ def get_handoff(ctx: ServiceContext, agency_code: str, handoff_id: str) -> dict[
 def record_event(ctx: ServiceContext, agency_code: str, handoff_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Apply one agency report; the same event_id again returns the first answer and changes nothing."""
     scope, key = f"agency-event:{agency_code}", str(body["event_id"])
-    digest = request_hash(body)
+    digest = request_hash({**body, "handoff_id": handoff_id})  # the same id on another handoff is a conflict
     stored = _stored(ctx, scope, key, digest)
     if stored is not None:
         return stored
@@ -87,6 +90,13 @@ def record_event(ctx: ServiceContext, agency_code: str, handoff_id: str, body: d
                 raise NotFound("移交事项不存在", "no such handoff")
             d = s.get(Dispute, h.dispute_id, with_for_update=True)
             s.refresh(h)
+            # A concurrent retry of this very event may have committed while we waited for the lock.
+            again = s.get(IdempotencyKey, (scope, key), populate_existing=True)
+            if again is not None:
+                if again.request_hash != digest:
+                    raise StateConflict("该 event_id 已用于另一份不同的报告", "event_id reused with a different body",
+                                        field="event_id")
+                return again.response
             _apply(ctx, uow, d, h, actor, at, body)
             s.flush()
             answer = {"event_id": key, "type": body["type"], "handoff": _summary(h, at), "recorded_at": iso(at)}

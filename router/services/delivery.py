@@ -124,11 +124,14 @@ def complete(ctx: ServiceContext, job: Job, result: SendResult, *, rng: random.R
     rng = rng or random.Random()
     with ctx.store.unit_of_work() as uow:
         s = uow.session
-        d = s.get(Delivery, job.delivery_id, with_for_update=True)
+        # The dispute first, as every use case locks it; then the delivery and a fresh handoff: an
+        # agency's acknowledgement or an expiry may have moved the handoff while we were sending.
+        dispute_id = s.scalar(select(Delivery.dispute_id).where(Delivery.id == job.delivery_id))
+        dispute = s.get(Dispute, dispute_id, with_for_update=True) if dispute_id else None
+        d = s.get(Delivery, job.delivery_id, with_for_update=True, populate_existing=True)
         if d is None or d.state != "pending" or d.lease_owner != job.owner:
             return d.state if d else "missing"  # another worker took over after our lease ran out
-        h = s.get(Handoff, d.handoff_id) if d.kind in HANDOFF_KINDS else None
-        dispute = s.get(Dispute, h.dispute_id if h else d.dispute_id, with_for_update=True)
+        h = s.get(Handoff, d.handoff_id, populate_existing=True) if d.kind in HANDOFF_KINDS else None
         d.lease_owner, d.lease_expires_at, d.last_status, d.updated_at = None, None, result.status, now
         attempt_data = {"delivery_id": d.id, "attempt": d.attempts, "status": result.status,
                         "latency_ms": round(result.elapsed * 1000, 1), "agency": d.agency_code}
@@ -161,6 +164,10 @@ def complete(ctx: ServiceContext, job: Job, result: SendResult, *, rng: random.R
                                extra={"reason": reason, "error": result.error, "attempts": d.attempts})
             if h.role == "lead":
                 reroute_after_failure(ctx, uow, dispute, h, now, reason)
+            elif h.role == "confirm":
+                from router.services.follow import confirmation_not_taken
+
+                confirmation_not_taken(ctx, uow, dispute, h, now, reason)
         return d.state
 
 

@@ -6,8 +6,9 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from router.adapters.base import recall_notice
 from router.domain.errors import NotFound, StateConflict, ValidationError
 from router.domain.ladder import ladder
 from router.domain.model import BodyType, Tier
@@ -15,7 +16,7 @@ from router.domain.rules import AgencyInfo, RoutingDecision, next_candidate
 from router.services import notices
 from router.services.context import Actor, ServiceContext
 from router.services.facts import facts_of
-from router.store.models import Agency, Dispute, Handoff
+from router.store.models import Agency, Dispute, Handoff, Timer
 from router.store.uow import UnitOfWork
 from router.workflows import handoff as hw
 from router.workflows.dispute import DISPUTE
@@ -45,6 +46,15 @@ def transition_handoff(uow: UnitOfWork, d: Dispute, h: Handoff, trigger: str, ac
     d.updated_at = at
     uow.apply(fired, actor=actor.id, at=at, dispute=d, handoff_id=h.id,
               extra={"agency": h.agency_code, "role": h.role, **(extra or {})})
+    if fired.dest in hw.TERMINAL_STATES or fired.dest == "completed":  # its ladder has nothing left to do
+        uow.session.execute(update(Timer).where(Timer.handoff_id == h.id, Timer.fired_at.is_(None),
+                                                Timer.cancelled_at.is_(None))
+                            .values(cancelled_at=at).execution_options(synchronize_session=False))
+    if trigger == "recall" and fired.source in ("delivered", "acknowledged", "in_progress"):
+        # The agency has the file: tell it to stop, through its adapter like any notice.
+        notice = recall_notice(h.id, d.reference, str((extra or {}).get("reason", "")), at.isoformat())
+        uow.add_message("handoff.recalled", h.body_type, {**notice, "agency": h.agency_code}, at=at,
+                        dispute_id=d.id, handoff_id=h.id)
 
 
 def offer(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, agency_code: str, body_type: BodyType, role: str,
@@ -157,7 +167,9 @@ def override(ctx: ServiceContext, dispute_id: str, action: str, reason: str, act
         if lead is not None:
             transition_handoff(uow, d, lead, "recall", actor, at, extra={"reason": reason})
         if target is None:
-            cand = next_lead(ctx, d, BodyType(lead.body_type) if lead else BodyType.PEOPLE_MEDIATION)
+            from router.services.follow import lead_type
+
+            cand = next_lead(ctx, d, BodyType(lead.body_type if lead else lead_type(d)))
             if cand is None:
                 if d.state == "needs_supervisor":
                     raise ValidationError("没有其他可承接的单位，请指定承办单位",

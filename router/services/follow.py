@@ -103,6 +103,18 @@ def return_handoff(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, h: Handoff,
         from router.services.delivery import reroute_after_failure
 
         reroute_after_failure(ctx, uow, d, h, at, f"{h.agency_code}退回：{reason}")
+    elif h.role == "confirm":
+        confirmation_not_taken(ctx, uow, d, h, at, f"{h.agency_code}退回：{reason}")
+
+
+def confirmation_not_taken(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, h: Handoff, at: datetime,
+                           reason: str) -> None:
+    """The court did not take the confirmation request (returned, silent, unreachable): the agreement
+    is performed as it stands, and supervisors may apply again while the window is open."""
+    d.outcome = _json({**(d.outcome or {}), "confirmation": {"confirmed": False, "at": at, "court": h.agency_code,
+                                                              "handoff_id": h.id, "reason": reason}})
+    if d.state == "confirming":
+        start_fulfilment(ctx, uow, d, SYSTEM, at, note=f"司法确认未获受理：{reason}")
 
 
 def progress(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, h: Handoff, actor: Actor, at: datetime,
@@ -205,7 +217,7 @@ def request_confirmation(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, actor
     if court is None:
         raise StateConflict("辖区内没有可受理司法确认的法院", "no court covers this division", state=d.state)
     transition_dispute(uow, d, "request_confirmation", actor, at, extra={"reason": reason, "court": court.code})
-    cancel_timers(uow, at, dispute_id=d.id, kinds=("confirmation_window",))
+    cancel_timers(uow, at, dispute_id=d.id, kinds=("confirmation_window", "fulfil_due"))  # set again after it
     offer(ctx, uow, d, court.code, BodyType.COURT, "confirm", actor, at)
 
 
@@ -231,9 +243,10 @@ def record_fulfilment(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, actor: A
         zh = DISPUTE.state_names_zh.get(d.state, d.state)
         raise StateConflict(f"当前状态（{zh}）不能登记履行情况", f"no fulfilment to record in state {d.state!r}",
                             state=d.state, field="fulfilment")
-    on = fulfilment.get("fulfilled_on") or at.date()
+    today = at.astimezone(ctx.config.calendar.tz).date()
+    on = fulfilment.get("fulfilled_on") or today
     on = on if isinstance(on, date) else date.fromisoformat(str(on))
-    if on > at.date():
+    if on > today:
         raise ValidationError("履行日期不能晚于今天", "fulfilled_on cannot be in the future",
                               field="fulfilment.fulfilled_on")
     start = datetime.combine(on, time(12), tzinfo=ctx.config.calendar.tz)
@@ -278,8 +291,9 @@ def move_handle_deadline(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, h: Ha
     h.handle_due, h.updated_at, d.updated_at = new_due, at, at
     h.escalated_at = None
     cancel_timers(uow, at, handoff_id=h.id, kinds=HANDLE_RUNGS)
-    for r in handle_rungs(ctx, h, at, new_due):
-        add_timer(uow, d, r.kind, r.due, r.rule, at, handoff_id=h.id)
+    if not (h.deadline_rules or {}).get("suspended_at"):  # a stopped clock gets its ladder when it resumes
+        for r in handle_rungs(ctx, h, at, new_due):
+            add_timer(uow, d, r.kind, r.due, r.rule, at, handoff_id=h.id)
     uow.append_event(type="handoff.deadline_moved", actor=actor.id, at=at, dispute=d, handoff_id=h.id,
                      data={"deadline": "handle_due", "from": old, "to": new_due, **data})
 
@@ -288,7 +302,8 @@ def extend(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, h: Handoff, actor: 
            period: Period | None) -> None:
     """延期 by the parties' consent, capped by the body type's `extension` in bodies.yaml."""
     _handling(h, "延长办理期限")
-    cap = ctx.config.bodies[BodyType(h.body_type)].extra.get("extension")
+    extra_periods = ctx.config.bodies[BodyType(h.body_type)].extra
+    cap = extra_periods.get("confirmation_extension" if h.role == "confirm" else "extension")
     if cap is None:
         raise ValidationError("该类机构没有可延长的办理期限", f"{h.body_type} has no extension", field="period")
     rules = dict(h.deadline_rules or {})
@@ -368,7 +383,7 @@ def send_urge(uow: UnitOfWork, d: Dispute, h: Handoff, actor: Actor, at: datetim
 
 
 def escalate(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, actor: Actor, at: datetime, reason: str,
-             agency_code: str | None, agency_body_type: str | None) -> None:
+             agency_code: str | None, agency_body_type: str | None, agency_tier: str | None = None) -> None:
     """提级: the lead goes one tier up (or to the named agency, then designated), the current lead recalled."""
     if "reroute" not in DISPUTE.triggers_from(d.state):
         zh = DISPUTE.state_names_zh.get(d.state, d.state)
@@ -378,7 +393,7 @@ def escalate(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, actor: Actor, at:
         raise StateConflict("已是最高层级，不能再提级", "already at the top tier", state=d.state)
     up = TIER_ORDER[min(TIER_ORDER.index(current) + 1, len(TIER_ORDER) - 1)]
     lead = open_lead(d)
-    body = BodyType(agency_body_type or (lead.body_type if lead else _lead_type(d)))
+    body = BodyType(agency_body_type or (lead.body_type if lead else lead_type(d)))
     designated = agency_code is not None
     if agency_code is None:
         cand = next_candidate(facts_of(d), [body], up, ctx.registry(), _tried(d))
@@ -387,6 +402,8 @@ def escalate(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, actor: Actor, at:
                                   f"no {body} at tier {up} or above: name an agency", field="agency")
         agency_code, body = cand.code, cand.body_type
         up = cand.tier
+    elif agency_tier:
+        up = Tier(agency_tier)  # a named agency: the dispute sits at that agency's tier
     if lead is not None:
         move_handoff(uow, d, lead, "recall", actor, at, extra={"reason": f"提级：{reason}"})
     d.tier = str(up)
@@ -404,6 +421,7 @@ def record_follow_up(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, actor: Ac
         cancel_timers(uow, at, dispute_id=d.id, kinds=("follow_up_due",))
         if relapse:
             transition_dispute(uow, d, "relapse", actor, at, extra={"reason": f"回访发现复发：{reason}"})
+            cancel_timers(uow, at, dispute_id=d.id)
         else:
             close_dispute(uow, d, actor, at, "followed_up", f"已回访（{SATISFACTION_ZH[satisfaction]}）：{reason}")
     elif d.state == "closed":
@@ -420,6 +438,7 @@ def reopen(uow: UnitOfWork, d: Dispute, actor: Actor, at: datetime, reason: str)
     previous = d.closure
     transition_dispute(uow, d, "reopen", actor, at, extra={"reason": reason, "previous_closure": previous})
     d.closure = None
+    cancel_timers(uow, at, dispute_id=d.id)  # the old agreement's clocks do not run on
 
 
 SATISFACTION_ZH = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
@@ -440,7 +459,7 @@ def target_handoff(d: Dispute, handoff_id: str | None) -> Handoff:
     return h
 
 
-def _lead_type(d: Dispute) -> str:
+def lead_type(d: Dispute) -> str:
     leads = [h for h in d.handoffs if h.role == "lead"]
     if leads:
         return leads[-1].body_type

@@ -42,7 +42,7 @@ def act(ctx: ServiceContext, dispute_id: str, data: dict[str, Any], actor: Actor
             follow.urge(uow, d, actor, at, reason, data.get("handoff"))
         elif action == "escalate":
             follow.escalate(ctx, uow, d, actor, at, reason, agency.code if agency else None,
-                            agency.body_type if agency else None)
+                            agency.body_type if agency else None, agency.tier if agency else None)
         elif action in ("withdraw", "close"):
             if d.state not in OPEN_STATES:
                 zh = DISPUTE.state_names_zh.get(d.state, d.state)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from router.services.context import SYSTEM, ServiceContext
 from router.services.dispatch import aware
-from router.services.follow import move_handoff, send_urge
+from router.services.follow import confirmation_not_taken, move_handoff, send_urge
 from router.store.models import Dispute, Handoff, Timer
 from router.store.uow import UnitOfWork
 
@@ -83,6 +83,8 @@ def _handoff_timer(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, h: Handoff,
             from router.services.delivery import reroute_after_failure
 
             reroute_after_failure(ctx, uow, d, h, now, reason)
+        elif h.role == "confirm":
+            confirmation_not_taken(ctx, uow, d, h, now, reason)
         return "expired"
     if t.kind == "handle_due":
         uow.append_event(type="handoff.overdue", actor=SYSTEM.id, at=now, dispute=d, handoff_id=h.id, data=mark)

@@ -23,7 +23,7 @@ from router.store.models import Counter, Delivery, Dispute, Event, Outbox, Timer
 from router.workflows.engine import Fired
 
 # Outbox kinds delivered to an agency over HTTP (the rest go only to the broker).
-HTTP_KINDS = frozenset({"handoff.offered", "handoff.urged", "hotline.status", "hotline.reply"})
+HTTP_KINDS = frozenset({"handoff.offered", "handoff.urged", "handoff.recalled", "hotline.status", "hotline.reply"})
 
 
 class UnitOfWork:

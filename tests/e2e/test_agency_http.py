@@ -314,3 +314,79 @@ def test_every_action_is_audited_with_actor_and_reason(live, svc):
     assert urged[2]["reason"] == "催办理由" and closed[2]["reason"] == "办结理由"
     with svc.ctx.store.read() as s:
         assert all(h.state in ("recalled",) for h in s.scalars(select(Handoff).where(Handoff.dispute_id == d["id"])))
+
+
+# --------------------------------------------------------------------------- review findings, pinned
+def test_an_event_id_reused_on_another_handoff_is_a_conflict_not_a_silent_drop(live, svc, agencies):
+    d1, d2 = _dispute(live, svc), _dispute(live, svc)
+    h1, h2 = _lead(d1), _lead(d2)
+    assert h1["agency"] == h2["agency"]
+    a = agencies(h1["agency"])
+    assert a.event(h1["id"], "acknowledged", event_id="ack").status_code == 200
+    r = a.event(h2["id"], "acknowledged", event_id="ack")
+    assert r.status_code == 409 and "event_id" in r.json()["error"]["fields"]
+
+
+def test_a_recalled_agency_is_told_and_no_longer_sees_personal_data(live, svc, agencies):
+    from router.store.models import Delivery
+
+    d = _dispute(live, svc)
+    lead = _lead(d)
+    a = agencies(lead["agency"])
+    assert a.event(lead["id"], "acknowledged").status_code == 200
+    assert act(live, d["id"], action="reroute", reason="改派").status_code == 200
+    with svc.ctx.store.read() as s:
+        kinds = s.scalars(select(Delivery.kind).where(Delivery.handoff_id == lead["id"])).all()
+    assert "handoff.recalled" in kinds
+    g = a.handoff(lead["id"])
+    assert g.status_code == 200 and g.json()["state"] == "recalled" and g.json()["referral"] is None
+
+
+def test_a_court_that_returns_the_confirmation_leaves_the_agreement_to_be_performed(live, svc, agencies):
+    d = _dispute(live, svc)
+    lead = _lead(d)
+    outcome = {"result": "agreement", "agreement": {**AGREEMENT["agreement"], "judicial_confirmation": True}}
+    assert agencies(lead["agency"]).event(lead["id"], "outcome", outcome=outcome).status_code == 200
+    court = next(h for h in _get(live, d)["handoffs"] if h["role"] == "confirm")
+    r = agencies(court["agency"]).event(court["id"], "returned", reason="材料不全", basis="司法确认规定第5条")
+    assert r.status_code == 200, r.text
+    after = _get(live, d)
+    assert after["state"] == "fulfilling" and after["outcome"]["confirmation"]["confirmed"] is False
+
+
+def test_fulfilment_today_means_today_in_beijing(live, svc, agencies, clock):
+    from datetime import UTC, datetime
+
+    d = _dispute(live, svc)
+    lead = _lead(d)
+    assert agencies(lead["agency"]).event(lead["id"], "outcome", outcome=AGREEMENT).status_code == 200
+    clock.now = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)  # 04:00 on the 24th in Beijing
+    r = act(live, d["id"], action="record_fulfilment", reason="已付款", fulfilled_on="2026-11-24")
+    assert r.status_code == 200, r.text
+
+
+def test_reroute_from_the_supervisors_queue_keeps_the_body_type(live, svc, agencies):
+    d = _dispute(live, svc, category="MEDICAL")
+    while _get(live, d)["state"] != "needs_supervisor":
+        lead = _lead(_get(live, d))
+        r = agencies(lead["agency"]).event(lead["id"], "returned", reason="非本单位", basis="规定")
+        assert r.status_code == 200, r.text
+    r = act(live, d["id"], action="reroute", reason="再试")
+    if r.status_code == 200:
+        assert _lead(r.json())["body_type"] == "medical_mediation"
+    else:
+        assert r.status_code == 422  # no other medical committee: designate one
+
+
+def test_an_extension_while_the_clock_is_stopped_does_not_rearm_the_ladder(live, svc, agencies, clock):
+
+    d = _dispute(live, svc)
+    lead = _lead(d)
+    a = agencies(lead["agency"])
+    assert a.event(lead["id"], "acknowledged").status_code == 200
+    assert a.event(lead["id"], "progress", suspension={"action": "start", "reason": "鉴定"}).status_code == 200
+    assert act(live, d["id"], action="extend", reason="同意延期", period="1c").status_code == 200
+    clock.advance(days=120)
+    svc.run_due_timers()
+    assert not _events(svc, d["id"], "handoff.urged") and not _events(svc, d["id"], "handoff.overdue")
+    assert _lead(_get(live, d))["clock_stopped"] is True
