@@ -131,3 +131,13 @@ def test_wrong_role_is_403(live, svc):
 def test_unknown_dispute_is_404(live):
     r = live.get("/api/v1/disputes/00000000-0000-0000-0000-000000000000")
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+
+
+def test_a_huge_page_number_is_422_not_500(live, svc, agencies):
+    from tests.e2e.test_intake_http import body as intake
+    from tests.e2e.test_intake_http import county as area
+
+    d = live.post("/api/v1/disputes", intake(area(svc)["v"])).json()
+    a = agencies(d["handoffs"][0]["agency"])
+    assert a.request("GET", "/api/v1/agency/handoffs?page=100000000000000000000").status_code == 422
+    assert live.get("/api/v1/disputes?page=100000000000000000000").status_code == 422
