@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from router.adapters.base import recall_notice
 from router.domain.errors import NotFound, StateConflict, ValidationError
@@ -16,17 +16,12 @@ from router.domain.rules import AgencyInfo, RoutingDecision, next_candidate
 from router.services import notices
 from router.services.context import Actor, ServiceContext
 from router.services.facts import facts_of
-from router.store.models import Agency, Dispute, Handoff, Timer
+from router.store.models import Agency, Dispute, Handoff
 from router.store.uow import UnitOfWork
 from router.workflows import handoff as hw
 from router.workflows.dispute import DISPUTE
 from router.workflows.engine import fire
 from router.workflows.handoff import HANDOFF
-
-
-def aware(t: datetime | None) -> datetime | None:
-    """SQLite hands back naive UTC; the engine compares instants."""
-    return t.replace(tzinfo=UTC) if t is not None and t.tzinfo is None else t
 
 
 def transition_dispute(uow: UnitOfWork, d: Dispute, trigger: str, actor: Actor, at: datetime,
@@ -40,16 +35,14 @@ def transition_dispute(uow: UnitOfWork, d: Dispute, trigger: str, actor: Actor, 
 def transition_handoff(uow: UnitOfWork, d: Dispute, h: Handoff, trigger: str, actor: Actor, at: datetime,
                        extra: dict[str, Any] | None = None, ctx: dict[str, Any] | None = None) -> None:
     context = {"body_type": h.body_type, "agency": h.agency_code, "designated": h.designated,
-               "return_due": aware(h.return_due), "now": at, **(ctx or {})}
+               "return_due": h.return_due, "now": at, **(ctx or {})}
     fired = fire(HANDOFF, h.id, h.state, trigger, context)
     h.state, h.updated_at = fired.dest, at
     d.updated_at = at
     uow.apply(fired, actor=actor.id, at=at, dispute=d, handoff_id=h.id,
               extra={"agency": h.agency_code, "role": h.role, **(extra or {})})
     if fired.dest in hw.TERMINAL_STATES or fired.dest == "completed":  # its ladder has nothing left to do
-        uow.session.execute(update(Timer).where(Timer.handoff_id == h.id, Timer.fired_at.is_(None),
-                                                Timer.cancelled_at.is_(None))
-                            .values(cancelled_at=at).execution_options(synchronize_session=False))
+        uow.cancel_timers(at, handoff_id=h.id)
     if trigger == "recall" and fired.source in ("delivered", "acknowledged", "in_progress"):
         # The agency has the file: tell it to stop, through its adapter like any notice.
         notice = recall_notice(h.id, d.reference, str((extra or {}).get("reason", "")), at.isoformat())

@@ -10,8 +10,6 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import update
-
 from router.adapters.base import urge_notice
 from router.domain.calendar import Period
 from router.domain.errors import StateConflict, ValidationError
@@ -19,7 +17,7 @@ from router.domain.ladder import Rung, ladder
 from router.domain.model import BodyType, Tier
 from router.domain.rules import BODY_NAMES_ZH, next_candidate
 from router.services.context import SYSTEM, Actor, ServiceContext
-from router.services.dispatch import _tried, aware, offer, open_lead, place_lead, transition_dispute, transition_handoff
+from router.services.dispatch import _tried, offer, open_lead, place_lead, transition_dispute, transition_handoff
 from router.services.facts import facts_of
 from router.services.views import iso
 from router.store.models import Dispute, Handoff, Timer
@@ -28,31 +26,13 @@ from router.workflows import handoff as hw
 from router.workflows.dispute import DISPUTE
 
 RESULTS_ZH = {"agreement": "达成调解协议", "failed": "调解不成", "withdrawn": "申请人撤回"}
-TIER_ORDER = (Tier.GRID, Tier.VILLAGE, Tier.TOWN, Tier.DISTRICT, Tier.CITY)
 
 
 # --------------------------------------------------------------------------- timers
-def cancel_timers(uow: UnitOfWork, at: datetime, *, handoff_id: str | None = None, dispute_id: str | None = None,
-                  kinds: tuple[str, ...] | None = None) -> None:
-    q = update(Timer).where(Timer.fired_at.is_(None), Timer.cancelled_at.is_(None))
-    q = q.where(Timer.handoff_id == handoff_id) if handoff_id else q.where(Timer.dispute_id == dispute_id)
-    if kinds:
-        q = q.where(Timer.kind.in_(kinds))
-    uow.session.execute(q.values(cancelled_at=at).execution_options(synchronize_session=False))
-
-
 def add_timer(uow: UnitOfWork, d: Dispute, kind: str, due: datetime, rule: str, at: datetime,
               handoff_id: str | None = None) -> None:
     uow.session.add(Timer(kind=kind, due_at=due, rule=rule, dispute_id=d.id, handoff_id=handoff_id,
                           data={"handoff_id": handoff_id} if handoff_id else {}, created_at=at))
-
-
-def move_handoff(uow: UnitOfWork, d: Dispute, h: Handoff, trigger: str, actor: Actor, at: datetime,
-                 extra: dict[str, Any] | None = None, ctx: dict[str, Any] | None = None) -> None:
-    """A handoff transition that also retires the timers a finished handoff no longer needs."""
-    transition_handoff(uow, d, h, trigger, actor, at, extra=extra, ctx=ctx)
-    if h.state in hw.TERMINAL_STATES or h.state == "completed":
-        cancel_timers(uow, at, handoff_id=h.id)
 
 
 # --------------------------------------------------------------------------- agency reports
@@ -65,10 +45,10 @@ def acknowledge(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, h: Handoff, ac
     h.handle_due, h.acknowledged_at = handle_due, at
     h.deadline_rules = {**(h.deadline_rules or {}), "handle_due": body.rule(key), "handle_started": at.isoformat()}
     rungs = handle_rungs(ctx, h, at, handle_due)
-    move_handoff(uow, d, h, "acknowledge", actor, at, extra={**extra, "handle_due": handle_due},
+    transition_handoff(uow, d, h, "acknowledge", actor, at, extra={**extra, "handle_due": handle_due},
                  ctx={"handle_due": handle_due, "handle_due_rule": h.deadline_rules["handle_due"],
                       "handle_rungs": rungs})
-    cancel_timers(uow, at, handoff_id=h.id, kinds=("ack_warn", "ack_due"))
+    uow.cancel_timers(at, handoff_id=h.id, kinds=("ack_warn", "ack_due"))
     if h.role == "lead" and d.state == "handed_off":
         transition_dispute(uow, d, "start_handling", actor, at, extra={"agency": h.agency_code})
 
@@ -94,11 +74,11 @@ def return_handoff(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, h: Handoff,
         if h.designated:
             raise StateConflict("该事项为指定办理，不得退回", "a designated handoff may not be returned",
                                 state=h.state)
-        if h.return_due is not None and at > aware(h.return_due):
-            raise StateConflict(f"已超过退回期限（{aware(h.return_due).isoformat()}），应依法办理",
-                                f"the return window ended at {aware(h.return_due).isoformat()}", state=h.state)
+        if h.return_due is not None and at > h.return_due:
+            raise StateConflict(f"已超过退回期限（{h.return_due.isoformat()}），应依法办理",
+                                f"the return window ended at {h.return_due.isoformat()}", state=h.state)
     h.returned_reason = reason
-    move_handoff(uow, d, h, "return_", actor, at, extra={**extra, "reason": reason, "basis": basis})
+    transition_handoff(uow, d, h, "return_", actor, at, extra={**extra, "reason": reason, "basis": basis})
     if h.role == "lead":
         from router.services.delivery import reroute_after_failure
 
@@ -120,7 +100,7 @@ def confirmation_not_taken(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, h: 
 def progress(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, h: Handoff, actor: Actor, at: datetime,
              extra: dict[str, Any], fulfilment: dict[str, Any] | None) -> None:
     ensure_acknowledged(ctx, uow, d, h, actor, at, "progress")
-    move_handoff(uow, d, h, "progress", actor, at, extra=extra)
+    transition_handoff(uow, d, h, "progress", actor, at, extra=extra)
     if fulfilment:
         record_fulfilment(ctx, uow, d, actor, at, fulfilment, via=h)
 
@@ -131,7 +111,7 @@ def report_outcome(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, h: Handoff,
     ensure_acknowledged(ctx, uow, d, h, actor, at, "outcome")
     result = outcome["result"]
     h.outcome, h.completed_at = _json(outcome), at
-    move_handoff(uow, d, h, "complete", actor, at, extra={**extra, "outcome": h.outcome})
+    transition_handoff(uow, d, h, "complete", actor, at, extra={**extra, "outcome": h.outcome})
     if h.role == "confirm":
         _confirmation_result(ctx, uow, d, h, actor, at, result)
     elif h.role == "lead":
@@ -143,7 +123,7 @@ def close_handoff(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, h: Handoff, 
     """The body closes its own file. The dispute stays open: only the centre closes a dispute."""
     if fulfilment:
         record_fulfilment(ctx, uow, d, actor, at, fulfilment, via=h)
-    move_handoff(uow, d, h, "close", actor, at, extra=extra)
+    transition_handoff(uow, d, h, "close", actor, at, extra=extra)
 
 
 def _lead_result(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, h: Handoff, actor: Actor, at: datetime,
@@ -217,7 +197,7 @@ def request_confirmation(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, actor
     if court is None:
         raise StateConflict("辖区内没有可受理司法确认的法院", "no court covers this division", state=d.state)
     transition_dispute(uow, d, "request_confirmation", actor, at, extra={"reason": reason, "court": court.code})
-    cancel_timers(uow, at, dispute_id=d.id, kinds=("confirmation_window", "fulfil_due"))  # set again after it
+    uow.cancel_timers(at, dispute_id=d.id, kinds=("confirmation_window", "fulfil_due"))  # set again after it
     offer(ctx, uow, d, court.code, BodyType.COURT, "confirm", actor, at)
 
 
@@ -255,7 +235,7 @@ def record_fulfilment(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, actor: A
                                                            "recorded_by": actor.id, "via": via.id if via else None}})
     transition_dispute(uow, d, "fulfil", actor, at,
                        extra={"fulfilled_on": on, "note": fulfilment.get("note"), "follow_up_due": follow_up_due})
-    cancel_timers(uow, at, dispute_id=d.id, kinds=("fulfil_due",))
+    uow.cancel_timers(at, dispute_id=d.id, kinds=("fulfil_due",))
     add_timer(uow, d, "follow_up_due", follow_up_due, f"履行后{ctx.config.bodies.follow_up_after}回访", at)
 
 
@@ -263,10 +243,10 @@ def close_dispute(uow: UnitOfWork, d: Dispute, actor: Actor, at: datetime, code:
     """办结: every open handoff is recalled, every pending timer cancelled, the reason recorded."""
     for h in list(d.handoffs):
         if h.state in hw.OPEN_STATES:
-            move_handoff(uow, d, h, "recall", actor, at, extra={"reason": f"纠纷办结：{reason}"})
+            transition_handoff(uow, d, h, "recall", actor, at, extra={"reason": f"纠纷办结：{reason}"})
     d.closure = _json({"code": code, "reason": reason, "at": at, "by": actor.id})
     transition_dispute(uow, d, "close", actor, at, extra={"reason": reason, "closure": code})
-    cancel_timers(uow, at, dispute_id=d.id)
+    uow.cancel_timers(at, dispute_id=d.id)
 
 
 # --------------------------------------------------------------------------- moving a handling deadline
@@ -287,10 +267,10 @@ def _handling(h: Handoff, what: str) -> None:
 def move_handle_deadline(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, h: Handoff, actor: Actor, at: datetime,
                          new_due: datetime, data: dict[str, Any]) -> None:
     """A new handling deadline, audited with the old one, and the ladder set again from it."""
-    old = aware(h.handle_due)
+    old = h.handle_due
     h.handle_due, h.updated_at, d.updated_at = new_due, at, at
     h.escalated_at = None
-    cancel_timers(uow, at, handoff_id=h.id, kinds=HANDLE_RUNGS)
+    uow.cancel_timers(at, handoff_id=h.id, kinds=HANDLE_RUNGS)
     if not (h.deadline_rules or {}).get("suspended_at"):  # a stopped clock gets its ladder when it resumes
         for r in handle_rungs(ctx, h, at, new_due):
             add_timer(uow, d, r.kind, r.due, r.rule, at, handoff_id=h.id)
@@ -316,7 +296,7 @@ def extend(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, h: Handoff, actor: 
     rules["extensions"] = [*rules.get("extensions", []), {"period": str(period), "at": at.isoformat(),
                                                           "reason": reason, "by": actor.id}]
     h.deadline_rules = rules
-    new_due = ctx.config.calendar.deadline(aware(h.handle_due), period)
+    new_due = ctx.config.calendar.deadline(h.handle_due, period)
     move_handle_deadline(ctx, uow, d, h, actor, at, new_due,
                          {"why": "extension", "period": str(period), "reason": reason, "cap": str(cap)})
 
@@ -330,9 +310,9 @@ def suspend_clock(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, h: Handoff, 
         raise StateConflict("办理期限已中止计时", "the clock is already stopped", state=h.state)
     rules["suspended_at"], rules["suspended_reason"] = at.isoformat(), reason
     h.deadline_rules = rules
-    cancel_timers(uow, at, handoff_id=h.id, kinds=HANDLE_RUNGS)
+    uow.cancel_timers(at, handoff_id=h.id, kinds=HANDLE_RUNGS)
     uow.append_event(type="handoff.clock_stopped", actor=actor.id, at=at, dispute=d, handoff_id=h.id,
-                     data={"deadline": "handle_due", "due": aware(h.handle_due), "reason": reason})
+                     data={"deadline": "handle_due", "due": h.handle_due, "reason": reason})
 
 
 def resume_clock(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, h: Handoff, actor: Actor, at: datetime,
@@ -349,7 +329,7 @@ def resume_clock(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, h: Handoff, a
     rules["excluded"] = [*rules.get("excluded", []), {"from": since.isoformat(), "to": at.isoformat(),
                                                       "amount": n, "unit": str(unit), "reason": why}]
     h.deadline_rules = rules
-    old = aware(h.handle_due)
+    old = h.handle_due
     new_due = ctx.config.calendar.deadline(old, Period(n, unit)) if n >= 1 else old
     move_handle_deadline(ctx, uow, d, h, actor, at, new_due,
                          {"why": "excluded_interval", "excluded_from": since, "excluded": f"{n} {unit}",
@@ -373,7 +353,7 @@ def send_urge(uow: UnitOfWork, d: Dispute, h: Handoff, actor: Actor, at: datetim
         h.urged = (h.urged or 0) + 1
     h.updated_at = d.updated_at = at
     data = {"reason": reason, "agency": h.agency_code, "count": h.urged or 0, "state": h.state,
-            "deadline": deadline, "due": aware(due)}
+            "deadline": deadline, "due": due}
     uow.append_event(type="handoff.escalated" if escalated else "handoff.urged", actor=actor.id, at=at, dispute=d,
                      handoff_id=h.id, data=data)
     notice = urge_notice(h.id, d.reference, deadline, iso(due), max(h.urged or 0, 1), reason, at.isoformat(),
@@ -391,7 +371,7 @@ def escalate(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, actor: Actor, at:
     current = Tier(d.tier or Tier.TOWN)
     if current == Tier.CITY and agency_code is None:
         raise StateConflict("已是最高层级，不能再提级", "already at the top tier", state=d.state)
-    up = TIER_ORDER[min(TIER_ORDER.index(current) + 1, len(TIER_ORDER) - 1)]
+    up = current.up() or current
     lead = open_lead(d)
     body = BodyType(agency_body_type or (lead.body_type if lead else lead_type(d)))
     designated = agency_code is not None
@@ -405,7 +385,7 @@ def escalate(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, actor: Actor, at:
     elif agency_tier:
         up = Tier(agency_tier)  # a named agency: the dispute sits at that agency's tier
     if lead is not None:
-        move_handoff(uow, d, lead, "recall", actor, at, extra={"reason": f"提级：{reason}"})
+        transition_handoff(uow, d, lead, "recall", actor, at, extra={"reason": f"提级：{reason}"})
     d.tier = str(up)
     place_lead(ctx, uow, d, agency_code, body, actor, at,
                extra={"reason": reason, "action": "escalate", "from_tier": str(current), "to_tier": str(up)},
@@ -418,10 +398,10 @@ def record_follow_up(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, actor: Ac
     data = {"reason": reason, "satisfaction": satisfaction, "relapse": relapse, "note": note}
     if d.state == "follow_up":
         uow.append_event(type="dispute.follow_up_recorded", actor=actor.id, at=at, dispute=d, data=data)
-        cancel_timers(uow, at, dispute_id=d.id, kinds=("follow_up_due",))
+        uow.cancel_timers(at, dispute_id=d.id, kinds=("follow_up_due",))
         if relapse:
             transition_dispute(uow, d, "relapse", actor, at, extra={"reason": f"回访发现复发：{reason}"})
-            cancel_timers(uow, at, dispute_id=d.id)
+            uow.cancel_timers(at, dispute_id=d.id)
         else:
             close_dispute(uow, d, actor, at, "followed_up", f"已回访（{SATISFACTION_ZH[satisfaction]}）：{reason}")
     elif d.state == "closed":
@@ -438,7 +418,7 @@ def reopen(uow: UnitOfWork, d: Dispute, actor: Actor, at: datetime, reason: str)
     previous = d.closure
     transition_dispute(uow, d, "reopen", actor, at, extra={"reason": reason, "previous_closure": previous})
     d.closure = None
-    cancel_timers(uow, at, dispute_id=d.id)  # the old agreement's clocks do not run on
+    uow.cancel_timers(at, dispute_id=d.id)  # the old agreement's clocks do not run on
 
 
 SATISFACTION_ZH = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}

@@ -15,7 +15,6 @@ from sqlalchemy.orm import selectinload
 
 from router.domain.errors import NotFound
 from router.services.context import ServiceContext
-from router.services.dispatch import aware
 from router.services.views import iso, sla_of
 from router.store.models import Dispute, Event, Handoff
 
@@ -34,7 +33,7 @@ def timeline(ctx: ServiceContext, dispute_id: str) -> dict[str, Any]:
         times: dict[str, dict[str, datetime]] = {}
         for e in events:
             if e.handoff_id and e.type in MILESTONES:
-                times.setdefault(e.handoff_id, {}).setdefault(MILESTONES[e.type], aware(e.occurred_at))
+                times.setdefault(e.handoff_id, {}).setdefault(MILESTONES[e.type], e.occurred_at)
         return {
             "dispute_id": d.id, "reference": d.reference, "state": d.state,
             "events": [{"seq": e.stream_seq, "type": e.type, "actor": e.actor, "at": iso(e.occurred_at),
@@ -44,7 +43,7 @@ def timeline(ctx: ServiceContext, dispute_id: str) -> dict[str, Any]:
 
 
 def _span(h: Handoff, t: dict[str, datetime], now: datetime) -> dict[str, Any]:
-    offered = aware(h.created_at)
+    offered = h.created_at
     acked, outcome = t.get("acknowledged"), t.get("outcome")
     ended = next((t[k] for k in ("outcome", "returned", "expired", "recalled", "undeliverable") if k in t), None)
     return {

@@ -17,8 +17,8 @@ from datetime import datetime
 from sqlalchemy import select
 
 from router.services.context import SYSTEM, ServiceContext
-from router.services.dispatch import aware
-from router.services.follow import confirmation_not_taken, move_handoff, send_urge
+from router.services.dispatch import transition_handoff
+from router.services.follow import confirmation_not_taken, send_urge
 from router.store.models import Dispute, Handoff, Timer
 from router.store.uow import UnitOfWork
 
@@ -66,9 +66,9 @@ def fire_timer(ctx: ServiceContext, timer_id: int) -> str:
 
 
 def _handoff_timer(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, h: Handoff, t: Timer, now: datetime) -> str:
-    due = aware(t.due_at)
+    due = t.due_at
     mark = {"timer": t.id, "rule": t.rule, "deadline": "ack_due" if t.kind.startswith("ack") else "handle_due",
-            "due": aware(h.ack_due if t.kind.startswith("ack") else h.handle_due)}
+            "due": h.ack_due if t.kind.startswith("ack") else h.handle_due}
     waiting = h.state in (WAITING_ACK if t.kind.startswith("ack") else HANDLING)
     if t.kind == "return_due" or not waiting:
         return "moot"
@@ -77,8 +77,8 @@ def _handoff_timer(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, h: Handoff,
                          data={**mark, "warned_at": due})
         return "warned"
     if t.kind == "ack_due":
-        reason = f"{h.agency_code}逾期未签收（期限{aware(h.ack_due).isoformat()}），视为拒收"
-        move_handoff(uow, d, h, "expire", SYSTEM, now, extra={**mark, "reason": reason})
+        reason = f"{h.agency_code}逾期未签收（期限{h.ack_due.isoformat()}），视为拒收"
+        transition_handoff(uow, d, h, "expire", SYSTEM, now, extra={**mark, "reason": reason})
         if h.role == "lead":
             from router.services.delivery import reroute_after_failure
 
@@ -99,7 +99,7 @@ def _handoff_timer(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, h: Handoff,
 
 
 def _dispute_timer(uow: UnitOfWork, d: Dispute, t: Timer, now: datetime) -> str:
-    data = {"timer": t.id, "rule": t.rule, "due": aware(t.due_at)}
+    data = {"timer": t.id, "rule": t.rule, "due": t.due_at}
     if t.kind == "fulfil_due" and d.state == "fulfilling":
         uow.append_event(type="dispute.fulfilment_overdue", actor=SYSTEM.id, at=now, dispute=d, data=data)
         return "fulfilment_overdue"

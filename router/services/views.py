@@ -15,29 +15,21 @@ from router.store.models import Dispute, Handoff
 
 
 def iso(t: datetime | None) -> str | None:
-    if t is None:
-        return None
-    if t.tzinfo is None:  # SQLite returns naive UTC
-        t = t.replace(tzinfo=UTC)
-    return t.isoformat()
-
-
-def _aware(t: datetime | None) -> datetime | None:
-    return t.replace(tzinfo=UTC) if t is not None and t.tzinfo is None else t
+    return None if t is None else t.isoformat()
 
 
 def sla_of(h: Handoff, now: datetime) -> str:
     """on_time | warned | overdue | breached (API.md): overdue while an open step is past its deadline;
     breached when a step was done late (or never: expired); warned inside the yellow band."""
-    ack_due, handle_due = _aware(h.ack_due), _aware(h.handle_due)
+    ack_due, handle_due = h.ack_due, h.handle_due
     waiting, handling = h.state in ("offered", "delivered"), h.state in ("acknowledged", "in_progress")
     paused = bool((h.deadline_rules or {}).get("suspended_at"))
     if (waiting and ack_due and now > ack_due) or (handling and not paused and handle_due and now > handle_due):
         return "overdue"
-    acked, done = _aware(h.acknowledged_at), _aware(h.completed_at)
+    acked, done = h.acknowledged_at, h.completed_at
     if h.state == "expired" or (acked and ack_due and acked > ack_due) or (done and handle_due and done > handle_due):
         return "breached"
-    warn = _aware(h.ack_warn_at) if waiting else _aware(h.handle_warn_at) if handling and not paused else None
+    warn = h.ack_warn_at if waiting else h.handle_warn_at if handling and not paused else None
     return "warned" if warn and now >= warn else "on_time"
 
 

@@ -71,6 +71,15 @@ class UnitOfWork:
                                    handoff_id=t.data.get("handoff_id", handoff_id), data=_jsonable(t.data),
                                    created_at=at))
 
+    def cancel_timers(self, at: datetime, *, handoff_id: str | None = None, dispute_id: str | None = None,
+                      kinds: tuple[str, ...] | None = None) -> None:
+        """Retire a handoff's (or a dispute's) pending timers, all of them or only `kinds`."""
+        q = update(Timer).where(Timer.fired_at.is_(None), Timer.cancelled_at.is_(None))
+        q = q.where(Timer.handoff_id == handoff_id) if handoff_id else q.where(Timer.dispute_id == dispute_id)
+        if kinds:
+            q = q.where(Timer.kind.in_(kinds))
+        self.session.execute(q.values(cancelled_at=at).execution_options(synchronize_session=False))
+
     def add_message(self, kind: str, routing_key: str, payload: dict[str, Any], *, at: datetime,
                     dispute_id: str | None = None, handoff_id: str | None = None) -> Outbox:
         """An outbox row; a message that goes to an agency over HTTP also gets its delivery row."""
