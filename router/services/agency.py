@@ -7,7 +7,6 @@ answer is stored in the same transaction as the change it made.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -21,9 +20,10 @@ from router.domain.errors import NotFound, StateConflict, ValidationError
 from router.services import follow
 from router.services.context import Actor, ServiceContext
 from router.services.delivery import handoff_context, revealed_fields
+from router.services.idempotency import Idempotency
 from router.services.intake import request_hash
 from router.services.views import handoff_view, iso
-from router.store.models import Dispute, Handoff, IdempotencyKey
+from router.store.models import Dispute, Handoff
 from router.workflows.handoff import STATE_NAMES_ZH
 
 EVENT_TYPES = ("acknowledged", "returned", "progress", "outcome", "closed")
@@ -75,11 +75,12 @@ def get_handoff(ctx: ServiceContext, agency_code: str, handoff_id: str) -> dict[
 
 def record_event(ctx: ServiceContext, agency_code: str, handoff_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Apply one agency report; the same event_id again returns the first answer and changes nothing."""
-    scope, key = f"agency-event:{agency_code}", str(body["event_id"])
-    digest = request_hash({**body, "handoff_id": handoff_id})  # the same id on another handoff is a conflict
-    stored = _stored(ctx, scope, key, digest)
-    if stored is not None:
-        return stored
+    key = str(body["event_id"])
+    # The digest covers the handoff too: the same event_id on another handoff is a conflict.
+    once = Idempotency(f"agency-event:{agency_code}", key, request_hash({**body, "handoff_id": handoff_id}),
+                       "event_id")
+    if (stored := once.lookup(ctx)) is not None:
+        return stored[1]
     actor = agency_actor(agency_code)
     at = ctx.now()
     try:
@@ -91,23 +92,16 @@ def record_event(ctx: ServiceContext, agency_code: str, handoff_id: str, body: d
             d = s.get(Dispute, h.dispute_id, with_for_update=True)
             s.refresh(h)
             # A concurrent retry of this very event may have committed while we waited for the lock.
-            again = s.get(IdempotencyKey, (scope, key), populate_existing=True)
-            if again is not None:
-                if again.request_hash != digest:
-                    raise StateConflict("该 event_id 已用于另一份不同的报告", "event_id reused with a different body",
-                                        field="event_id")
-                return again.response
+            if (stored := once.stored(s, fresh=True)) is not None:
+                return stored[1]
             _apply(ctx, uow, d, h, actor, at, body)
             s.flush()
             answer = {"event_id": key, "type": body["type"], "handoff": _summary(h, at), "recorded_at": iso(at)}
-            answer = json.loads(json.dumps(answer, default=str))
-            s.add(IdempotencyKey(scope=scope, key=key, request_hash=digest, status=200, response=answer,
-                                 created_at=at))
+            answer = once.remember(s, 200, answer, at)
         return answer
     except IntegrityError:  # the same event_id raced in and committed first
-        stored = _stored(ctx, scope, key, digest)
-        if stored is not None:
-            return stored
+        if (stored := once.lookup(ctx)) is not None:
+            return stored[1]
         raise
 
 
@@ -155,16 +149,6 @@ def _apply(ctx: ServiceContext, uow: Any, d: Dispute, h: Handoff, actor: Actor, 
                                 f"report an outcome before closing (state {h.state!r})", state=h.state)
         follow.close_handoff(ctx, uow, d, h, actor, at, extra, body.get("fulfilment"))
 
-
-def _stored(ctx: ServiceContext, scope: str, key: str, digest: str) -> dict[str, Any] | None:
-    with ctx.store.read() as s:
-        row = s.get(IdempotencyKey, (scope, key))
-        if row is None:
-            return None
-        if row.request_hash != digest:
-            raise StateConflict("该 event_id 已用于另一份不同的报告", "event_id reused with a different body",
-                                field="event_id")
-        return row.response
 
 
 def parse_period(text: str | None, field: str) -> Period | None:

@@ -14,14 +14,14 @@ from sqlalchemy.orm import aliased
 
 from router import metrics
 from router.domain import ids
-from router.domain.errors import StateConflict
 from router.domain.intake import IntakeCommand, validate_intake
 from router.domain.model import PartyRole
 from router.domain.rules import decide
 from router.services.context import Actor, ServiceContext
 from router.services.dispatch import apply_decision
+from router.services.idempotency import Idempotency
 from router.services.views import full_view
-from router.store.models import Dispute, IdempotencyKey, Party
+from router.store.models import Dispute, Party
 from router.store.uow import UnitOfWork
 
 DUPLICATE_WINDOW = timedelta(days=30)
@@ -41,11 +41,9 @@ def register_dispute(ctx: ServiceContext, cmd: IntakeCommand, actor: Actor, *,
     """
     at = ctx.now()
     cmd = validate_intake(cmd, ctx.config.ruleset, ctx.config.divisions, at.astimezone(_tz(ctx)).date())
-    scope = actor.id
-    if idempotency_key:
-        stored = _stored_response(ctx, scope, idempotency_key, body_hash or "")
-        if stored is not None:
-            return stored
+    once = Idempotency(actor.id, idempotency_key, body_hash or "", "Idempotency-Key") if idempotency_key else None
+    if once and (stored := once.lookup(ctx)) is not None:
+        return stored
     try:
         with ctx.store.unit_of_work() as uow:
             d = _insert(ctx, uow, cmd, actor, at)
@@ -53,34 +51,18 @@ def register_dispute(ctx: ServiceContext, cmd: IntakeCommand, actor: Actor, *,
             apply_decision(ctx, uow, d, decision, actor, at)
             uow.session.flush()
             view = full_view(uow.session, d, at)
-            if idempotency_key:
-                uow.session.add(IdempotencyKey(scope=scope, key=idempotency_key, request_hash=body_hash or "",
-                                               status=201, response=json.loads(json.dumps(view, default=str)),
-                                               created_at=at))
+            if once:
+                once.remember(uow.session, 201, view, at)
         metrics.DISPUTES_REGISTERED.labels(cmd.category, str(cmd.source)).inc()
         return 201, view
     except IntegrityError:
-        if idempotency_key:  # a concurrent request with the same key committed first
-            stored = _stored_response(ctx, scope, idempotency_key, body_hash or "")
-            if stored is not None:
-                return stored
+        if once and (stored := once.lookup(ctx)) is not None:  # a concurrent request with the key came first
+            return stored
         raise
 
 
 def _tz(ctx: ServiceContext) -> Any:
     return ctx.config.calendar.tz
-
-
-def _stored_response(ctx: ServiceContext, scope: str, key: str,
-                     body_hash: str) -> tuple[int, dict[str, Any]] | None:
-    with ctx.store.read() as s:
-        row = s.get(IdempotencyKey, (scope, key))
-        if row is None:
-            return None
-        if row.request_hash != body_hash:
-            raise StateConflict("该 Idempotency-Key 已用于另一份不同的请求",
-                                "Idempotency-Key reused with a different body", field="Idempotency-Key")
-        return row.status, row.response
 
 
 def _insert(ctx: ServiceContext, uow: UnitOfWork, cmd: IntakeCommand, actor: Actor, at: datetime) -> Dispute:
