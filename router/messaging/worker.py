@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from functools import partial
@@ -18,7 +19,7 @@ from router.adapters.base import SendResult, SignedSender
 from router.messaging.circuit import CircuitBreakers
 from router.messaging.relay import relay_once
 from router.messaging.topology import Topology, connect
-from router.services import delivery, timers
+from router.services import agency_keys, delivery, timers
 from router.services.context import ServiceContext
 
 log = logging.getLogger(__name__)
@@ -161,8 +162,16 @@ class Scheduler:
         self.ctx = ctx
         self.stop = threading.Event()
 
-    def run(self, every: float = 1.0) -> None:
-        loop(self.stop, every, partial(timers.run_due_timers, self.ctx), "scheduler")
+    def run(self, every: float = 1.0, housekeeping_every: float = 60.0) -> None:
+        last = [0.0]
+
+        def step() -> int:
+            if time.monotonic() - last[0] >= housekeeping_every:
+                last[0] = time.monotonic()
+                agency_keys.purge_seen_requests(self.ctx)
+            return timers.run_due_timers(self.ctx)
+
+        loop(self.stop, every, step, "scheduler")
 
 
 class Background:

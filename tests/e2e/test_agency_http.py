@@ -63,12 +63,17 @@ def test_bad_signatures_are_401_without_saying_why(live, svc, agencies, clock):
     assert r.status_code == 401
 
 
-def test_a_replayed_webhook_id_is_refused(live, svc, agencies):
+def test_a_replayed_webhook_id_is_refused(live, svc, agencies, clock):
     d = _dispute(live, svc)
     a = agencies(_lead(d)["agency"])
     assert a.request("GET", "/api/v1/agency/handoffs", msg_id="msg_fixed_1").status_code == 200
     assert a.request("GET", "/api/v1/agency/handoffs", msg_id="msg_fixed_1").status_code == 401
     assert a.request("GET", "/api/v1/agency/handoffs", msg_id="msg_fixed_2").status_code == 200
+    from router.services.agency_keys import purge_seen_requests
+
+    assert purge_seen_requests(svc.ctx) == 0  # still inside the window: kept
+    clock.advance(seconds=601)
+    assert purge_seen_requests(svc.ctx) == 2  # the scheduler's housekeeping forgets them after 2 windows
 
 
 def test_unknown_or_rotated_out_keys_are_refused(live, svc, agencies):
