@@ -38,26 +38,25 @@ def _add_due_timers(svc, handoffs, per_handoff, due):
                                       handoff_id=handoff_id, data={"handoff_id": handoff_id}, created_at=due))
 
 
-def test_two_schedulers_fire_two_thousand_timers_each_exactly_once(svc, settings, clock):
-    handoffs = _acknowledged_handoffs(svc, 20)
-    due = clock() - timedelta(seconds=1)
-    _add_due_timers(svc, handoffs, 100, due)
-    engines = [make_engine(settings.database_url) for _ in range(2)]
+def run_schedulers(svc, settings, clock, *, limit, left, n=2):
+    """n schedulers, each in a thread with its own engine (as separate processes would have), until
+    none fires anything and `left(svc)` finds nothing unfired; returns how many each fired."""
+    engines = [make_engine(settings.database_url) for _ in range(n)]
     schedulers = [build_services(settings, engine=e, clock=clock) for e in engines]
-    fired = [0, 0]
+    fired = [0] * n
     errors: list[BaseException] = []
 
     def run(i):
         try:
             while True:
-                n = schedulers[i].run_due_timers(limit=100)
-                fired[i] += n
-                if n == 0 and not _left(svc):  # nothing for this one, and nothing left unfired at all
+                k = schedulers[i].run_due_timers(limit=limit)
+                fired[i] += k
+                if k == 0 and not left(svc):
                     break
         except BaseException as e:  # noqa: BLE001 - reported below
             errors.append(e)
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
     for t in threads:
         t.start()
     for t in threads:
@@ -65,6 +64,14 @@ def test_two_schedulers_fire_two_thousand_timers_each_exactly_once(svc, settings
     for e in engines:
         e.dispose()
     assert not errors, errors
+    return fired
+
+
+def test_two_schedulers_fire_two_thousand_timers_each_exactly_once(svc, settings, clock):
+    handoffs = _acknowledged_handoffs(svc, 20)
+    due = clock() - timedelta(seconds=1)
+    _add_due_timers(svc, handoffs, 100, due)
+    fired = run_schedulers(svc, settings, clock, limit=100, left=_left)
     with svc.ctx.store.read() as s:
         test_timers = list(s.scalars(select(Timer.id).where(Timer.rule == "scheduler test")))
         assert len(test_timers) == 2000
@@ -118,25 +125,7 @@ def test_two_schedulers_expiring_silent_handoffs_reroute_each_once(svc, settings
         _, d = svc.register_dispute(_command(body(county(svc)["v"])), CLERK)
         ids.append(d["id"])
     clock.advance(days=10)
-    engines = [make_engine(settings.database_url) for _ in range(2)]
-    schedulers = [build_services(settings, engine=e, clock=clock) for e in engines]
-    errors: list[BaseException] = []
-
-    def run(i):
-        try:
-            while schedulers[i].run_due_timers(limit=50) or _due(svc):
-                pass
-        except BaseException as e:  # noqa: BLE001 - reported below
-            errors.append(e)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(300)
-    for e in engines:
-        e.dispose()
-    assert not errors, errors
+    run_schedulers(svc, settings, clock, limit=50, left=_due)
     with svc.ctx.store.read() as s:
         for dispute_id in ids:
             leads = s.scalars(select(Handoff).where(Handoff.dispute_id == dispute_id, Handoff.role == "lead")
