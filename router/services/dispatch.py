@@ -43,11 +43,25 @@ def transition_handoff(uow: UnitOfWork, d: Dispute, h: Handoff, trigger: str, ac
               extra={"agency": h.agency_code, "role": h.role, **(extra or {})})
     if fired.dest in hw.TERMINAL_STATES or fired.dest == "completed":  # its ladder has nothing left to do
         uow.cancel_timers(at, handoff_id=h.id)
-    if trigger == "recall" and fired.source in ("delivered", "acknowledged", "in_progress"):
-        # The agency has the file: tell it to stop, through its adapter like any notice.
-        notice = recall_notice(h.id, d.reference, str((extra or {}).get("reason", "")), at.isoformat())
+
+
+def recall(uow: UnitOfWork, d: Dispute, h: Handoff, actor: Actor, at: datetime, reason: str) -> None:
+    """撤回: the centre takes a handoff back. An agency that already has the file is told to stop,
+    through its adapter like any notice; one that never received it gets nothing (its delivery is dropped)."""
+    had_it = h.state in ("delivered", "acknowledged", "in_progress")
+    transition_handoff(uow, d, h, "recall", actor, at, extra={"reason": reason})
+    if had_it:
+        notice = recall_notice(h.id, d.reference, reason, at.isoformat())
         uow.add_message("handoff.recalled", h.body_type, {**notice, "agency": h.agency_code}, at=at,
                         dispute_id=d.id, handoff_id=h.id)
+
+
+def lead_type(d: Dispute) -> str:
+    """The body type the lead has now (or the routing chose), for a re-route that names none."""
+    leads = [h for h in d.handoffs if h.role == "lead"]
+    if leads:
+        return leads[-1].body_type
+    return ((d.routing or {}).get("lead") or {}).get("body_type") or "people_mediation"
 
 
 def offer(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, agency_code: str, body_type: BodyType, role: str,
@@ -158,10 +172,8 @@ def override(ctx: ServiceContext, dispute_id: str, action: str, reason: str, act
                                     field="agency")
         lead = open_lead(d)
         if lead is not None:
-            transition_handoff(uow, d, lead, "recall", actor, at, extra={"reason": reason})
+            recall(uow, d, lead, actor, at, reason)
         if target is None:
-            from router.services.follow import lead_type
-
             cand = next_lead(ctx, d, BodyType(lead.body_type if lead else lead_type(d)))
             if cand is None:
                 if d.state == "needs_supervisor":

@@ -17,11 +17,20 @@ from router.domain.ladder import Rung, ladder
 from router.domain.model import BodyType, Tier
 from router.domain.rules import BODY_NAMES_ZH, next_candidate
 from router.services.context import SYSTEM, Actor, ServiceContext
-from router.services.dispatch import _tried, offer, open_lead, place_lead, transition_dispute, transition_handoff
+from router.services.dispatch import (
+    _tried,
+    lead_type,
+    offer,
+    open_lead,
+    place_lead,
+    recall,
+    transition_dispute,
+    transition_handoff,
+)
 from router.services.facts import facts_of
 from router.services.views import iso
 from router.store.models import Dispute, Handoff, Timer
-from router.store.uow import UnitOfWork
+from router.store.uow import UnitOfWork, jsonable
 from router.workflows import handoff as hw
 from router.workflows.dispute import DISPUTE
 
@@ -91,7 +100,7 @@ def confirmation_not_taken(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, h: 
                            reason: str) -> None:
     """The court did not take the confirmation request (returned, silent, unreachable): the agreement
     is performed as it stands, and supervisors may apply again while the window is open."""
-    d.outcome = _json({**(d.outcome or {}), "confirmation": {"confirmed": False, "at": at, "court": h.agency_code,
+    d.outcome = jsonable({**(d.outcome or {}), "confirmation": {"confirmed": False, "at": at, "court": h.agency_code,
                                                               "handoff_id": h.id, "reason": reason}})
     if d.state == "confirming":
         start_fulfilment(ctx, uow, d, SYSTEM, at, note=f"司法确认未获受理：{reason}")
@@ -110,7 +119,7 @@ def report_outcome(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, h: Handoff,
     """调解结果: the handoff completes; for the lead, the dispute takes the next step of DOMAIN.md section 6."""
     ensure_acknowledged(ctx, uow, d, h, actor, at, "outcome")
     result = outcome["result"]
-    h.outcome, h.completed_at = _json(outcome), at
+    h.outcome, h.completed_at = jsonable(outcome), at
     transition_handoff(uow, d, h, "complete", actor, at, extra={**extra, "outcome": h.outcome})
     if h.role == "confirm":
         _confirmation_result(ctx, uow, d, h, actor, at, result)
@@ -133,7 +142,7 @@ def _lead_result(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, h: Handoff, a
         transition_dispute(uow, d, "start_handling", actor, at, extra=agency)
     if result == "agreement":
         agreement = dict(outcome.get("agreement") or {})
-        d.outcome = _json({"result": result, "agreed_at": at, **agency, "agreement": agreement})
+        d.outcome = jsonable({"result": result, "agreed_at": at, **agency, "agreement": agreement})
         transition_dispute(uow, d, "agree", actor, at, extra={**agency, "agreement": agreement})
         window = ctx.config.bodies.confirmation_window
         add_timer(uow, d, "confirmation_window", ctx.config.calendar.deadline(at, window),
@@ -143,10 +152,10 @@ def _lead_result(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, h: Handoff, a
         else:
             start_fulfilment(ctx, uow, d, actor, at)
     elif result == "failed":
-        d.outcome = _json({"result": result, "failed_at": at, **agency})
+        d.outcome = jsonable({"result": result, "failed_at": at, **agency})
         _after_failure(ctx, uow, d, h, actor, at)
     else:  # withdrawn
-        d.outcome = _json({"result": result, "withdrawn_at": at, **agency})
+        d.outcome = jsonable({"result": result, "withdrawn_at": at, **agency})
         close_dispute(uow, d, SYSTEM, at, "withdrawn", f"申请人撤回（{h.agency_code}报告）")
 
 
@@ -171,7 +180,7 @@ def _after_failure(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, h: Handoff,
 def _confirmation_result(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, h: Handoff, actor: Actor,
                          at: datetime, result: str) -> None:
     confirmed = result == "agreement"
-    d.outcome = _json({**(d.outcome or {}), "confirmation": {"confirmed": confirmed, "at": at,
+    d.outcome = jsonable({**(d.outcome or {}), "confirmation": {"confirmed": confirmed, "at": at,
                                                               "court": h.agency_code, "handoff_id": h.id}})
     if d.state == "confirming":
         start_fulfilment(ctx, uow, d, actor, at,
@@ -231,7 +240,7 @@ def record_fulfilment(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, actor: A
                               field="fulfilment.fulfilled_on")
     start = datetime.combine(on, time(12), tzinfo=ctx.config.calendar.tz)
     follow_up_due = ctx.config.calendar.deadline(start, ctx.config.bodies.follow_up_after)
-    d.outcome = _json({**(d.outcome or {}), "fulfilment": {"fulfilled_on": on, "note": fulfilment.get("note"),
+    d.outcome = jsonable({**(d.outcome or {}), "fulfilment": {"fulfilled_on": on, "note": fulfilment.get("note"),
                                                            "recorded_by": actor.id, "via": via.id if via else None}})
     transition_dispute(uow, d, "fulfil", actor, at,
                        extra={"fulfilled_on": on, "note": fulfilment.get("note"), "follow_up_due": follow_up_due})
@@ -243,8 +252,8 @@ def close_dispute(uow: UnitOfWork, d: Dispute, actor: Actor, at: datetime, code:
     """办结: every open handoff is recalled, every pending timer cancelled, the reason recorded."""
     for h in list(d.handoffs):
         if h.state in hw.OPEN_STATES:
-            transition_handoff(uow, d, h, "recall", actor, at, extra={"reason": f"纠纷办结：{reason}"})
-    d.closure = _json({"code": code, "reason": reason, "at": at, "by": actor.id})
+            recall(uow, d, h, actor, at, f"纠纷办结：{reason}")
+    d.closure = jsonable({"code": code, "reason": reason, "at": at, "by": actor.id})
     transition_dispute(uow, d, "close", actor, at, extra={"reason": reason, "closure": code})
     uow.cancel_timers(at, dispute_id=d.id)
 
@@ -385,7 +394,7 @@ def escalate(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, actor: Actor, at:
     elif agency_tier:
         up = Tier(agency_tier)  # a named agency: the dispute sits at that agency's tier
     if lead is not None:
-        transition_handoff(uow, d, lead, "recall", actor, at, extra={"reason": f"提级：{reason}"})
+        recall(uow, d, lead, actor, at, f"提级：{reason}")
     d.tier = str(up)
     place_lead(ctx, uow, d, agency_code, body, actor, at,
                extra={"reason": reason, "action": "escalate", "from_tier": str(current), "to_tier": str(up)},
@@ -439,14 +448,3 @@ def target_handoff(d: Dispute, handoff_id: str | None) -> Handoff:
     return h
 
 
-def lead_type(d: Dispute) -> str:
-    leads = [h for h in d.handoffs if h.role == "lead"]
-    if leads:
-        return leads[-1].body_type
-    return ((d.routing or {}).get("lead") or {}).get("body_type") or "people_mediation"
-
-
-def _json(v: Any) -> Any:
-    from router.store.uow import _jsonable
-
-    return _jsonable(v)

@@ -31,7 +31,6 @@ def act(ctx: ServiceContext, dispute_id: str, data: dict[str, Any], actor: Actor
         d = uow.session.get(Dispute, dispute_id, with_for_update=True)
         if d is None:
             raise NotFound("纠纷不存在", "no such dispute")
-        uow.session.refresh(d)
         agency = None
         if data.get("agency"):
             agency = uow.session.get(Agency, data["agency"])

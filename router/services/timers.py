@@ -61,7 +61,6 @@ def fire_timer(ctx: ServiceContext, timer_id: int) -> str:
         h = s.get(Handoff, t.handoff_id) if t.handoff_id else None
         if h is None:
             return "moot"
-        s.refresh(h)
         return _handoff_timer(ctx, uow, d, h, t, now)
 
 

@@ -42,7 +42,7 @@ class UnitOfWork:
                 .order_by(Event.stream_seq.desc()).limit(1)).first()
             stream, seq, prev = SYSTEM_STREAM, (last[0] + 1 if last else 1), (last[1] if last else GENESIS)
         e = Event(id=str(uuid.uuid4()), stream=stream, stream_seq=seq, dispute_id=dispute.id if dispute else None,
-                  handoff_id=handoff_id, type=type, actor=actor, occurred_at=at, data=_jsonable(data),
+                  handoff_id=handoff_id, type=type, actor=actor, occurred_at=at, data=jsonable(data),
                   prev_hash=prev)
         e.hash = event_hash(e)
         self.session.add(e)
@@ -68,7 +68,7 @@ class UnitOfWork:
                              handoff_id=m.payload.get("handoff_id", handoff_id))
         for t in fired.timers:
             self.session.add(Timer(kind=t.kind, due_at=t.due_at, rule=t.rule, dispute_id=dispute.id,
-                                   handoff_id=t.data.get("handoff_id", handoff_id), data=_jsonable(t.data),
+                                   handoff_id=t.data.get("handoff_id", handoff_id), data=jsonable(t.data),
                                    created_at=at))
 
     def cancel_timers(self, at: datetime, *, handoff_id: str | None = None, dispute_id: str | None = None,
@@ -83,7 +83,7 @@ class UnitOfWork:
     def add_message(self, kind: str, routing_key: str, payload: dict[str, Any], *, at: datetime,
                     dispute_id: str | None = None, handoff_id: str | None = None) -> Outbox:
         """An outbox row; a message that goes to an agency over HTTP also gets its delivery row."""
-        o = Outbox(id=str(uuid.uuid4()), kind=kind, routing_key=routing_key, payload=_jsonable(payload),
+        o = Outbox(id=str(uuid.uuid4()), kind=kind, routing_key=routing_key, payload=jsonable(payload),
                    dispute_id=dispute_id, handoff_id=handoff_id, created_at=at, attempts=0)
         self.session.add(o)
         if kind in HTTP_KINDS:
@@ -111,12 +111,12 @@ class UnitOfWork:
             return int(row[0])
 
 
-def _jsonable(v: Any) -> Any:
+def jsonable(v: Any) -> Any:
     """Events and messages store JSON: datetimes as RFC 3339, decimals as strings."""
     if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
+        return {str(k): jsonable(x) for k, x in v.items()}
     if isinstance(v, list | tuple | set | frozenset):
-        return [_jsonable(x) for x in v]
+        return [jsonable(x) for x in v]
     if isinstance(v, datetime):
         return v.isoformat()
     if v is None or isinstance(v, bool | int | float | str):
