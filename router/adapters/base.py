@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 
@@ -36,7 +36,33 @@ class PartyData:
 
 
 @dataclass(frozen=True)
-class HandoffContext:
+class AgreementData:
+    """调解协议书 as a court confirms it (司法确认) or a later body needs to know it."""
+
+    terms: str
+    amount: str | None
+    signed_on: str           # the day the agreement was reported (Asia/Shanghai date)
+    fulfil_by: str | None
+    mediated_by: str         # agency code of the body that mediated it
+    mediated_by_name: str
+
+
+@dataclass(frozen=True)
+class PriorMediation:
+    """The mediation that failed before this handoff (labour mediation before arbitration, say)."""
+
+    handoff_id: str
+    agency: str
+    agency_name: str
+    body_type: str
+    result: str
+    acknowledged_at: str | None
+    concluded_at: str | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class ReferralInput:
     """Everything an adapter may put in a payload; built by the service layer from stored rows."""
 
     handoff_id: str
@@ -67,7 +93,10 @@ class HandoffContext:
     assisting: tuple[dict[str, Any], ...]
     callback_url: str
     offered_at: str
-    extra: dict[str, Any] = field(default_factory=dict)
+    # Set for a judicial-confirmation handoff (role confirm): the agreement the court is asked to confirm.
+    agreement: AgreementData | None = None
+    # Set when a lead mediation failed before this handoff: what the next body must know of it.
+    prior_mediation: PriorMediation | None = None
 
 
 class Adapter:
@@ -77,7 +106,7 @@ class Adapter:
     body_types: ClassVar[tuple[str, ...]] = ()
     title: ClassVar[str] = ""
 
-    def build(self, ctx: HandoffContext) -> dict[str, Any]:
+    def build(self, r: ReferralInput) -> dict[str, Any]:
         raise NotImplementedError
 
     def schema(self, body_type: str) -> dict[str, Any]:
@@ -95,13 +124,13 @@ def party_json(p: PartyData, *, identity: bool = True) -> dict[str, Any]:
     return out
 
 
-def common_json(ctx: HandoffContext) -> dict[str, Any]:
-    return {"handoff_id": ctx.handoff_id, "reference": ctx.reference, "role": ctx.role,
-            "designated": ctx.designated, "category": ctx.category, "category_name": ctx.category_name,
-            "summary": ctx.summary, "amount": ctx.amount, "people_involved": ctx.people_involved,
-            "division": ctx.division, "occurred_on": ctx.occurred_on, "deadlines": dict(ctx.deadlines),
-            "routing_reasons": [dict(r) for r in ctx.reasons], "callback_url": ctx.callback_url,
-            "offered_at": ctx.offered_at}
+def common_json(r: ReferralInput) -> dict[str, Any]:
+    return {"handoff_id": r.handoff_id, "reference": r.reference, "role": r.role,
+            "designated": r.designated, "category": r.category, "category_name": r.category_name,
+            "summary": r.summary, "amount": r.amount, "people_involved": r.people_involved,
+            "division": r.division, "occurred_on": r.occurred_on, "deadlines": dict(r.deadlines),
+            "routing_reasons": [dict(r) for r in r.reasons], "callback_url": r.callback_url,
+            "offered_at": r.offered_at}
 
 
 NULLABLE_STRING = {"type": ["string", "null"]}
@@ -122,7 +151,8 @@ PARTY_SCHEMA = {
 COMMON_PROPERTIES: dict[str, Any] = {
     "handoff_id": {"type": "string", "format": "uuid"},
     "reference": {"type": "string", "description": "受理编号, e.g. 诸暨调〔2026〕000123号"},
-    "role": {"enum": ["lead", "assist"], "description": "主办 or 协办"},
+    "role": {"enum": ["lead", "assist", "confirm"], "description": "主办, 协办 or 司法确认 (a court asked to confirm "
+                                                                  "an agreement)"},
     "designated": {"type": "boolean", "description": "指定办理: may not be returned"},
     "category": {"type": "string"}, "category_name": {"type": "string"}, "summary": {"type": "string"},
     "amount": {"type": ["string", "null"], "pattern": r"^\d+\.\d{2}$"},
@@ -138,16 +168,42 @@ COMMON_PROPERTIES: dict[str, Any] = {
 }
 
 
+AGREEMENT_SCHEMA: dict[str, Any] = {
+    "type": ["object", "null"], "additionalProperties": False,
+    "required": ["terms", "amount", "signed_on", "fulfil_by", "mediated_by", "mediated_by_name"],
+    "description": "调解协议书: set on a judicial-confirmation request (role confirm)",
+    "properties": {"terms": {"type": "string"}, "amount": {"type": ["string", "null"], "pattern": r"^\d+\.\d{2}$"},
+                   "signed_on": {"type": "string", "format": "date"},
+                   "fulfil_by": {"type": ["string", "null"], "format": "date"},
+                   "mediated_by": {"type": "string"}, "mediated_by_name": {"type": "string"}},
+}
+PRIOR_MEDIATION_SCHEMA: dict[str, Any] = {
+    "type": ["object", "null"], "additionalProperties": False,
+    "required": ["handoff_id", "agency", "agency_name", "body_type", "result", "acknowledged_at", "concluded_at",
+                 "note"],
+    "description": "the mediation that failed before this handoff, if any",
+    "properties": {"handoff_id": {"type": "string"}, "agency": {"type": "string"}, "agency_name": {"type": "string"},
+                   "body_type": {"type": "string"}, "result": {"const": "failed"},
+                   "acknowledged_at": {"type": ["string", "null"], "format": "date-time"},
+                   "concluded_at": {"type": ["string", "null"], "format": "date-time"},
+                   "note": {"type": ["string", "null"]}},
+}
+
+
+def as_json(value: AgreementData | PriorMediation | None) -> dict[str, Any] | None:
+    return None if value is None else asdict(value)
+
+
 def object_schema(title: str, properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": title, "type": "object",
             "required": sorted(set(required)), "properties": properties, "additionalProperties": False}
 
 
-def referral(ctx: HandoffContext, kind: str, *, parties: tuple[PartyData, ...] | None = None,
+def referral(r: ReferralInput, kind: str, *, parties: tuple[PartyData, ...] | None = None,
              parties_key: str = "parties", **extra: Any) -> dict[str, Any]:
     """The shape most bodies take: the common fields, a `kind`, the parties (in full) and extras."""
-    chosen = ctx.parties if parties is None else parties
-    return {**common_json(ctx), "kind": kind, parties_key: [party_json(p) for p in chosen], **extra}
+    chosen = r.parties if parties is None else parties
+    return {**common_json(r), "kind": kind, parties_key: [party_json(p) for p in chosen], **extra}
 
 
 def referral_schema(title: str, kind: str, extra: dict[str, Any], *, min_parties: int = 2,

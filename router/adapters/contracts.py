@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from router.adapters import adapter_for, all_body_types, hotline_12345
-from router.adapters.base import URGE_SCHEMA, HandoffContext, PartyData, urge_notice
+from router.adapters.base import URGE_SCHEMA, PartyData, ReferralInput, urge_notice
 
 
-def sample_context(body_type: str) -> HandoffContext:
-    return HandoffContext(
+def sample_context(body_type: str) -> ReferralInput:
+    return ReferralInput(
         handoff_id="7d0f7c55-4a55-4f47-9d7e-2f3b8a0c1e11", role="lead", designated=False, placement=1,
         body_type=body_type, agency_code="ZJ-EXAMPLE", agency_name="示例承办单位",
         dispute_id="0b8e2c4e-1f7a-4a8e-9f57-5d1c7d3a9b20", reference="诸暨调〔2026〕000123号", source="walk_in",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from router.adapters.base import Adapter, HandoffContext, referral, referral_schema
+from router.adapters.base import AGREEMENT_SCHEMA, Adapter, ReferralInput, as_json, referral, referral_schema
 
 
 class CourtAdapter(Adapter):
@@ -12,22 +12,17 @@ class CourtAdapter(Adapter):
     body_types = ("court",)
     title = "法院 诉前委派调解/立案/司法确认 移送函"
 
-    def build(self, ctx: HandoffContext) -> dict[str, Any]:
-        agreement = ctx.extra.get("agreement")
-        request = "judicial_confirmation" if agreement else (
-            "filing" if ctx.wish == "litigation" else "entrusted_mediation")
+    def build(self, r: ReferralInput) -> dict[str, Any]:
+        request = "judicial_confirmation" if r.role == "confirm" else (
+            "filing" if r.wish == "litigation" else "entrusted_mediation")
         # A court identifies every party in full: it files the case or confirms the agreement.
-        return referral(ctx, "court_referral", request=request, agreement=agreement, wish=ctx.wish,
-                        claims={"summary": ctx.summary, "amount": ctx.amount, "occurred_on": ctx.occurred_on})
+        return referral(r, "court_referral", request=request, agreement=as_json(r.agreement), wish=r.wish,
+                        claims={"summary": r.summary, "amount": r.amount, "occurred_on": r.occurred_on})
 
     def schema(self, body_type: str) -> dict[str, Any]:
-        agreement = {"type": ["object", "null"], "required": ["terms", "signed_on"],
-                     "properties": {"terms": {"type": "string"}, "amount": {"type": ["string", "null"]},
-                                    "signed_on": {"type": "string", "format": "date"},
-                                    "fulfil_by": {"type": ["string", "null"], "format": "date"}}}
         return referral_schema(self.title, "court_referral", {
             "request": {"enum": ["entrusted_mediation", "filing", "judicial_confirmation"]},
             "claims": {"type": "object", "required": ["summary", "amount"],
                        "properties": {"summary": {"type": "string"}, "amount": {"type": ["string", "null"]},
                                       "occurred_on": {"type": ["string", "null"]}}},
-            "agreement": agreement, "wish": {"enum": ["mediation", "litigation", "arbitration", "unspecified"]}})
+            "agreement": AGREEMENT_SCHEMA, "wish": {"enum": ["mediation", "litigation", "arbitration", "unspecified"]}})

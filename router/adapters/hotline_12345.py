@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from router.adapters.base import COMMON_PROPERTIES, Adapter, HandoffContext, object_schema
+from router.adapters.base import COMMON_PROPERTIES, Adapter, ReferralInput, object_schema
 
 
 class HotlineAdapter(Adapter):
@@ -12,18 +12,18 @@ class HotlineAdapter(Adapter):
     body_types = ("hotline_12345",)
     title = "12345热线 工单"
 
-    def build(self, ctx: HandoffContext) -> dict[str, Any]:
-        applicant = next((p for p in ctx.parties if p.role == "applicant"), None)
+    def build(self, r: ReferralInput) -> dict[str, Any]:
+        applicant = next((p for p in r.parties if p.role == "applicant"), None)
         return {
             "kind": "work_order",
-            "work_order_no": ctx.source_ref if ctx.source == "hotline" and ctx.source_ref else ctx.reference,
-            "handoff_id": ctx.handoff_id, "reference": ctx.reference,
-            "title": f"{ctx.category_name}：{ctx.summary[:30]}", "content": ctx.summary,
-            "category": ctx.category, "division": ctx.division,
+            "work_order_no": r.source_ref if r.source == "hotline" and r.source_ref else r.reference,
+            "handoff_id": r.handoff_id, "reference": r.reference,
+            "title": f"{r.category_name}：{r.summary[:30]}", "content": r.summary,
+            "category": r.category, "division": r.division,
             "caller": {"name": applicant.name, "phone": applicant.phone} if applicant else None,
-            "sign_by": ctx.deadlines.get("ack_due"), "handle_by": ctx.deadlines.get("handle_due"),
-            "designated": ctx.designated, "reply_required": True, "callback_url": ctx.callback_url,
-            "offered_at": ctx.offered_at,
+            "sign_by": r.deadlines.get("ack_due"), "handle_by": r.deadlines.get("handle_due"),
+            "designated": r.designated, "reply_required": True, "callback_url": r.callback_url,
+            "offered_at": r.offered_at,
         }
 
     def schema(self, body_type: str) -> dict[str, Any]:

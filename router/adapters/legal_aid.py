@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from router.adapters.base import Adapter, HandoffContext, referral, referral_schema
+from router.adapters.base import Adapter, ReferralInput, referral, referral_schema
 
 
 class LegalAidAdapter(Adapter):
@@ -12,11 +12,11 @@ class LegalAidAdapter(Adapter):
     body_types = ("legal_aid",)
     title = "法律援助 转介函"
 
-    def build(self, ctx: HandoffContext) -> dict[str, Any]:
+    def build(self, r: ReferralInput) -> dict[str, Any]:
         # Only the applicants: legal aid is for them (法律援助法 43), not for the other side.
-        grounds = [f for f in ctx.risk_flags if f in ("domestic_violence", "vulnerable_party")] + (
-            ["collective_labour"] if ctx.category == "LABOUR" and ctx.people_involved >= 10 else [])
-        return referral(ctx, "legal_aid_referral", parties=tuple(p for p in ctx.parties if p.role == "applicant"),
+        grounds = [f for f in r.risk_flags if f in ("domestic_violence", "vulnerable_party")] + (
+            ["collective_labour"] if r.category == "LABOUR" and r.people_involved >= 10 else [])
+        return referral(r, "legal_aid_referral", parties=tuple(p for p in r.parties if p.role == "applicant"),
                         parties_key="applicants", grounds=grounds)
 
     def schema(self, body_type: str) -> dict[str, Any]:

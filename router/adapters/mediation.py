@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from router.adapters.base import Adapter, HandoffContext, referral, referral_schema
+from router.adapters.base import Adapter, ReferralInput, referral, referral_schema
 
 
 class MediationAdapter(Adapter):
@@ -13,9 +13,9 @@ class MediationAdapter(Adapter):
                   "family_mediation", "consumer_mediation", "labour_mediation", "market_regulator_12315")
     title = "人民调解/行业性专业性调解 移交单"
 
-    def build(self, ctx: HandoffContext) -> dict[str, Any]:
-        return referral(ctx, "mediation_referral", body_type=ctx.body_type, wish=ctx.wish,
-                        risk_flags=list(ctx.risk_flags), assisting=[dict(a) for a in ctx.assisting])
+    def build(self, r: ReferralInput) -> dict[str, Any]:
+        return referral(r, "mediation_referral", body_type=r.body_type, wish=r.wish,
+                        risk_flags=list(r.risk_flags), assisting=[dict(a) for a in r.assisting])
 
     def schema(self, body_type: str) -> dict[str, Any]:
         return referral_schema(f"{self.title}（{body_type}）", "mediation_referral", {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from router.adapters.base import Adapter, HandoffContext, referral, referral_schema
+from router.adapters.base import Adapter, ReferralInput, referral, referral_schema
 
 
 class PetitionAdapter(Adapter):
@@ -12,9 +12,9 @@ class PetitionAdapter(Adapter):
     body_types = ("petition", "government")
     title = "信访事项/政府处理事项 交办单"
 
-    def build(self, ctx: HandoffContext) -> dict[str, Any]:
-        return referral(ctx, "petition_assignment", body_type=ctx.body_type, risk_flags=list(ctx.risk_flags),
-                        collective=ctx.people_involved >= 5 or "group" in ctx.risk_flags)
+    def build(self, r: ReferralInput) -> dict[str, Any]:
+        return referral(r, "petition_assignment", body_type=r.body_type, risk_flags=list(r.risk_flags),
+                        collective=r.people_involved >= 5 or "group" in r.risk_flags)
 
     def schema(self, body_type: str) -> dict[str, Any]:
         return referral_schema(f"{self.title}（{body_type}）", "petition_assignment", {

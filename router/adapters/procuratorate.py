@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from router.adapters.base import Adapter, HandoffContext, referral, referral_schema
+from router.adapters.base import Adapter, ReferralInput, referral, referral_schema
 
 
 class ProcuratorateAdapter(Adapter):
@@ -12,8 +12,8 @@ class ProcuratorateAdapter(Adapter):
     body_types = ("procuratorate",)
     title = "检察机关 移送函"
 
-    def build(self, ctx: HandoffContext) -> dict[str, Any]:
-        return referral(ctx, "procuratorate_referral", source=ctx.source, risk_flags=list(ctx.risk_flags))
+    def build(self, r: ReferralInput) -> dict[str, Any]:
+        return referral(r, "procuratorate_referral", source=r.source, risk_flags=list(r.risk_flags))
 
     def schema(self, body_type: str) -> dict[str, Any]:
         return referral_schema(self.title, "procuratorate_referral", {

@@ -19,9 +19,9 @@ from router.domain.calendar import Period
 from router.domain.errors import NotFound, StateConflict, ValidationError
 from router.services import follow
 from router.services.context import Actor, ServiceContext
-from router.services.delivery import handoff_context, revealed_fields
 from router.services.idempotency import Idempotency
 from router.services.intake import request_hash
+from router.services.referral import referral_input, revealed_fields
 from router.services.views import handoff_view, iso
 from router.store.models import Dispute, Handoff
 from router.workflows.handoff import STATE_NAMES_ZH
@@ -65,7 +65,7 @@ def get_handoff(ctx: ServiceContext, agency_code: str, handoff_id: str) -> dict[
         if h.state in ("returned", "expired", "undeliverable", "recalled"):
             # No longer this agency's to handle: it sees what happened, not the parties' personal data.
             return {**_summary(h, at), "referral": None}
-        referral = adapter_for(h.body_type).build(handoff_context(ctx, uow.session, h))
+        referral = adapter_for(h.body_type).build(referral_input(ctx, uow.session, h))
         revealed = revealed_fields(d)
         if revealed:
             uow.append_event(type="pii.revealed", actor=agency_actor(agency_code).id, at=at, dispute=d,

@@ -18,12 +18,12 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 
 from router.adapters import adapter_for
-from router.adapters.base import HandoffContext, PartyData, SendResult
+from router.adapters.base import SendResult
 from router.domain.model import BodyType
 from router.services.agency_keys import agency_secrets
 from router.services.context import SYSTEM, ServiceContext
 from router.services.dispatch import failed_placements, next_lead, place_lead, transition_dispute, transition_handoff
-from router.services.views import iso
+from router.services.referral import referral_input, revealed_fields
 from router.store.models import Agency, Delivery, Dispute, Handoff, Outbox
 from router.store.uow import UnitOfWork
 
@@ -75,36 +75,9 @@ def claim(ctx: ServiceContext, delivery_id: str, owner: str) -> Job | None:
         if h.state in ("recalled", "expired", "returned"):  # withdrawn before it went out: nothing to send
             d.state, d.lease_owner, d.lease_expires_at, d.last_error = "cancelled", None, None, f"handoff {h.state}"
             return None
-        payload = adapter_for(d.body_type).build(handoff_context(ctx, s, h))
+        payload = adapter_for(d.body_type).build(referral_input(ctx, s, h))
         return Job(d.id, owner, d.attempts, url, payload,
                    agency_secrets(ctx, s, d.agency_code), h.id, d.agency_code, h.dispute.reference, d.body_type)
-
-
-def handoff_context(ctx: ServiceContext, s: Any, h: Handoff) -> HandoffContext:
-    """The adapter's view of a handoff, with parties unmasked: the receiving body must contact them."""
-    d: Dispute = h.dispute
-    agency = s.get(Agency, h.agency_code)
-    cat = ctx.config.ruleset.categories.get(d.category)
-    c = ctx.cipher
-    parties = tuple(PartyData(p.role, p.kind, p.name, p.division,
-                              c.decrypt(p.id_number_enc, "id_number") if p.id_number_enc else None,
-                              c.decrypt(p.phone_enc, "phone") if p.phone_enc else None, p.credit_code)
-                    for p in d.parties)
-    routing = d.routing or {}
-    return HandoffContext(
-        handoff_id=h.id, role=h.role, designated=h.designated, placement=h.placement, body_type=h.body_type,
-        agency_code=h.agency_code, agency_name=agency.name if agency else h.agency_code, dispute_id=d.id,
-        reference=d.reference, source=d.source, source_ref=d.source_ref, category=d.category,
-        category_name=cat.name if cat else d.category, summary=d.summary,
-        amount=None if d.amount is None else f"{d.amount:.2f}", people_involved=d.people_involved,
-        division=d.division, occurred_on=d.occurred_on.isoformat() if d.occurred_on else None,
-        risk_flags=tuple(d.risk_flags or ()), wish=d.wish, tier=d.tier, parties=parties,
-        deadlines={"ack_due": iso(h.ack_due), "return_due": iso(h.return_due), "handle_due": iso(h.handle_due)},
-        deadline_rules=dict(h.deadline_rules or {}), reasons=tuple(routing.get("reasons", ())),
-        assisting=tuple({"agency": x.agency_code, "body_type": x.body_type} for x in d.handoffs
-                        if x.role == "assist" and x.id != h.id),
-        callback_url=f"{ctx.settings.public_url.rstrip('/')}/api/v1/agency/handoffs/{h.id}/events",
-        offered_at=iso(h.created_at) or "")
 
 
 # --------------------------------------------------------------------------- outcomes
@@ -169,12 +142,6 @@ def complete(ctx: ServiceContext, job: Job, result: SendResult, *, rng: random.R
 
                 confirmation_not_taken(ctx, uow, dispute, h, now, reason)
         return d.state
-
-
-def revealed_fields(d: Dispute) -> list[str]:
-    """The personal data a referral or a pull shows unmasked, by field path."""
-    return [f"parties.{i}.{f}" for i, p in enumerate(d.parties) for f in ("id_number", "phone")
-            if getattr(p, f"{f}_enc")]
 
 
 def _complete_notice(uow: UnitOfWork, d: Delivery, dispute: Dispute | None, result: SendResult,

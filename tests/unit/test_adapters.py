@@ -49,8 +49,10 @@ def test_court_carries_identity_and_agreement_for_confirmation():
     assert p["parties"][0]["id_number"] == "110101199003074514"
     from dataclasses import replace
 
-    conf = adapter_for("court").build(replace(ctx, extra={"agreement": {"terms": "分期支付", "amount": "12000.00",
-                                                                          "signed_on": "2026-11-20"}}))
+    from router.adapters.base import AgreementData
+
+    agreement = AgreementData("分期支付", "12000.00", "2026-11-20", None, "ZJ-PM-1", "某调委会")
+    conf = adapter_for("court").build(replace(ctx, role="confirm", agreement=agreement))
     assert conf["request"] == "judicial_confirmation" and conf["agreement"]["terms"] == "分期支付"
 
 

@@ -1,0 +1,87 @@
+"""The adapter's input: a handoff as the receiving body needs it, built from stored rows.
+
+Parties are unmasked here: the receiving body must be able to contact them, and every delivery or
+pull that shows them is audited (`revealed_fields`). A judicial-confirmation handoff carries the
+agreement it asks the court to confirm; a lead offered after a failed mediation carries that
+mediation, so arbitration (or the police after a traffic mediation) does not start blind.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from router.adapters.base import AgreementData, PartyData, PriorMediation, ReferralInput
+from router.services.context import ServiceContext
+from router.store.models import Agency, Dispute, Event, Handoff
+
+
+def iso(t: datetime | None) -> str | None:
+    return None if t is None else t.isoformat()
+
+
+def referral_input(ctx: ServiceContext, s: Session, h: Handoff) -> ReferralInput:
+    d: Dispute = h.dispute
+    names = _agency_names(s, {h.agency_code, *(x.agency_code for x in d.handoffs)})
+    cat = ctx.config.ruleset.categories.get(d.category)
+    c = ctx.cipher
+    parties = tuple(PartyData(p.role, p.kind, p.name, p.division,
+                              c.decrypt(p.id_number_enc, "id_number") if p.id_number_enc else None,
+                              c.decrypt(p.phone_enc, "phone") if p.phone_enc else None, p.credit_code)
+                    for p in d.parties)
+    routing = d.routing or {}
+    return ReferralInput(
+        handoff_id=h.id, role=h.role, designated=h.designated, placement=h.placement, body_type=h.body_type,
+        agency_code=h.agency_code, agency_name=names.get(h.agency_code, h.agency_code), dispute_id=d.id,
+        reference=d.reference, source=d.source, source_ref=d.source_ref, category=d.category,
+        category_name=cat.name if cat else d.category, summary=d.summary,
+        amount=None if d.amount is None else f"{d.amount:.2f}", people_involved=d.people_involved,
+        division=d.division, occurred_on=d.occurred_on.isoformat() if d.occurred_on else None,
+        risk_flags=tuple(d.risk_flags or ()), wish=d.wish, tier=d.tier, parties=parties,
+        deadlines={"ack_due": iso(h.ack_due), "return_due": iso(h.return_due), "handle_due": iso(h.handle_due)},
+        deadline_rules=dict(h.deadline_rules or {}), reasons=tuple(routing.get("reasons", ())),
+        assisting=tuple({"agency": x.agency_code, "body_type": x.body_type} for x in d.handoffs
+                        if x.role == "assist" and x.id != h.id),
+        callback_url=f"{ctx.settings.public_url.rstrip('/')}/api/v1/agency/handoffs/{h.id}/events",
+        offered_at=iso(h.created_at) or "",
+        agreement=_agreement(ctx, d, names) if h.role == "confirm" else None,
+        prior_mediation=_prior_mediation(s, d, h, names) if h.role == "lead" else None)
+
+
+def _agency_names(s: Session, codes: set[str]) -> dict[str, str]:
+    return dict(s.execute(select(Agency.code, Agency.name).where(Agency.code.in_(codes))).all())
+
+
+def _agreement(ctx: ServiceContext, d: Dispute, names: dict[str, str]) -> AgreementData | None:
+    outcome = d.outcome or {}
+    agreement = outcome.get("agreement")
+    if outcome.get("result") != "agreement" or not agreement:
+        return None
+    signed = datetime.fromisoformat(outcome["agreed_at"]).astimezone(ctx.config.calendar.tz).date()
+    mediator = str(outcome.get("agency") or "")
+    return AgreementData(terms=str(agreement.get("terms") or ""), amount=agreement.get("amount"),
+                         signed_on=signed.isoformat(), fulfil_by=agreement.get("fulfil_by"),
+                         mediated_by=mediator, mediated_by_name=names.get(mediator, mediator))
+
+
+def _prior_mediation(s: Session, d: Dispute, h: Handoff, names: dict[str, str]) -> PriorMediation | None:
+    """The latest earlier lead whose mediation was tried and failed, with the note it reported."""
+    failed = [x for x in d.handoffs if x.role == "lead" and x.id != h.id and x.placement < h.placement
+              and (x.outcome or {}).get("result") == "failed"]
+    if not failed:
+        return None
+    x = max(failed, key=lambda y: y.placement)
+    data: dict[str, Any] = s.scalar(select(Event.data).where(Event.handoff_id == x.id,
+                                                             Event.type == "handoff.complete")) or {}
+    return PriorMediation(handoff_id=x.id, agency=x.agency_code, agency_name=names.get(x.agency_code, x.agency_code),
+                          body_type=x.body_type, result="failed", acknowledged_at=iso(x.acknowledged_at),
+                          concluded_at=iso(x.completed_at), note=data.get("note"))
+
+
+def revealed_fields(d: Dispute) -> list[str]:
+    """The personal data a referral or a pull shows unmasked, by field path."""
+    return [f"parties.{i}.{f}" for i, p in enumerate(d.parties) for f in ("id_number", "phone")
+            if getattr(p, f"{f}_enc")]
