@@ -21,7 +21,7 @@ import yaml
 from router.domain.bodies import Bodies
 from router.domain.calendar import WorkCalendar, load_overrides
 from router.domain.divisions import DivisionTree
-from router.domain.errors import ConfigError
+from router.domain.errors import ConfigError, reject_unknown_keys
 from router.domain.model import BodyType, Tier
 from router.domain.rules import AgencyInfo, Registry, RuleSet
 
@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 DEFAULT_CONFIG_DIR = Path("config")
 DEFAULT_VAR_DIR = Path("var")
 DEFAULT_BROKER_URL = "memory://"
+
+
+AGENCY_KEYS = ("code", "name", "body_type", "tier", "jurisdiction", "endpoint", "active", "retry_schedule")
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,7 @@ def _read_yaml(path: Path) -> tuple[Any, bytes]:
 def load_agencies(data: Any, divisions: DivisionTree, file: str = "agencies.yaml") -> tuple[AgencyConfig, ...]:
     if not isinstance(data, Mapping) or not isinstance(data.get("agencies"), list):
         raise ConfigError(file, "agencies", "must be a list")
+    reject_unknown_keys(file, "", data, ("agencies",))
     out: list[AgencyConfig] = []
     seen: set[str] = set()
     for i, a in enumerate(data["agencies"]):
@@ -89,6 +93,7 @@ def load_agencies(data: Any, divisions: DivisionTree, file: str = "agencies.yaml
         if code in seen:
             raise ConfigError(file, key, "duplicate agency code")
         seen.add(code)
+        reject_unknown_keys(file, key, a, AGENCY_KEYS)
         try:
             body = BodyType(a["body_type"])
         except ValueError:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from router.domain.calendar import Period
-from router.domain.errors import ConfigError
+from router.domain.errors import ConfigError, reject_unknown_keys
 from router.domain.model import BodyType
 
 FILE = "bodies.yaml"
@@ -16,6 +16,8 @@ OPTIONAL_PERIOD_KEYS = ("extension", "confirmation_accept", "confirmation_rule",
 LADDER_KEYS = ("warn_before", "urge_after", "escalate_after")
 LADDER_DEFAULTS = {"warn_before": Period.parse("1w"), "urge_after": Period.parse("1c"),
                    "escalate_after": Period.parse("5w")}  # DOMAIN.md section 5, from local 12345 practice
+FOLLOW_THROUGH_KEYS = ("follow_up_after", "confirmation_window", "max_placements")
+BODY_KEYS = ("name", "family", "basis", "escalation", *PERIOD_KEYS, *OPTIONAL_PERIOD_KEYS)
 FAMILIES = ("mediation", "court", "police", "petition", "procuratorate", "hotline_12345", "labour_arbitration",
             "legal_aid")
 
@@ -67,6 +69,7 @@ class Bodies:
                 raise ConfigError(FILE, key, "unknown body type") from None
             if not isinstance(d, Mapping):
                 raise ConfigError(FILE, key, "must be a mapping")
+            reject_unknown_keys(FILE, key, d, BODY_KEYS)
             if d.get("family") not in FAMILIES:
                 raise ConfigError(FILE, f"{key}.family", f"must be one of {', '.join(FAMILIES)}")
             periods = {k: _period(d.get(k), f"{key}.{k}", allow_short_units) for k in PERIOD_KEYS}
@@ -77,10 +80,16 @@ class Bodies:
         missing = [str(b) for b in BodyType if b not in types]
         if missing:
             raise ConfigError(FILE, "body_types", f"missing body types: {', '.join(missing)}")
-        escalation = _ladder((data.get("defaults") or {}).get("escalation"), "defaults.escalation", allow_short_units)
-        ft = (data.get("defaults") or {}).get("follow_through") or {}
+        reject_unknown_keys(FILE, "", data, ("defaults", "body_types"))
+        defaults = data.get("defaults") or {}
+        if not isinstance(defaults, Mapping):
+            raise ConfigError(FILE, "defaults", "must be a mapping of escalation and follow_through")
+        reject_unknown_keys(FILE, "defaults", defaults, ("escalation", "follow_through"))
+        escalation = _ladder(defaults.get("escalation"), "defaults.escalation", allow_short_units)
+        ft = defaults.get("follow_through") or {}
         if not isinstance(ft, Mapping):
             raise ConfigError(FILE, "defaults.follow_through", "must be a mapping")
+        reject_unknown_keys(FILE, "defaults.follow_through", ft, FOLLOW_THROUGH_KEYS)
         periods = {k: _period(ft[k], f"defaults.follow_through.{k}", allow_short_units)
                    for k in ("follow_up_after", "confirmation_window") if k in ft}
         max_placements = ft.get("max_placements", 3)
@@ -94,9 +103,7 @@ def _ladder(raw: Any, key: str, allow_short_units: bool) -> dict[str, Period]:
         return {}
     if not isinstance(raw, Mapping):
         raise ConfigError(FILE, key, "must be a mapping of warn_before, urge_after, escalate_after")
-    unknown = sorted(set(raw) - set(LADDER_KEYS))
-    if unknown:
-        raise ConfigError(FILE, f"{key}.{unknown[0]}", f"unknown key (expected {', '.join(LADDER_KEYS)})")
+    reject_unknown_keys(FILE, key, raw, LADDER_KEYS)
     return {k: _period(v, f"{key}.{k}", allow_short_units) for k, v in raw.items()}
 
 

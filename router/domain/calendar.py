@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
-from router.domain.errors import ConfigError, DomainError
+from router.domain.errors import ConfigError, DomainError, reject_unknown_keys
 
 HOLIDAYS_FILE = "holidays.yaml"
 END_OF_DAY = time(23, 59, 59)
@@ -236,9 +236,7 @@ def load_overrides(data: Mapping[str, Any] | None) -> dict[int, YearOverride]:
         return {}
     if not isinstance(data, Mapping):
         raise ConfigError(HOLIDAYS_FILE, "(file)", "must be a mapping with a 'years' key")
-    unknown = sorted(str(k) for k in data if k != "years")
-    if unknown:
-        raise ConfigError(HOLIDAYS_FILE, unknown[0], "unknown key (expected only 'years')")
+    reject_unknown_keys(HOLIDAYS_FILE, "", data, ("years",))
     years = data.get("years") or {}
     if not isinstance(years, Mapping):
         raise ConfigError(HOLIDAYS_FILE, "years", "must be a mapping of year to holidays/workdays")
@@ -250,10 +248,7 @@ def load_overrides(data: Mapping[str, Any] | None) -> dict[int, YearOverride]:
         year = int(y)
         if not isinstance(spec, Mapping):
             raise ConfigError(HOLIDAYS_FILE, key, "must be a mapping with holidays and workdays")
-        extra = sorted(str(k) for k in spec if k not in _YEAR_KEYS)
-        if extra:
-            raise ConfigError(HOLIDAYS_FILE, f"{key}.{extra[0]}",
-                              "unknown key (expected holidays, workdays, provisional)")
+        reject_unknown_keys(HOLIDAYS_FILE, key, spec, _YEAR_KEYS)
         provisional = spec.get("provisional", False)
         if not isinstance(provisional, bool):
             raise ConfigError(HOLIDAYS_FILE, f"{key}.provisional", "must be true or false")

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from router.domain.errors import ConfigError
+from router.domain.errors import ConfigError, reject_unknown_keys
 
 LEVELS = ("city", "district", "town", "village")
 FILE = "divisions.yaml"
@@ -51,9 +51,11 @@ class DivisionTree:
     def from_mapping(cls, data: Mapping[str, Any]) -> DivisionTree:
         if not isinstance(data, Mapping):
             raise ConfigError(FILE, "(top)", "must be a mapping")
+        reject_unknown_keys(FILE, "", data, ("centre", "divisions"))
         c = data.get("centre")
         if not isinstance(c, Mapping):
             raise ConfigError(FILE, "centre", "is required (code, name, reference_prefix)")
+        reject_unknown_keys(FILE, "centre", c, ("code", "name", "reference_prefix"))
         for k in ("code", "name", "reference_prefix"):
             if not c.get(k):
                 raise ConfigError(FILE, f"centre.{k}", "is required")
@@ -66,6 +68,7 @@ class DivisionTree:
             key = f"divisions[{i}]"
             if not isinstance(d, Mapping):
                 raise ConfigError(FILE, key, "must be a mapping")
+            reject_unknown_keys(FILE, key, d, ("code", "name", "level", "parent"))
             code = str(d.get("code", ""))
             if len(code) != 12 or not code.isdigit():
                 raise ConfigError(FILE, f"{key}.code", f"must be a 12-digit division code, got {code!r}")

@@ -5,6 +5,9 @@ Entry points map them to HTTP statuses / CLI messages; the core never knows abou
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 
 class DomainError(Exception):
     """A rule of the domain was broken. ``field`` names the offending input when there is one."""
@@ -57,3 +60,12 @@ class ConfigError(Exception):
     def __init__(self, file: str, key: str, problem: str) -> None:
         super().__init__(f"{file}: {key}: {problem}")
         self.file, self.key, self.problem = file, key, problem
+
+
+def reject_unknown_keys(file: str, where: str, mapping: Mapping[str, Any], allowed: Iterable[str]) -> None:
+    """Every config key must mean something: a typo would otherwise silently change routing or deadlines."""
+    known = set(allowed)
+    unknown = sorted(str(k) for k in mapping if k not in known)
+    if unknown:
+        key = f"{where}.{unknown[0]}" if where else unknown[0]
+        raise ConfigError(file, key, f"unknown key (expected {', '.join(sorted(known))})")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from router.domain.errors import ConfigError
+from router.domain.errors import ConfigError, reject_unknown_keys
 from router.domain.model import (
     MEDIATION_BODIES,
     TIER_NAMES_ZH,
@@ -135,6 +135,8 @@ class Rule:
     exclude_mediation: bool = False
 
 
+CATEGORY_KEYS = ("name", "lead", "tier", "next_on_failure", "alternatives", "mask_names")
+RULE_KEYS = ("id", "when", "text", "min_tier", "assist", "lead", "lead_from_source", "exclude_mediation")
 CONDITION_KEYS = frozenset({"risk_flag", "any_risk_flag", "feature", "category", "source", "people_at_least",
                             "amount_at_least", "parties_span", "wish", "party_kind", "any_of"})
 
@@ -150,6 +152,7 @@ class RuleSet:
         """Build and validate a rule set from parsed routing.yaml; errors name the key."""
         if not isinstance(data, Mapping):
             raise ConfigError(ROUTING_FILE, "(top)", "must be a mapping")
+        reject_unknown_keys(ROUTING_FILE, "", data, ("version", "categories", "rules"))
         version = str(_req(data, "version", "version"))
         digest = hashlib.sha256(raw).hexdigest()[:8] if raw else "0"
         cats_raw = _req(data, "categories", "categories")
@@ -160,6 +163,7 @@ class RuleSet:
             key = f"categories.{code}"
             if not isinstance(c, Mapping):
                 raise ConfigError(ROUTING_FILE, key, "must be a mapping")
+            reject_unknown_keys(ROUTING_FILE, key, c, CATEGORY_KEYS)
             categories[str(code)] = CategoryRule(
                 code=str(code),
                 name=str(_req(c, "name", key)),
@@ -181,6 +185,7 @@ class RuleSet:
             if rid in seen:
                 raise ConfigError(ROUTING_FILE, key, "duplicate rule id")
             seen.add(rid)
+            reject_unknown_keys(ROUTING_FILE, key, r, RULE_KEYS)
             when = _req(r, "when", key)
             _check_condition(when, f"{key}.when", categories)
             rules.append(Rule(

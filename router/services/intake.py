@@ -50,7 +50,7 @@ def register_dispute(ctx: ServiceContext, cmd: IntakeCommand, actor: Actor, *,
             decision = decide(cmd.facts(), ctx.config.ruleset, ctx.registry())
             apply_decision(ctx, uow, d, decision, actor, at)
             uow.session.flush()
-            view = full_view(uow.session, d, at)
+            view = full_view(ctx, uow.session, d, at)
             if once:
                 once.remember(uow.session, 201, view, at)
         metrics.DISPUTES_REGISTERED.labels(cmd.category, str(cmd.source)).inc()

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from router.domain import ids
 from router.domain.errors import NotFound
 from router.services.context import ServiceContext
 from router.store.models import Dispute, Handoff
@@ -43,7 +44,7 @@ def handoff_view(h: Handoff, now: datetime | None = None) -> dict[str, Any]:
             "urged": h.urged or 0, "created_at": iso(h.created_at), "updated_at": iso(h.updated_at)}
 
 
-def dispute_view(d: Dispute, now: datetime | None = None) -> dict[str, Any]:
+def dispute_view(d: Dispute, now: datetime | None = None, *, mask_names: bool = False) -> dict[str, Any]:
     routing = dict(d.routing) if d.routing else None
     return {
         "id": d.id, "reference": d.reference, "state": d.state, "category": d.category, "tier": d.tier,
@@ -53,7 +54,9 @@ def dispute_view(d: Dispute, now: datetime | None = None) -> dict[str, Any]:
         "risk_flags": list(d.risk_flags or ()), "features": list(d.features or ()), "wish": d.wish,
         "routing": routing,
         "handoffs": [handoff_view(h, now) for h in d.handoffs],
-        "parties": [{"role": p.role, "kind": p.kind, "name": p.name, "division": p.division,
+        "parties": [{"role": p.role, "kind": p.kind,
+                     "name": ids.mask_name(p.name) if mask_names and p.kind == "person" else p.name,
+                     "division": p.division,
                      "id_number": p.id_number_masked, "phone": p.phone_masked,
                      "credit_code": p.credit_code} for p in d.parties],
         "duplicate_of": d.duplicate_of, "outcome": d.outcome, "closure": d.closure,
@@ -61,9 +64,15 @@ def dispute_view(d: Dispute, now: datetime | None = None) -> dict[str, Any]:
     }
 
 
-def full_view(s: Session, d: Dispute, now: datetime | None = None) -> dict[str, Any]:
+def names_masked(ctx: ServiceContext, category: str) -> bool:
+    """Family and inheritance cases show persons as 张某 to staff (routing.yaml `mask_names`)."""
+    cat = ctx.config.ruleset.categories.get(category)
+    return bool(cat and cat.mask_names)
+
+
+def full_view(ctx: ServiceContext, s: Session, d: Dispute, now: datetime | None = None) -> dict[str, Any]:
     """The single-dispute view: the likely-duplicate link spelled out with its reference."""
-    view = dispute_view(d, now)
+    view = dispute_view(d, now, mask_names=names_masked(ctx, d.category))
     if d.duplicate_of:
         ref = s.scalar(select(Dispute.reference).where(Dispute.id == d.duplicate_of))
         view["duplicate_of"] = {"id": d.duplicate_of, "reference": ref}
@@ -75,7 +84,7 @@ def get_dispute(ctx: ServiceContext, dispute_id: str) -> dict[str, Any]:
         d = s.get(Dispute, dispute_id, options=[selectinload(Dispute.parties), selectinload(Dispute.handoffs)])
         if d is None:
             raise NotFound("纠纷不存在", "no such dispute")
-        return full_view(s, d, ctx.now())
+        return full_view(ctx, s, d, ctx.now())
 
 
 @dataclass(frozen=True)
@@ -118,4 +127,4 @@ def list_disputes(ctx: ServiceContext, f: DisputeFilter) -> tuple[list[dict[str,
                          .order_by(Dispute.created_at.desc(), Dispute.id)
                          .offset((f.page - 1) * f.per_page).limit(f.per_page)).all()
         now = ctx.now()
-        return [dispute_view(d, now) for d in rows], total
+        return [dispute_view(d, now, mask_names=names_masked(ctx, d.category)) for d in rows], total
