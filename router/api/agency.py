@@ -10,9 +10,9 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import g, request
-from flask_smorest import Blueprint
 
 from router.api.auth import services
+from router.api.blueprint import Blueprint
 from router.api.disputes import to_command
 from router.api.errors import error_response
 from router.api.schemas import (

@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from router.api import agency, disputes, health, reference
 from router.api.errors import error_response, from_domain, from_webargs
+from router.api.schemas import Money
 from router.domain.errors import DomainError
 from router.services import Services
 
@@ -51,6 +52,7 @@ def create_app(svc: Services) -> Flask:
         "description": "Standard Webhooks signing: webhook-id, webhook-timestamp, webhook-signature "
                        "(HMAC-SHA256 with the agency's whsec_ secret) plus X-Router-Key naming the key"})
     api.spec.options["security"] = [{"bearer": []}]
+    api.register_field(Money, "string", None)  # a decimal string such as "12000.00", not a JSON number
     for bp in (disputes.blp, agency.blp, reference.blp, health.blp):
         api.register_blueprint(bp)
     app.extensions["router.api"] = api

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
-from flask_smorest import Blueprint
 
 from router.api.auth import STAFF, current_actor, require_roles, services
+from router.api.blueprint import Blueprint
 from router.api.schemas import ActionIn, DisputeIn, DisputeOut, DisputePage, DisputeQuery, ErrorOut, TimelineOut
 from router.domain.errors import ValidationError
 from router.domain.intake import IntakeCommand

@@ -57,6 +57,7 @@ _ZH_FIXED = {
     "Invalid JSON body.": "不是合法的 JSON。",
     "String does not match expected pattern.": "格式不符合要求。",
     "Special numeric values (nan or infinity) are not permitted.": "不允许 NaN 或无穷大。",
+    "At most two decimal places.": "金额最多保留两位小数，不会自动舍入。",
 }
 _ZH_PATTERNS = [  # most specific first: fullmatch with greedy groups
     (re.compile(r"Must be greater than or equal to (.*) and less than or equal to (.*)\."),

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from router.api.auth import services
+from router.api.blueprint import Blueprint
 
 blp = Blueprint("health", __name__, description="健康检查")
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from router.api.auth import STAFF, require_roles, services
+from router.api.blueprint import Blueprint
 from router.api.schemas import AgencyOut, AgencyQuery, CategoryOut, DivisionOut, DivisionQuery, VerifyOut
 
 blp = Blueprint("reference", __name__, url_prefix="/api/v1", description="参考数据")

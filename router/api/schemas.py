@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from marshmallow import RAISE, Schema, fields, validate
 
 from router.domain.model import Feature, PartyKind, PartyRole, RiskFlag, Source, Wish
+from router.workflows.dispute import DISPUTE
 
 DIVISION = validate.Regexp(r"^\d{12}$", error="String does not match expected pattern.")
+MAX_AMOUNT = Decimal("99999999999999.99")  # the column is Numeric(16, 2)
+
+
+class Money(fields.Decimal):
+    """CNY as a decimal string ("12000.00"), taken exactly: a third decimal place is refused, never rounded."""
+
+    default_error_messages = {"places": "At most two decimal places."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {"pattern": r"^\d+(\.\d{1,2})?$", "example": "12000.00"})
+        super().__init__(places=2, as_string=True, allow_nan=False,
+                         validate=validate.Range(min=0, max=MAX_AMOUNT), **kwargs)
+
+    def _format_num(self, value: Any) -> Decimal:
+        num = Decimal(str(value))
+        if num.is_finite() and num.as_tuple().exponent < -2 and num != num.quantize(Decimal("0.01")):
+            raise self.make_error("places")
+        return super()._format_num(num)
 
 
 def _values(enum: Any) -> list[str]:
@@ -36,8 +56,7 @@ class DisputeIn(Strict):
     source_ref = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=128))
     category = fields.String(required=True, validate=validate.Length(min=1, max=48))
     summary = fields.String(required=True, validate=validate.Length(min=1, max=4000))
-    amount = fields.Decimal(allow_none=True, load_default=None, as_string=True, places=2, allow_nan=False,
-                            validate=validate.Range(min=0))
+    amount = Money(allow_none=True, load_default=None)
     people_involved = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1, max=100000))
     division = fields.String(required=True, validate=DIVISION)
     occurred_on = fields.Date(allow_none=True, load_default=None)
@@ -138,7 +157,7 @@ class DisputePage(Schema):
 
 
 class DisputeQuery(Strict):
-    state = fields.String()
+    state = fields.String(validate=validate.OneOf(DISPUTE.states))
     category = fields.String()
     agency = fields.String()
     tier = fields.String(validate=validate.OneOf(["grid", "village", "town", "district", "city"]))
@@ -178,8 +197,7 @@ EVENT_TYPES = ("acknowledged", "returned", "progress", "outcome", "closed")
 
 class AgreementIn(Strict):
     terms = fields.String(required=True, validate=validate.Length(min=1, max=8000))
-    amount = fields.Decimal(allow_none=True, load_default=None, as_string=True, places=2, allow_nan=False,
-                            validate=validate.Range(min=0))
+    amount = Money(allow_none=True, load_default=None)
     fulfil_by = fields.Date(allow_none=True, load_default=None)
     judicial_confirmation = fields.Boolean(load_default=False, metadata={
         "description": "extension: the parties jointly apply for judicial confirmation (司法确认)"})

@@ -7,7 +7,7 @@ answer is stored in the same transaction as the change it made.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -141,6 +141,12 @@ def _apply(ctx: ServiceContext, uow: Any, d: Dispute, h: Handoff, actor: Actor, 
         if outcome["result"] == "agreement" and not outcome.get("agreement") and h.role == "lead":
             raise ValidationError("达成协议时必须报告协议内容", "an agreement needs its terms",
                                   field="outcome.agreement")
+        fulfil_by = (outcome.get("agreement") or {}).get("fulfil_by")
+        today = at.astimezone(ctx.config.calendar.tz).date()
+        if fulfil_by and date.fromisoformat(str(fulfil_by)) < today:
+            raise ValidationError(f"履行期限不能早于协议达成之日（{today.isoformat()}）",
+                                  f"fulfil_by is before the agreement was reached ({today.isoformat()})",
+                                  field="outcome.agreement.fulfil_by")
         follow.report_outcome(ctx, uow, d, h, actor, at, outcome, extra)
     else:  # closed
         if h.state != "completed":

@@ -3,7 +3,7 @@
 Parties are unmasked here: the receiving body must be able to contact them, and every delivery or
 pull that shows them is audited (`revealed_fields`). A judicial-confirmation handoff carries the
 agreement it asks the court to confirm; a lead offered after a failed mediation carries that
-mediation, so arbitration (or the police after a traffic mediation) does not start blind.
+mediation (the arbitration adapter sends it), so arbitration does not start blind.
 """
 
 from __future__ import annotations

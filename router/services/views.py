@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from router.domain import ids
-from router.domain.errors import NotFound
+from router.domain.errors import NotFound, ValidationError
 from router.services.context import ServiceContext
 from router.store.models import Dispute, Handoff
 
@@ -101,6 +101,10 @@ class DisputeFilter:
 
 
 def list_disputes(ctx: ServiceContext, f: DisputeFilter) -> tuple[list[dict[str, Any]], int]:
+    if f.category and f.category not in ctx.config.ruleset.categories:
+        raise ValidationError(f"未知的纠纷类型：{f.category}", f"unknown category {f.category!r}", field="category")
+    if f.agency and f.agency not in ctx.registry().by_code:
+        raise ValidationError(f"承办单位不存在：{f.agency}", f"unknown agency {f.agency!r}", field="agency")
     q = select(Dispute)
     if f.state:
         q = q.where(Dispute.state == f.state)

@@ -58,7 +58,7 @@ def test_labour_dispute_from_intake_to_closure(live, svc, stub, background, agen
     clock.advance(hours=5)
     assert a3.event(third["id"], "acknowledged").status_code == 200
     clock.advance(hours=6)
-    fulfil_by = clock().date().isoformat()
+    fulfil_by = clock().astimezone(svc.ctx.config.calendar.tz).date().isoformat()  # today in Beijing
     agreement = {"terms": "公司于约定日前一次性支付工资12000元", "amount": "12000.00", "fulfil_by": fulfil_by}
     assert a3.event(third["id"], "outcome", outcome={"result": "agreement", "agreement": agreement}).status_code == 200
     assert _get(live, d)["state"] == "fulfilling"

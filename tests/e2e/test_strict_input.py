@@ -1,0 +1,77 @@
+"""Money, dates and query parameters are taken as sent or refused, never changed or ignored: an amount
+with a third decimal, an agreement to be fulfilled before it was reached, an unknown filter value
+or query parameter are each 422 naming the field, and nothing is stored."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from router.store.models import Dispute, Event
+
+
+def _intake(svc, **kw):
+    village = sorted(d.code for d in svc.ctx.config.divisions.by_code.values() if d.level == "village")[0]
+    b = {"source": "walk_in", "category": "NEIGHBOUR", "summary": "邻居占用通道", "division": village,
+         "parties": [{"role": "applicant", "name": "张三"}, {"role": "respondent", "name": "李四"}]}
+    return {**b, **kw}
+
+
+def _counts(svc):
+    with svc.ctx.store.read() as s:
+        return s.scalar(select(func.count()).select_from(Dispute)), s.scalar(select(func.count()).select_from(Event))
+
+
+@pytest.mark.parametrize("amount", ["1.234", "0.001", "12000.005", "1e-3", "100000000000000.00", "1e14"])
+def test_an_amount_that_would_be_rounded_or_overflow_is_refused(live, svc, amount):
+    before = _counts(svc)
+    r = live.post("/api/v1/disputes", _intake(svc, amount=amount))
+    assert r.status_code == 422, r.text
+    assert "amount" in r.json()["error"]["fields"]
+    assert _counts(svc) == before
+
+
+@pytest.mark.parametrize("amount", ["12000", "12000.5", "12000.50", "0", "99999999999999.99"])
+def test_an_amount_with_at_most_two_places_is_kept_exactly(live, svc, amount):
+    r = live.post("/api/v1/disputes", _intake(svc, amount=amount))
+    assert r.status_code == 201, r.text
+    assert r.json()["amount"] == str(Decimal(amount).quantize(Decimal("0.01")))
+
+
+def test_an_agreement_due_before_it_was_reached_is_refused(live, svc, agencies, clock):
+    d = live.post("/api/v1/disputes", _intake(svc)).json()
+    lead = next(h for h in d["handoffs"] if h["role"] == "lead")
+    agency = agencies(lead["agency"])
+    for fulfil_by, amount in (("2026-11-22", "100.00"), ("2026-12-31", "100.001")):
+        outcome = {"result": "agreement", "agreement": {"terms": "赔偿100元", "amount": amount, "fulfil_by": fulfil_by}}
+        r = agency.event(lead["id"], "outcome", outcome=outcome)
+        assert r.status_code == 422, r.text
+        field = "outcome.agreement.fulfil_by" if amount == "100.00" else "outcome.agreement.amount"
+        assert field in r.json()["error"]["fields"], r.json()
+    assert live.get(f"/api/v1/disputes/{d['id']}").json()["state"] == "handed_off"
+    today = {"result": "agreement", "agreement": {"terms": "赔偿100元", "amount": "100.00", "fulfil_by": "2026-11-23"}}
+    assert agency.event(lead["id"], "outcome", outcome=today).status_code == 200
+
+
+@pytest.mark.parametrize(("query", "field"), [
+    ("state=bogus", "state"), ("category=ALIENS", "category"), ("colour=red", "colour"), ("pagee=2", "pagee"),
+    ("tier=planet", "tier"),
+])
+def test_an_unknown_filter_value_or_query_parameter_is_refused(live, svc, query, field):
+    r = live.get(f"/api/v1/disputes?{query}")
+    assert r.status_code == 422, r.text
+    assert field in r.json()["error"]["fields"], r.json()
+
+
+def test_the_agency_pull_refuses_unknown_parameters_too(live, svc, agencies):
+    d = live.post("/api/v1/disputes", _intake(svc)).json()
+    lead = next(h for h in d["handoffs"] if h["role"] == "lead")
+    r = agencies(lead["agency"]).request("GET", "/api/v1/agency/handoffs?stat=delivered")
+    assert r.status_code == 422 and "stat" in r.json()["error"]["fields"], r.text
+
+
+def test_reference_queries_refuse_unknown_parameters(live):
+    r = live.get("/api/v1/agencies?bodytype=court")
+    assert r.status_code == 422 and "bodytype" in r.json()["error"]["fields"], r.text
