@@ -113,7 +113,7 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
 
 def cmd_agency_add(args: argparse.Namespace) -> int:
     key_id, secret = _services().add_agency(args.code, args.name, args.body_type, args.tier, args.division,
-                                            args.endpoint)
+                                            args.endpoint, args.priority)
     print(f"agency {args.code} added; key id and signing secret (shown once, keep the secret safe):")
     print(f"{key_id} {secret}")
     return 0
@@ -269,6 +269,8 @@ def build_parser() -> argparse.ArgumentParser:
     aa.add_argument("--tier", required=True, choices=["grid", "village", "town", "district", "city"])
     aa.add_argument("--division", required=True, help="12-digit division code of its jurisdiction")
     aa.add_argument("--endpoint", help="where handoffs are POSTed (http or https URL)")
+    aa.add_argument("--priority", type=int, default=0,
+                    help="beside an agency of the same type, tier and area: higher wins; equal ones share the load")
     aa.set_defaults(func=cmd_agency_add)
     ar = agency.add_parser("rotate-key", help="issue a new key; the previous one stays valid, older ones retire")
     ar.add_argument("--code", required=True)

@@ -32,7 +32,7 @@ DEFAULT_VAR_DIR = Path("var")
 DEFAULT_BROKER_URL = "memory://"
 
 
-AGENCY_KEYS = ("code", "name", "body_type", "tier", "jurisdiction", "endpoint", "active", "retry_schedule")
+AGENCY_KEYS = ("code", "name", "body_type", "tier", "jurisdiction", "endpoint", "active", "retry_schedule", "priority")
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,11 @@ def load_agencies(data: Any, divisions: DivisionTree, file: str = "agencies.yaml
         if schedule is not None and (not isinstance(schedule, list) or not all(
                 isinstance(x, int | float) and x >= 0 for x in schedule)):
             raise ConfigError(file, f"{key}.retry_schedule", "must be a list of seconds, e.g. [0, 5, 300]")
-        out.append(AgencyConfig(AgencyInfo(code, str(a["name"]), body, tier, juris, bool(a.get("active", True))),
+        priority = a.get("priority", 0)
+        if not isinstance(priority, int) or isinstance(priority, bool):
+            raise ConfigError(file, f"{key}.priority", "must be a whole number (higher wins a tie)")
+        out.append(AgencyConfig(AgencyInfo(code, str(a["name"]), body, tier, juris, bool(a.get("active", True)),
+                                           priority),
                                 str(a["endpoint"]) if a.get("endpoint") else None,
                                 tuple(float(x) for x in schedule) if schedule else None))
     return tuple(out)

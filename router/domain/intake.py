@@ -40,11 +40,11 @@ class IntakeCommand:
     features: frozenset[Feature] = frozenset()
     wish: Wish = Wish.UNSPECIFIED
 
-    def facts(self) -> DisputeFacts:
+    def facts(self, key: str = "") -> DisputeFacts:
         return DisputeFacts(category=self.category, division=self.division, source=self.source,
                             people_involved=self.people_involved, amount=self.amount, risk_flags=self.risk_flags,
                             features=self.features, wish=self.wish, parties=self.parties,
-                            occurred_on=self.occurred_on, summary=self.summary)
+                            occurred_on=self.occurred_on, summary=self.summary, key=key)
 
 
 def validate_intake(cmd: IntakeCommand, ruleset: RuleSet, divisions: DivisionTree, today: date) -> IntakeCommand:

@@ -137,3 +137,5 @@ class DisputeFacts:
     parties: tuple[Party, ...] = ()
     occurred_on: date | None = None
     summary: str = ""
+    # What shares the load between equally placed agencies: the dispute id ("" before there is one).
+    key: str = ""

@@ -63,6 +63,9 @@ class AgencyInfo:
     tier: Tier
     jurisdiction: tuple[str, ...]
     active: bool = True
+    # Between agencies of one body type and tier that cover a division equally well, the higher
+    # priority takes the dispute; equal priorities share the load (agencies.yaml `priority`).
+    priority: int = 0
 
     def covers(self, division: str) -> int:
         """Specificity of the best jurisdiction code covering `division`; 0 when none does."""
@@ -84,29 +87,63 @@ class Registry:
             if a.active:
                 self._by_key.setdefault((a.body_type, a.tier), []).append(a)
 
-    def find(self, body_type: BodyType, tier: Tier, division: str,
-             exclude: frozenset[str] = frozenset()) -> AgencyInfo | None:
-        """The most specific active agency of that type at that tier covering the division."""
-        best: tuple[int, str] | None = None
-        found = None
+    def tied(self, body_type: BodyType, tier: Tier, division: str,
+             exclude: frozenset[str] = frozenset()) -> list[AgencyInfo]:
+        """The active agencies of that type at that tier that cover the division most specifically,
+        highest priority first (more than one only when two jurisdictions are equally specific)."""
+        best, out = 0, []
         for a in self._by_key.get((body_type, tier), ()):
-            if a.code in exclude:
-                continue
-            spec = a.covers(division)
-            if spec and (best is None or (-spec, a.code) < best):
-                best, found = (-spec, a.code), a
-        return found
+            spec = 0 if a.code in exclude else a.covers(division)
+            if spec > best:
+                best, out = spec, [a]
+            elif spec and spec == best:
+                out.append(a)
+        return sorted(out, key=lambda a: (-a.priority, a.code))
 
-    def find_upwards(self, body_type: BodyType, tier: Tier, division: str,
-                     exclude: frozenset[str] = frozenset()) -> AgencyInfo | None:
-        """Try `tier`, then each tier above it (DOMAIN.md: 'try the next tier up')."""
+    def find(self, body_type: BodyType, tier: Tier, division: str, exclude: frozenset[str] = frozenset(),
+             key: str = "") -> AgencyInfo | None:
+        """The most specific active agency of that type at that tier covering the division.
+
+        Among equally specific ones the highest priority wins; equal priorities share the load by
+        rendezvous hashing on `key` (the dispute id): each dispute keeps its agency, and an agency
+        added beside them takes only its share.
+        """
+        tied = self.tied(body_type, tier, division, exclude)
+        if not tied:
+            return None
+        top = [a for a in tied if a.priority == tied[0].priority]
+        return top[0] if len(top) == 1 else max(top, key=lambda a: _weight(key, a.code))
+
+    def find_upwards(self, body_type: BodyType, tier: Tier, division: str, exclude: frozenset[str] = frozenset(),
+                     key: str = "") -> AgencyInfo | None:
+        """Try `tier`, then each tier above it (docs/domain.md §4: "try the next tier up")."""
         t: Tier | None = tier
         while t is not None:
-            a = self.find(body_type, t, division, exclude)
+            a = self.find(body_type, t, division, exclude, key)
             if a is not None:
                 return a
             t = t.up()
         return None
+
+    def tie_reason(self, chosen: AgencyInfo, division: str, exclude: frozenset[str] = frozenset()) -> Reason | None:
+        """Why `chosen` and not an equally placed agency; None when it had no rival."""
+        tied = self.tied(chosen.body_type, chosen.tier, division, exclude)
+        if len(tied) < 2:
+            return None
+        body = _body_zh(chosen.body_type)
+        rivals = "、".join(a.name for a in tied if a.code != chosen.code)
+        if chosen.priority > max(a.priority for a in tied if a.code != chosen.code):
+            return Reason(f"tie.priority.{chosen.body_type}",
+                          f"同一辖区有{len(tied)}家{body}（另有{rivals}），按优先级选定{chosen.name}"
+                          f"（{chosen.code}，优先级{chosen.priority}）")
+        peers = [a for a in tied if a.priority == chosen.priority]
+        return Reason(f"tie.shared.{chosen.body_type}",
+                      f"同一辖区有{len(peers)}家优先级相同的{body}，按纠纷编号轮流分担，本件由{chosen.name}"
+                      f"（{chosen.code}）承办")
+
+
+def _weight(key: str, code: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"{key}\x1f{code}".encode()).digest()[:8], "big")
 
 
 # --------------------------------------------------------------------------- rule set
@@ -382,9 +419,8 @@ def decide(facts: DisputeFacts, ruleset: RuleSet, registry: Registry,
 
     lead_placement = None
     for body in lead_types:
-        placement, note = _place(body, tier, facts.division, registry, exclude_agencies)
-        if note:
-            reasons.append(note)
+        placement, notes = _place(body, tier, facts.division, registry, exclude_agencies, facts.key)
+        reasons.extend(notes)
         if placement.agency is not None:
             lead_placement = placement
             break
@@ -395,33 +431,34 @@ def decide(facts: DisputeFacts, ruleset: RuleSet, registry: Registry,
 
     assisting = []
     for body in assist:
-        placement, note = _place(body, tier, facts.division, registry, exclude_agencies)
-        if note:
-            reasons.append(note)
+        placement, notes = _place(body, tier, facts.division, registry, exclude_agencies, facts.key)
+        reasons.extend(notes)
         if placement.agency is not None:
             assisting.append(placement)
     return RoutingDecision(tier=tier, lead=lead_placement, assisting=tuple(assisting), reasons=tuple(reasons),
                            ruleset_version=ruleset.version, lead_body_types=tuple(lead_types))
 
 
-def _place(body: BodyType, tier: Tier, division: str, registry: Registry,
-           exclude: frozenset[str]) -> tuple[Placement, Reason | None]:
-    agency = registry.find_upwards(body, tier, division, exclude)
+def _place(body: BodyType, tier: Tier, division: str, registry: Registry, exclude: frozenset[str],
+           key: str) -> tuple[Placement, list[Reason]]:
+    agency = registry.find_upwards(body, tier, division, exclude, key)
     if agency is None:
-        return Placement(body, None, None), Reason(
-            f"fallback.none.{body}", f"{TIER_NAMES_ZH[tier]}及以上层级均无覆盖该地区的{_body_zh(body)}")
+        return Placement(body, None, None), [Reason(
+            f"fallback.none.{body}", f"{TIER_NAMES_ZH[tier]}及以上层级均无覆盖该地区的{_body_zh(body)}")]
+    notes = []
     if agency.tier != tier:
-        return Placement(body, agency.code, agency.tier), Reason(
+        notes.append(Reason(
             f"fallback.tier_up.{body}",
-            f"{TIER_NAMES_ZH[tier]}层级无覆盖该地区的{_body_zh(body)}，上移至{TIER_NAMES_ZH[agency.tier]}：{agency.name}")
-    return Placement(body, agency.code, agency.tier), None
+            f"{TIER_NAMES_ZH[tier]}层级无覆盖该地区的{_body_zh(body)}，上移至{TIER_NAMES_ZH[agency.tier]}：{agency.name}"))
+    tie = registry.tie_reason(agency, division, exclude)
+    return Placement(body, agency.code, agency.tier), notes + ([tie] if tie else [])
 
 
 def next_candidate(facts: DisputeFacts, decision_body_types: Sequence[BodyType], tier: Tier,
                    registry: Registry, tried: frozenset[str]) -> AgencyInfo | None:
     """The next agency to offer a lead handoff to, never one already tried (DOMAIN.md section 6)."""
     for body in decision_body_types:
-        a = registry.find_upwards(body, tier, facts.division, tried)
+        a = registry.find_upwards(body, tier, facts.division, tried, facts.key)
         if a is not None:
             return a
     return None

@@ -59,8 +59,8 @@ class Services:
         return agency.record_event(self.ctx, agency_code, handoff_id, body)
 
     def add_agency(self, code: str, name: str, body_type: str, tier: str, division: str,
-                   endpoint: str | None) -> tuple[str, str]:
-        return agency_keys.register_agency(self.ctx, code, name, body_type, tier, division, endpoint)
+                   endpoint: str | None, priority: int = 0) -> tuple[str, str]:
+        return agency_keys.register_agency(self.ctx, code, name, body_type, tier, division, endpoint, priority)
 
     def rotate_agency_key(self, code: str) -> tuple[str, str]:
         return agency_keys.rotate_key(self.ctx, code)

@@ -62,7 +62,7 @@ def active_keys(ctx: ServiceContext, session: Any, agency_code: str) -> list[tup
 
 
 def register_agency(ctx: ServiceContext, code: str, name: str, body_type: str, tier: str, division: str,
-                    endpoint: str | None) -> tuple[str, str]:
+                    endpoint: str | None, priority: int = 0) -> tuple[str, str]:
     """`agency add`: a new agency with its first key; returns (key id, secret), shown once."""
     try:
         bt, tr = BodyType(body_type), Tier(tier)
@@ -80,12 +80,12 @@ def register_agency(ctx: ServiceContext, code: str, name: str, body_type: str, t
         if uow.session.get(Agency, code) is not None:
             raise StateConflict(f"机构已存在：{code}", f"agency {code!r} already exists", field="code")
         uow.session.add(Agency(code=code, name=name, body_type=str(bt), tier=str(tr), jurisdiction=[division],
-                               endpoint=endpoint, active=True, created_at=at, updated_at=at))
+                               endpoint=endpoint, active=True, priority=priority, created_at=at, updated_at=at))
         uow.session.flush()
         key = add_key(ctx, uow, code, at)
         uow.append_event(type="agency.added", actor=SYSTEM.id, at=at,
                          data={"code": code, "name": name, "body_type": str(bt), "tier": str(tr),
-                               "division": division, "endpoint": endpoint, "key_id": key[0]})
+                               "division": division, "endpoint": endpoint, "priority": priority, "key_id": key[0]})
     ctx.invalidate_registry()
     return key
 

@@ -48,7 +48,7 @@ class ServiceContext:
         if cached is None or stamp - cached[0] > REGISTRY_TTL_SECONDS:
             with self.store.read() as s:
                 infos = [AgencyInfo(a.code, a.name, BodyType(a.body_type), Tier(a.tier), tuple(a.jurisdiction),
-                                    a.active) for a in s.scalars(select(Agency))]
+                                    a.active, a.priority) for a in s.scalars(select(Agency))]
             cached = self._registry = (stamp, Registry(infos))
         return cached[1]
 

@@ -21,4 +21,4 @@ def facts_of(d: Dispute) -> DisputeFacts:
         amount=d.amount, risk_flags=frozenset(RiskFlag(f) for f in d.risk_flags or ()),
         features=frozenset(Feature(f) for f in d.features or ()), wish=Wish(d.wish),
         parties=tuple(Party(PartyRole(p.role), PartyKind(p.kind), p.name, p.division) for p in d.parties),
-        occurred_on=d.occurred_on, summary=d.summary)
+        occurred_on=d.occurred_on, summary=d.summary, key=d.id)

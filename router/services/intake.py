@@ -47,7 +47,7 @@ def register_dispute(ctx: ServiceContext, cmd: IntakeCommand, actor: Actor, *,
     try:
         with ctx.store.unit_of_work() as uow:
             d = _insert(ctx, uow, cmd, actor, at)
-            decision = decide(cmd.facts(), ctx.config.ruleset, ctx.registry())
+            decision = decide(cmd.facts(key=d.id), ctx.config.ruleset, ctx.registry())
             apply_decision(ctx, uow, d, decision, actor, at)
             uow.session.flush()
             view = full_view(ctx, uow.session, d, at)

@@ -140,6 +140,7 @@ class Agency(Base):
     jurisdiction: Mapped[list[str]] = mapped_column(JSON)
     endpoint: Mapped[str | None] = mapped_column(String(512))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
