@@ -73,7 +73,7 @@ def main() -> None:
     svc = build_services(settings, engine=engine)
     svc.sync_agencies()
     stub = TimedStub()
-    stub.serve_all_agencies(svc.ctx)
+    stub.serve_all_agencies(svc)
 
     procs: list[subprocess.Popen] = []
     background = None

@@ -183,49 +183,24 @@ def cmd_contracts(args: argparse.Namespace) -> int:
 
 def cmd_stub_agency(args: argparse.Namespace) -> int:
     """The demo's agencies: accept and verify every delivery, print one line each; with --acknowledge,
-    answer each new handoff with a signed 签收 callback, as a real agency's system would."""
+    answer each new referral with a signed 签收 callback, as a real agency's system would."""
     import signal
     import threading
-    from concurrent.futures import ThreadPoolExecutor
 
-    from router.services.agency_keys import active_keys
-    from router.testing.agency_client import AgencyClient
-    from router.testing.stub_agency import StubAgency
+    from router.testing.demo import DemoAgencies
 
     svc = _services()
-    stub = StubAgency()
-    stub.learn_secrets(svc.ctx)
-    router_url = (args.router or svc.settings.public_url).rstrip("/")
-    pool = ThreadPoolExecutor(max_workers=2)
-
-    def acknowledge(agency: str, handoff_id: str) -> None:
-        with svc.ctx.store.read() as s:
-            key_id, secret = active_keys(svc.ctx, s, agency)[0]
-        r = AgencyClient(router_url, key_id, secret).event(handoff_id, "acknowledged", note="演示：自动签收")
-        print(f"{agency} acknowledged {handoff_id}: HTTP {r.status_code}", flush=True)
-
-    def received(r: Any) -> None:
-        kind = r.payload.get("kind")
-        if args.acknowledge and r.payload.get("handoff_id") and kind not in ("urge", "escalation"):
-            pool.submit(acknowledge, r.agency, r.payload["handoff_id"])
-
-    stub.on_received = received
-    base = stub.start(args.port)
-    print(f"stub agency on {base}/agencies/<code>/handoffs for {len(stub.secrets)} agencies"
+    router_url = args.router or svc.settings.public_url
+    demo = DemoAgencies(svc, router_url, acknowledge=args.acknowledge, say=lambda line: print(line, flush=True))
+    base = demo.start(args.port)
+    print(f"stub agency on {base}/agencies/<code>/handoffs for {len(demo.stub.secrets)} agencies"
           f"{f'; acknowledging each handoff at {router_url}' if args.acknowledge else ''}; Ctrl-C stops it",
           flush=True)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    shown = 0
-    while not stop.wait(0.5):
-        for r in stub.received[shown:]:
-            what = r.payload.get("kind", "?")
-            print(f"received {what} {r.payload.get('reference', '?')} for {r.agency}: "
-                  f"{'signature ok' if r.verified else 'BAD SIGNATURE'}, answered {r.status}", flush=True)
-        shown = len(stub.received)
-    stub.stop()
-    pool.shutdown(wait=False)
+    demo.report(stop)
+    demo.stop()
     return 0
 
 

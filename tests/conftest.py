@@ -224,7 +224,7 @@ def stub(svc: Services) -> Iterator[Any]:
     from router.testing.stub_agency import StubAgency
 
     stub = StubAgency()
-    stub.serve_all_agencies(svc.ctx)
+    stub.serve_all_agencies(svc)
     yield stub
     stub.stop()
 

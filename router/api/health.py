@@ -28,6 +28,7 @@ def metrics() -> Any:
 
 @blp.get("/readyz")
 def readyz() -> Any:
-    """The database (and, with the delivery work, the broker) is reachable."""
-    ok = services().database_ready()
-    return {"status": "ok" if ok else "unavailable", "database": ok}, (200 if ok else 503)
+    """The database and the broker are reachable (the embedded in-process broker always is)."""
+    parts = services().readiness()
+    ok = all(parts.values())
+    return {"status": "ok" if ok else "unavailable", **parts}, (200 if ok else 503)

@@ -11,7 +11,18 @@ from typing import Any
 
 from router.domain.intake import IntakeCommand, validate_intake
 from router.domain.rules import RoutingDecision, decide
-from router.services import admin, agency, agency_keys, dispatch, intake, supervision, timeline, timers, views
+from router.services import (
+    admin,
+    agency,
+    agency_keys,
+    dispatch,
+    health,
+    intake,
+    supervision,
+    timeline,
+    timers,
+    views,
+)
 from router.services.context import SYSTEM, Actor, ServiceContext, utcnow
 from router.settings import Settings
 from router.store.db import make_engine
@@ -65,6 +76,14 @@ class Services:
     def rotate_agency_key(self, code: str) -> tuple[str, str]:
         return agency_keys.rotate_key(self.ctx, code)
 
+    def agency_key(self, code: str) -> tuple[str, str]:
+        """The newest active (key id, secret) of an agency: what the demo agencies sign with."""
+        return agency_keys.newest_key(self.ctx, code)
+
+    def agency_secrets(self) -> dict[str, list[str]]:
+        """Every agency's active secrets: what the stub agency verifies deliveries with."""
+        return agency_keys.all_secrets(self.ctx)
+
     # timers
     def run_due_timers(self, limit: int = 200) -> int:
         return timers.run_due_timers(self.ctx, limit)
@@ -93,11 +112,16 @@ class Services:
     def sync_agencies(self) -> dict[str, int]:
         return admin.sync_agencies(self.ctx)
 
+    def point_agencies_at(self, endpoint_template: str) -> None:
+        """Every agency's endpoint set from a template with `{code}` (the stub agency of tests and benches)."""
+        admin.point_agencies_at(self.ctx, endpoint_template)
+
     def verify_chain(self) -> dict[str, Any]:
         return admin.verify_chain(self.ctx)
 
-    def database_ready(self) -> bool:
-        return admin.database_ready(self.ctx)
+    def readiness(self) -> dict[str, bool]:
+        """{database, broker}: each True when this process can reach it."""
+        return health.readiness(self.ctx)
 
 
 def explain(settings: Settings, cmd: IntakeCommand, today: date) -> RoutingDecision:

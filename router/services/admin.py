@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select, update
 
 from router.domain.errors import StateConflict, ValidationError
 from router.services.agency_keys import ensure_agency_keys
@@ -75,16 +75,14 @@ def sync_agencies(ctx: ServiceContext) -> dict[str, int]:
     return counts
 
 
+def point_agencies_at(ctx: ServiceContext, endpoint_template: str) -> None:
+    prefix, _, suffix = endpoint_template.partition("{code}")
+    with ctx.store.unit_of_work() as uow:
+        uow.session.execute(update(Agency).values(endpoint=prefix + Agency.code + suffix))
+    ctx.invalidate_registry()
+
+
 def verify_chain(ctx: ServiceContext) -> dict[str, Any]:
     with ctx.store.read() as s:
         checked, broken = verify_all(s)
     return {"ok": broken is None, "events_checked": checked, "first_broken": broken.as_dict() if broken else None}
-
-
-def database_ready(ctx: ServiceContext) -> bool:
-    try:
-        with ctx.store.read() as s:
-            s.execute(text("SELECT 1"))
-        return True
-    except Exception:  # noqa: BLE001 - readiness reports, never raises
-        return False

@@ -61,6 +61,19 @@ def active_keys(ctx: ServiceContext, session: Any, agency_code: str) -> list[tup
     return [(k.key_id, ctx.cipher.decrypt(k.secret_enc, f"agency_key:{k.key_id}")) for k in keys]
 
 
+def newest_key(ctx: ServiceContext, agency_code: str) -> tuple[str, str]:
+    with ctx.store.read() as s:
+        keys = active_keys(ctx, s, agency_code)
+    if not keys:
+        raise NotFound(f"机构没有有效密钥：{agency_code}", f"no active key for agency {agency_code!r}")
+    return keys[0]
+
+
+def all_secrets(ctx: ServiceContext) -> dict[str, list[str]]:
+    with ctx.store.read() as s:
+        return {code: agency_secrets(ctx, s, code) for code in s.scalars(select(Agency.code))}
+
+
 def register_agency(ctx: ServiceContext, code: str, name: str, body_type: str, tier: str, division: str,
                     endpoint: str | None, priority: int = 0) -> tuple[str, str]:
     """`agency add`: a new agency with its first key; returns (key id, secret), shown once."""

@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from router.adapters import signing
+from router.services import Services
 
 
 @dataclass
@@ -122,28 +123,15 @@ class StubAgency:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def learn_secrets(self, ctx: Any) -> None:
+    def learn_secrets(self, svc: Services) -> None:
         """Every agency's active signing secrets, so any delivery can be verified."""
-        from sqlalchemy import select
+        self.secrets.update(svc.agency_secrets())
 
-        from router.services.agency_keys import agency_secrets
-        from router.store.models import Agency
-
-        with ctx.store.read() as s:
-            for code in list(s.scalars(select(Agency.code))):
-                self.secrets[code] = agency_secrets(ctx, s, code)
-
-    def serve_all_agencies(self, ctx: Any) -> str:
+    def serve_all_agencies(self, svc: Services) -> str:
         """Start, point every agency's endpoint here and learn their secrets (tests, benchmarks)."""
-        from sqlalchemy import update
-
-        from router.store.models import Agency
-
         base = self.start()
-        with ctx.store.unit_of_work() as uow:
-            uow.session.execute(update(Agency).values(
-                endpoint=base + "/agencies/" + Agency.code + "/handoffs"))
-        self.learn_secrets(ctx)
+        svc.point_agencies_at(base + "/agencies/{code}/handoffs")
+        self.learn_secrets(svc)
         return base
 
     def stop(self) -> None:

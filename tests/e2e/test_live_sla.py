@@ -50,7 +50,7 @@ def fast(tmp_path):
     svc = build_services(settings, engine=engine)  # the real clock
     svc.sync_agencies()
     stub = StubAgency()
-    stub.serve_all_agencies(svc.ctx)
+    stub.serve_all_agencies(svc)
     server = create_server(create_app(svc), host="127.0.0.1", port=0, threads=4)
     threading.Thread(target=server.run, daemon=True).start()
     bg = Background(svc.ctx, workers=2).start()

@@ -110,7 +110,7 @@ def test_stub_agency_verifies_and_reports(env):
 
     assert run(env, "init-db").returncode == 0
     stub = StubAgency()
-    stub.learn_secrets(build_services(load_settings(env)).ctx)
+    stub.learn_secrets(build_services(load_settings(env)))
     code, secrets_ = next(iter(stub.secrets.items()))
     proc = subprocess.Popen([sys.executable, "-m", "router.cli", "stub-agency", "--port", "0"], env=env, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

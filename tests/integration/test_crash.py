@@ -68,7 +68,7 @@ class Fleet:
 @pytest.fixture
 def stub(svc):
     stub = StubAgency()
-    stub.base = stub.serve_all_agencies(svc.ctx)
+    stub.base = stub.serve_all_agencies(svc)
     yield stub
     stub.stop()
 
