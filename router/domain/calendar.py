@@ -49,7 +49,9 @@ _SUFFIX = {"c": Unit.CALENDAR, "w": Unit.WORKING, "h": Unit.HOURS, "min": Unit.M
 _SHORT = {v: k for k, v in _SUFFIX.items()}
 _ZH = {Unit.CALENDAR: "日", Unit.WORKING: "个工作日", Unit.HOURS: "小时", Unit.MINUTES: "分钟",
        Unit.SECONDS: "秒"}
-_PATTERN = re.compile(r"\s*([0-9]+)\s*(c|w|h|min|s)\s*")
+# The one spelling of a period, for config files and API fields alike: 3w, 30c, 24h, 15min, 10s.
+PERIOD_PATTERN = r"^\s*([0-9]+)\s*(c|w|h|min|s)\s*$"
+_PATTERN = re.compile(PERIOD_PATTERN)
 _CLOCK = {Unit.HOURS: timedelta(hours=1), Unit.MINUTES: timedelta(minutes=1),
           Unit.SECONDS: timedelta(seconds=1)}
 

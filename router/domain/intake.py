@@ -12,16 +12,7 @@ from decimal import Decimal
 from router.domain import ids
 from router.domain.divisions import DivisionTree
 from router.domain.errors import ValidationError
-from router.domain.model import (
-    DisputeFacts,
-    Feature,
-    Party,
-    PartyKind,
-    PartyRole,
-    RiskFlag,
-    Source,
-    Wish,
-)
+from router.domain.model import DisputeFacts, Feature, Party, PartyKind, PartyRole, RiskFlag, Source, Wish
 from router.domain.rules import RuleSet
 
 

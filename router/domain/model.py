@@ -1,4 +1,4 @@
-"""Value types of the mediation domain (DOMAIN.md sections 1-4). Pure data, no I/O."""
+"""Value types and vocabulary of the mediation domain (docs/domain.md §1-4). Pure data, no I/O."""
 
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ class RiskFlag(StrEnum):
 
 
 class Feature(StrEnum):
-    """Facts of a dispute that DOMAIN.md's notes route on (an extension of API.md's intake)."""
+    """Facts of a dispute that routing rules look at beyond the category (docs/domain.md §4)."""
 
     TITLE_DISPUTE = "title_dispute"      # 确权: house/homestead ownership -> town government
     FIGHT_INJURY = "fight_injury"        # injury from a fight -> police first
@@ -109,6 +109,56 @@ class PartyKind(StrEnum):
     PERSON = "person"
     ORGANIZATION = "organization"
     GOVERNMENT = "government"
+
+
+class StaffRole(StrEnum):
+    CLERK = "clerk"            # 受理窗口: registers disputes
+    SUPERVISOR = "supervisor"  # 督办: audits and acts on handoffs
+    ADMIN = "admin"
+
+
+class Satisfaction(StrEnum):
+    """回访满意度."""
+
+    SATISFIED = "satisfied"
+    BASICALLY_SATISFIED = "basically_satisfied"
+    DISSATISFIED = "dissatisfied"
+
+
+SATISFACTION_ZH = {Satisfaction.SATISFIED: "满意", Satisfaction.BASICALLY_SATISFIED: "基本满意",
+                   Satisfaction.DISSATISFIED: "不满意"}
+
+
+class SupervisorAction(StrEnum):
+    """What a supervisor may do to a dispute (docs/api.md §5); every action needs a reason."""
+
+    REROUTE = "reroute"
+    DESIGNATE = "designate"
+    URGE = "urge"
+    ESCALATE = "escalate"
+    WITHDRAW = "withdraw"
+    CLOSE = "close"
+    REOPEN = "reopen"
+    RECORD_FOLLOW_UP = "record_follow_up"
+    RECORD_FULFILMENT = "record_fulfilment"
+    REQUEST_CONFIRMATION = "request_confirmation"
+    EXTEND = "extend"
+
+
+class ReportType(StrEnum):
+    """What an agency reports on a handoff it holds (docs/agency-guide.md §5)."""
+
+    ACKNOWLEDGED = "acknowledged"
+    RETURNED = "returned"
+    PROGRESS = "progress"
+    OUTCOME = "outcome"
+    CLOSED = "closed"
+
+
+class OutcomeResult(StrEnum):
+    AGREEMENT = "agreement"
+    FAILED = "failed"
+    WITHDRAWN = "withdrawn"
 
 
 @dataclass(frozen=True)

@@ -1,40 +1,68 @@
-"""The dispute workflow (DESIGN.md section 4), declared once as a table."""
+"""The dispute workflow (docs/domain.md §8, docs/architecture.md §4), declared once as a table, with
+its states and their named groups."""
 
 from __future__ import annotations
 
-from router.workflows.engine import T, Workflow
+from enum import StrEnum
 
-OPEN_STATES = ("received", "routed", "needs_supervisor", "handed_off", "in_handling", "agreed", "confirming",
-               "fulfilling", "follow_up")
+from router.workflows.engine import T, Workflow, start_clock
+
+
+class DisputeState(StrEnum):
+    RECEIVED = "received"
+    ROUTED = "routed"
+    NEEDS_SUPERVISOR = "needs_supervisor"
+    HANDED_OFF = "handed_off"
+    IN_HANDLING = "in_handling"
+    AGREED = "agreed"
+    CONFIRMING = "confirming"
+    FULFILLING = "fulfilling"
+    FOLLOW_UP = "follow_up"
+    CLOSED = "closed"
+    ARCHIVED = "archived"
+    NOT_ACCEPTED = "not_accepted"
+
+
+S = DisputeState
+OPEN = frozenset({S.RECEIVED, S.ROUTED, S.NEEDS_SUPERVISOR, S.HANDED_OFF, S.IN_HANDLING, S.AGREED, S.CONFIRMING,
+                  S.FULFILLING, S.FOLLOW_UP})
+WITH_A_LEAD = frozenset({S.ROUTED, S.HANDED_OFF, S.IN_HANDLING})  # a lead that fails is replaced
+AFTER_AGREEMENT = frozenset({S.AGREED, S.FULFILLING})             # judicial confirmation may be asked
 
 STATE_NAMES_ZH = {
-    "received": "已受理", "routed": "已分流", "needs_supervisor": "待督办指定", "handed_off": "已移交",
-    "in_handling": "办理中", "agreed": "已达成协议", "confirming": "司法确认中", "fulfilling": "履行中",
-    "follow_up": "待回访", "closed": "已办结", "archived": "已归档", "not_accepted": "不予受理",
+    S.RECEIVED: "已受理", S.ROUTED: "已分流", S.NEEDS_SUPERVISOR: "待督办指定", S.HANDED_OFF: "已移交",
+    S.IN_HANDLING: "办理中", S.AGREED: "已达成协议", S.CONFIRMING: "司法确认中", S.FULFILLING: "履行中",
+    S.FOLLOW_UP: "待回访", S.CLOSED: "已办结", S.ARCHIVED: "已归档", S.NOT_ACCEPTED: "不予受理",
+}
+TRIGGER_NAMES_ZH = {
+    "route": "分流", "route_to_supervisor": "转督办人员", "hand_off": "移交", "reroute": "改派或提级",
+    "start_handling": "开始办理", "agree": "登记调解协议", "request_confirmation": "申请司法确认",
+    "start_fulfilment": "开始履行", "fulfil": "登记履行情况", "close": "办结", "reopen": "重新办理",
+    "relapse": "登记复发", "archive": "归档", "not_accept": "不予受理",
 }
 
 DISPUTE = Workflow(
     name="dispute",
-    states=("received", "routed", "needs_supervisor", "handed_off", "in_handling", "agreed", "confirming",
-            "fulfilling", "follow_up", "closed", "archived", "not_accepted"),
+    states=tuple(DisputeState),
     transitions=(
-        T("route", "received", "routed"),
-        T("route_to_supervisor", ["received", "routed", "handed_off", "in_handling"], "needs_supervisor"),
-        T("hand_off", "routed", "handed_off"),
+        T("route", S.RECEIVED, S.ROUTED),
+        T("route_to_supervisor", sorted({S.RECEIVED} | WITH_A_LEAD), S.NEEDS_SUPERVISOR),
+        T("hand_off", S.ROUTED, S.HANDED_OFF),
         # Supervisor override or automatic re-route after a return/expiry: back to routed, then hand_off.
-        T("reroute", ["routed", "needs_supervisor", "handed_off", "in_handling"], "routed"),
-        T("start_handling", "handed_off", "in_handling"),
-        T("agree", "in_handling", "agreed"),
+        T("reroute", sorted({S.NEEDS_SUPERVISOR} | WITH_A_LEAD), S.ROUTED),
+        T("start_handling", S.HANDED_OFF, S.IN_HANDLING),
+        T("agree", S.IN_HANDLING, S.AGREED, effects=(start_clock("confirmation_window"),)),
         # 司法确认: the parties may apply while the agreement is fresh (window checked by the service).
-        T("request_confirmation", ["agreed", "fulfilling"], "confirming"),
-        T("start_fulfilment", ["agreed", "confirming"], "fulfilling"),
-        T("fulfil", "fulfilling", "follow_up"),
-        T("close", list(OPEN_STATES), "closed"),
-        T("reopen", "closed", "needs_supervisor"),
+        T("request_confirmation", sorted(AFTER_AGREEMENT), S.CONFIRMING),
+        T("start_fulfilment", [S.AGREED, S.CONFIRMING], S.FULFILLING, effects=(start_clock("fulfil_due"),)),
+        T("fulfil", S.FULFILLING, S.FOLLOW_UP, effects=(start_clock("follow_up_due"),)),
+        T("close", sorted(OPEN), S.CLOSED),
+        T("reopen", S.CLOSED, S.NEEDS_SUPERVISOR),
         # A follow-up visit that finds the dispute flared up again (复发) puts it back before supervisors.
-        T("relapse", "follow_up", "needs_supervisor"),
-        T("archive", "closed", "archived"),
-        T("not_accept", "received", "not_accepted"),
+        T("relapse", S.FOLLOW_UP, S.NEEDS_SUPERVISOR),
+        T("archive", S.CLOSED, S.ARCHIVED),
+        T("not_accept", S.RECEIVED, S.NOT_ACCEPTED),
     ),
     state_names_zh=STATE_NAMES_ZH,
+    trigger_names_zh=TRIGGER_NAMES_ZH,
 )

@@ -4,7 +4,8 @@ One `transitions.Machine` per workflow type is built once at import; a call atta
 `Subject` as the model for the duration of one transition (building a Machine per dispute costs
 about 0.34 ms and 57 KiB). Effects are small named functions that append events, outbox
 messages and timers to the subject; the service layer writes them in the same transaction as
-the new state. Still no I/O here.
+the new state. Timers are made here and nowhere else: the workflow tables say which transition
+starts which clock, the service computes the deadlines (docs/architecture.md §4). No I/O here.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ class NewEvent:
 
 @dataclass
 class NewMessage:
-    """An outbox message: published after commit by the relay (DESIGN.md section 3 step 3)."""
+    """An outbox message: published after commit by the relay (docs/architecture.md §3)."""
 
     kind: str
     routing_key: str
@@ -49,7 +50,7 @@ class Subject:
     workflow: str
     id: str
     state: str
-    ctx: Mapping[str, Any]
+    inputs: Mapping[str, Any]
     events: list[NewEvent] = field(default_factory=list)
     outbox: list[NewMessage] = field(default_factory=list)
     timers: list[NewTimer] = field(default_factory=list)
@@ -73,15 +74,40 @@ Guard = Callable[[Subject], bool]
 Effect = Callable[[Subject], None]
 
 
+def refuses(zh: str, en: str) -> Callable[[Guard], Guard]:
+    """Name what a guard refuses, in both languages; `{key}` takes the transition's inputs. The engine
+    raises this message when the guard fails, so no service repeats the check to get a good message."""
+
+    def mark(g: Guard) -> Guard:
+        g.refusal = (zh, en)  # type: ignore[attr-defined]
+        return g
+
+    return mark
+
+
+def start_clock(kind: str) -> Effect:
+    """An effect that sets timer `kind` at inputs[kind] (with inputs[kind_rule]) when the service gave one."""
+
+    def effect(s: Subject) -> None:
+        due = s.inputs.get(kind)
+        if due is not None:
+            s.timers.append(NewTimer(kind, due, s.inputs.get(f"{kind}_rule", ""), dict(s.inputs.get("timer_data", {}))))
+
+    effect.__name__ = f"start_{kind}"
+    return effect
+
+
 @dataclass(frozen=True)
 class T:
-    """One row of a transition table."""
+    """One row of a transition table. `dest` "=" stays in the state (a reflexive step, e.g. a moved
+    deadline); `event` names the audit event when it is not `<workflow>.<trigger>`."""
 
     trigger: str
     source: str | Sequence[str]
     dest: str
     guards: tuple[Guard, ...] = ()
     effects: tuple[Effect, ...] = ()
+    event: str | None = None
 
 
 @dataclass(frozen=True)
@@ -90,18 +116,32 @@ class Workflow:
     states: tuple[str, ...]
     transitions: tuple[T, ...]
     state_names_zh: Mapping[str, str] = field(default_factory=dict)
+    trigger_names_zh: Mapping[str, str] = field(default_factory=dict)
     machine: Machine = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        machine = Machine(model=None, states=list(self.states), initial=self.states[0], auto_transitions=False,
+        # Plain strings, not enum members: transitions would name an Enum state by its member name.
+        states = [str(x) for x in self.states]
+        machine = Machine(model=None, states=states, initial=states[0], auto_transitions=False,
                           send_event=True, ignore_invalid_triggers=False)
         for row in self.transitions:
             machine.add_transition(
-                row.trigger, list(row.source) if not isinstance(row.source, str) else row.source, row.dest,
+                row.trigger, str(row.source) if isinstance(row.source, str) else [str(x) for x in row.source],
+                str(row.dest),
                 conditions=[_wrap_guard(g) for g in row.guards],
-                after=[_wrap_effect(e) for e in row.effects] + [_record(self.name, row.trigger)],
+                after=[_wrap_effect(e) for e in row.effects] + [_record(row.event or f"{self.name}.{row.trigger}")],
             )
         object.__setattr__(self, "machine", machine)
+
+    def row(self, trigger: str, state: str) -> T | None:
+        return next((r for r in self.transitions if r.trigger == trigger
+                     and (r.source == state if isinstance(r.source, str) else state in r.source)), None)
+
+    def refuse(self, state: str, action_zh: str, action_en: str, **kw: Any) -> StateConflict:
+        """The one message for "not in this state": 当前状态（已退回）不允许签收."""
+        zh = self.state_names_zh.get(state, state)
+        return StateConflict(f"当前状态（{zh}）不允许{action_zh}", f"cannot {action_en} in state {state!r}",
+                             state=state, **kw)
 
     def triggers_from(self, state: str) -> list[str]:
         """Triggers allowed in `state` (guards not evaluated)."""
@@ -124,33 +164,45 @@ def _wrap_effect(e: Effect) -> Callable[[Any], None]:
     return run
 
 
-def _record(workflow: str, trigger: str) -> Callable[[Any], None]:
+def _record(event_type: str) -> Callable[[Any], None]:
     def record(event: Any) -> None:
         subject: Subject = event.model
-        subject.events.insert(0, NewEvent(f"{workflow}.{trigger}", {
-            "from": event.transition.source, "to": event.transition.dest,
-            **{k: v for k, v in subject.ctx.items() if k in ("reason", "actor_note")},
+        source, dest = event.transition.source, event.transition.dest
+        moved = {"from": source, "to": dest} if dest is not None and dest != source else {}
+        subject.events.insert(0, NewEvent(event_type, {
+            **moved, **{k: v for k, v in subject.inputs.items() if k in ("reason", "actor_note")},
         }))
     return record
 
 
 def fire(workflow: Workflow, subject_id: str, state: str, trigger: str,
-         ctx: Mapping[str, Any] | None = None) -> Fired:
-    """Fire `trigger` on a subject in `state`. Illegal or guarded-out triggers raise StateConflict."""
+         inputs: Mapping[str, Any] | None = None) -> Fired:
+    """Fire `trigger` on a subject in `state`. Illegal or guarded-out triggers raise StateConflict,
+    a guarded-out one with the message its guard declares (`refuses`)."""
+    state = str(state)  # an enum member would be read by its name
     if state not in workflow.machine.states:
         raise StateConflict(f"未知状态：{state}", f"unknown state {state!r}", state=state)
-    subject = Subject(workflow.name, subject_id, state, ctx or {})
+    subject = Subject(workflow.name, subject_id, state, inputs or {})
     event = workflow.machine.events.get(trigger)
     if event is None:
         raise StateConflict(f"未知操作：{trigger}", f"unknown trigger {trigger!r} for {workflow.name}", state=state)
     try:
         ok = event.trigger(subject)
     except MachineError:
-        zh = workflow.state_names_zh.get(state, state)
-        raise StateConflict(f"当前状态（{zh}）不允许该操作：{trigger}",
-                            f"{trigger!r} is not allowed in state {state!r}", state=state) from None
+        raise workflow.refuse(state, workflow.trigger_names_zh.get(trigger, trigger), trigger) from None
     if not ok:
-        raise StateConflict(f"条件不满足，不能执行：{trigger}",
-                            f"the conditions of {trigger!r} do not hold in state {state!r}", state=state)
+        row = workflow.row(trigger, state)
+        failed = next((g for g in (row.guards if row else ()) if not g(subject)), None)
+        zh, en = getattr(failed, "refusal", (f"条件不满足，不能执行：{trigger}",
+                                             f"the conditions of {trigger!r} do not hold in state {state!r}"))
+        raise StateConflict(zh.format_map(_Known(subject.inputs)), en.format_map(_Known(subject.inputs)), state=state)
+
     return Fired(workflow.name, subject_id, trigger, state, subject.state,
                  tuple(subject.events), tuple(subject.outbox), tuple(subject.timers))
+
+
+class _Known(dict[str, Any]):
+    """A guard's message takes the inputs it names; one the caller did not give reads as '?'."""
+
+    def __missing__(self, key: str) -> str:
+        return "?"
