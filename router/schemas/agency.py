@@ -1,0 +1,82 @@
+"""What a partner agency sends (its reports) and gets back (its handoffs), docs/agency-guide.md §4-5."""
+
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+from router.domain.model import OutcomeResult, ReportType
+from router.schemas.common import PERIOD, Instant, Money, Out, Strict, page_number, page_of, page_size, values
+from router.schemas.disputes import HandoffOut
+from router.workflows.handoff import HandoffState
+
+
+class AgreementIn(Strict):
+    terms = fields.String(required=True, validate=validate.Length(min=1, max=8000))
+    amount = Money(allow_none=True, load_default=None)
+    fulfil_by = fields.Date(allow_none=True, load_default=None)
+    judicial_confirmation = fields.Boolean(load_default=False, metadata={
+        "description": "extension: the parties jointly apply for judicial confirmation (司法确认)"})
+
+
+class OutcomeIn(Strict):
+    result = fields.String(required=True, validate=validate.OneOf(values(OutcomeResult)))
+    agreement = fields.Nested(AgreementIn, allow_none=True, load_default=None)
+
+
+class FulfilmentIn(Strict):
+    fulfilled_on = fields.Date(required=True)
+    note = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
+
+
+class ExtensionIn(Strict):
+    period = fields.String(allow_none=True, load_default=None, validate=PERIOD)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class SuspensionIn(Strict):
+    action = fields.String(required=True, validate=validate.OneOf(("start", "end")))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class AgencyEventIn(Strict):
+    event_id = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    type = fields.String(required=True, validate=validate.OneOf(values(ReportType)))
+    occurred_at = fields.AwareDateTime(allow_none=True, load_default=None)
+    reason = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
+    basis = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
+    note = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=4000))
+    outcome = fields.Nested(OutcomeIn, allow_none=True, load_default=None)
+    fulfilment = fields.Nested(FulfilmentIn, allow_none=True, load_default=None, metadata={
+        "description": "extension: the lead reports the agreement performed (履行完毕), on progress or closed"})
+    extension = fields.Nested(ExtensionIn, allow_none=True, load_default=None, metadata={
+        "description": "extension (progress only): 延期 by the parties' consent, capped per body type"})
+    suspension = fields.Nested(SuspensionIn, allow_none=True, load_default=None, metadata={
+        "description": "extension (progress only): start/end an excluded interval, e.g. medical appraisal"})
+
+
+class AgencyHandoffOut(HandoffOut):
+    reference = fields.String(attribute="dispute.reference")
+    category = fields.String(attribute="dispute.category")
+    summary = fields.String(attribute="dispute.summary")
+    dispute_state = fields.String(attribute="dispute.state")
+    division = fields.String(attribute="dispute.division")
+    referral = fields.Raw(allow_none=True, dump_default=None, metadata={
+        "description": "the body type's handoff payload, parties unmasked; null once the handoff was returned, "
+                       "expired, undeliverable or recalled"})
+
+
+AgencyHandoffPage = page_of(AgencyHandoffOut, "AgencyHandoffPage")
+
+
+class AgencyHandoffQuery(Strict):
+    state = fields.String(allow_none=True, load_default=None,
+                          validate=validate.OneOf([s for s in values(HandoffState) if s != "new"]))
+    page = page_number()
+    per_page = page_size(50)
+
+
+class AgencyEventOut(Out):
+    event_id = fields.String()
+    type = fields.String()
+    handoff = fields.Nested(AgencyHandoffOut)
+    recorded_at = Instant()

@@ -1,0 +1,61 @@
+"""The intake body (受理登记), as a clerk, a hotline work order or a script sends it, and the
+command it becomes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import fields, validate
+
+from router.domain.intake import IntakeCommand
+from router.domain.model import Feature, Party, PartyKind, PartyRole, RiskFlag, Source, Wish
+from router.schemas.common import DIVISION, Money, Strict, values
+
+
+class PartyIn(Strict):
+    role = fields.String(required=True, validate=validate.OneOf(values(PartyRole)))
+    kind = fields.String(load_default="person", validate=validate.OneOf(values(PartyKind)))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    id_number = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=32))
+    phone = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=32))
+    credit_code = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=32))
+    division = fields.String(allow_none=True, load_default=None, validate=DIVISION)
+
+
+class DisputeIn(Strict):
+    source = fields.String(required=True, validate=validate.OneOf(values(Source)))
+    source_ref = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=128))
+    category = fields.String(required=True, validate=validate.Length(min=1, max=48))
+    summary = fields.String(required=True, validate=validate.Length(min=1, max=4000))
+    amount = Money(allow_none=True, load_default=None)
+    people_involved = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1, max=100000))
+    division = fields.String(required=True, validate=DIVISION)
+    occurred_on = fields.Date(allow_none=True, load_default=None)
+    risk_flags = fields.List(fields.String(validate=validate.OneOf(values(RiskFlag))), load_default=list)
+    features = fields.List(fields.String(validate=validate.OneOf(values(Feature))), load_default=list,
+                           metadata={"description": "extension: title_dispute, fight_injury (docs/domain.md §4)"})
+    wish = fields.String(load_default="unspecified", validate=validate.OneOf(values(Wish)))
+    parties = fields.List(fields.Nested(PartyIn), required=True, validate=validate.Length(min=1, max=200))
+
+
+class HotlineIn(DisputeIn):
+    """A 12345 work order: the intake fields, with the work-order number instead of source/source_ref."""
+
+    class Meta:
+        exclude = ("source", "source_ref")
+
+    work_order_no = fields.String(required=True, validate=validate.Length(min=1, max=128))
+
+
+def intake_command(data: dict[str, Any]) -> IntakeCommand:
+    """A loaded DisputeIn as the domain's command."""
+    return IntakeCommand(
+        source=Source(data["source"]), source_ref=data.get("source_ref"), category=data["category"],
+        summary=data["summary"], amount=data.get("amount"), people_involved=data.get("people_involved", 1),
+        division=data["division"], occurred_on=data.get("occurred_on"),
+        risk_flags=frozenset(RiskFlag(f) for f in data.get("risk_flags", ())),
+        features=frozenset(Feature(f) for f in data.get("features", ())), wish=Wish(data.get("wish", "unspecified")),
+        parties=tuple(Party(role=PartyRole(p["role"]), kind=PartyKind(p.get("kind", "person")), name=p["name"],
+                            division=p.get("division"), id_number=p.get("id_number"), phone=p.get("phone"),
+                            credit_code=p.get("credit_code")) for p in data["parties"]),
+    )
