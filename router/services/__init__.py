@@ -1,6 +1,8 @@
-"""The service layer: the one API that entry points (HTTP, CLI, workers) call.
+"""The service layer: the one API every entry point calls (the JSON API, the web pages, the command
+line, the workers and the scheduler), so a rule is enforced once whoever asks.
 
-Each use case is one transaction: state, audit events, outbox messages and timers together.
+Each use case is one transaction: state, audit events, outbox messages and timers together. The
+answers are plain JSON-ready data dumped with the schemas of router/schemas.
 """
 
 from __future__ import annotations
@@ -9,15 +11,17 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
+from router.adapters.base import SendResult
 from router.domain.intake import IntakeCommand, validate_intake
 from router.domain.rules import RoutingDecision, decide
 from router.services import (
     admin,
     agency,
     agency_keys,
-    dispatch,
+    delivery,
     health,
     intake,
+    outbox,
     supervision,
     timeline,
     timers,
@@ -40,27 +44,42 @@ class Services:
     def settings(self) -> Settings:
         return self.ctx.settings
 
-    # intake and routing
+    # ------------------------------------------------------------------ intake and supervision
     def register_dispute(self, cmd: IntakeCommand, actor: Actor, *, idempotency_key: str | None = None,
                          body_hash: str | None = None) -> tuple[int, dict[str, Any]]:
+        """受理登记: (201, the dispute), or the first answer again for a repeated Idempotency-Key."""
         return intake.register_dispute(self.ctx, cmd, actor, idempotency_key=idempotency_key, body_hash=body_hash)
 
-    def override(self, dispute_id: str, action: str, reason: str, actor: Actor,
-                 agency: str | None = None) -> dict[str, Any]:
-        dispatch.override(self.ctx, dispute_id, action, reason, actor, agency)
-        return views.get_dispute(self.ctx, dispute_id)
-
     def act(self, dispute_id: str, data: dict[str, Any], actor: Actor) -> dict[str, Any]:
-        """A supervisor action (reroute, designate, urge, escalate, withdraw, close, reopen, follow-up...)."""
+        """A supervisor action (docs/api.md §5); returns the dispute after it."""
         supervision.act(self.ctx, dispute_id, data, actor)
         return views.get_dispute(self.ctx, dispute_id)
 
-    # agencies
+    # ------------------------------------------------------------------ reading
+    def get_dispute(self, dispute_id: str) -> dict[str, Any]:
+        return views.get_dispute(self.ctx, dispute_id)
+
+    def list_disputes(self, f: views.DisputeFilter) -> dict[str, Any]:
+        return views.list_disputes(self.ctx, f)
+
+    def timeline(self, dispute_id: str) -> dict[str, Any]:
+        return timeline.timeline(self.ctx, dispute_id)
+
+    def categories(self) -> list[dict[str, Any]]:
+        return views.categories(self.ctx)
+
+    def divisions(self, parent: str | None = None) -> list[dict[str, Any]]:
+        return views.divisions(self.ctx, parent)
+
+    def agencies(self, body_type: str | None = None, tier: str | None = None,
+                 division: str | None = None) -> list[dict[str, Any]]:
+        return views.agencies(self.ctx, body_type, tier, division)
+
+    # ------------------------------------------------------------------ partner agencies
     def authenticate_agency(self, req: agency_keys.SignedRequest) -> Any:
         return agency_keys.authenticate_agency(self.ctx, req)
 
-    def agency_handoffs(self, agency_code: str, state: str | None, page: int,
-                        per_page: int) -> tuple[list[dict[str, Any]], int]:
+    def agency_handoffs(self, agency_code: str, state: str | None, page: int, per_page: int) -> dict[str, Any]:
         return agency.list_handoffs(self.ctx, agency_code, state, page, per_page)
 
     def agency_handoff(self, agency_code: str, handoff_id: str) -> dict[str, Any]:
@@ -84,25 +103,30 @@ class Services:
         """Every agency's active secrets: what the stub agency verifies deliveries with."""
         return agency_keys.all_secrets(self.ctx)
 
-    # timers
+    # ------------------------------------------------------------------ delivery, relay, timers (workers)
+    def claim_delivery(self, delivery_id: str, owner: str) -> delivery.Job | None:
+        return delivery.claim(self.ctx, delivery_id, owner)
+
+    def record_attempt(self, job: delivery.Job, result: SendResult) -> str:
+        return delivery.complete(self.ctx, job, result)
+
+    def defer_delivery(self, job: delivery.Job, seconds: float) -> str:
+        return delivery.defer(self.ctx, job, seconds)
+
+    def deliveries_due(self) -> list[tuple[str, str]]:
+        return delivery.due_for_enqueue(self.ctx)
+
+    def relay_outbox(self, publish: Callable[[outbox.Message], None]) -> int:
+        return outbox.relay(self.ctx, publish)
+
     def run_due_timers(self, limit: int = 200) -> int:
         return timers.run_due_timers(self.ctx, limit)
 
-    # queries
-    def get_dispute(self, dispute_id: str) -> dict[str, Any]:
-        return views.get_dispute(self.ctx, dispute_id)
+    def housekeeping(self) -> int:
+        """Forget webhook-ids past their window (kept off the request path)."""
+        return agency_keys.purge_seen_requests(self.ctx)
 
-    def timeline(self, dispute_id: str) -> dict[str, Any]:
-        return timeline.timeline(self.ctx, dispute_id)
-
-    def list_disputes(self, f: views.DisputeFilter) -> tuple[list[dict[str, Any]], int]:
-        return views.list_disputes(self.ctx, f)
-
-    def agencies(self, body_type: str | None = None, tier: str | None = None,
-                 division: str | None = None) -> list[Any]:
-        return dispatch.agencies_for_reference(self.ctx, body_type, tier, division)
-
-    # administration
+    # ------------------------------------------------------------------ administration
     def add_user(self, name: str, role: str) -> str:
         return admin.add_user(self.ctx, name, role)
 
@@ -115,6 +139,9 @@ class Services:
     def point_agencies_at(self, endpoint_template: str) -> None:
         """Every agency's endpoint set from a template with `{code}` (the stub agency of tests and benches)."""
         admin.point_agencies_at(self.ctx, endpoint_template)
+
+    def migrate(self) -> None:
+        admin.migrate(self.ctx)
 
     def verify_chain(self) -> dict[str, Any]:
         return admin.verify_chain(self.ctx)

@@ -12,6 +12,7 @@ from router.domain.errors import StateConflict, ValidationError
 from router.services.agency_keys import ensure_agency_keys
 from router.services.context import SYSTEM, Actor, ServiceContext
 from router.store.chain import verify_all
+from router.store.migrate import upgrade
 from router.store.models import Agency, User
 
 ROLES = ("clerk", "supervisor", "admin")
@@ -73,6 +74,11 @@ def sync_agencies(ctx: ServiceContext) -> dict[str, int]:
             uow.append_event(type="agencies.synced", actor=SYSTEM.id, at=at, data=dict(counts))
     ctx.invalidate_registry()
     return counts
+
+
+def migrate(ctx: ServiceContext) -> None:
+    """Bring the database schema to the code's revision (`init-db`)."""
+    upgrade(ctx.store.engine)
 
 
 def point_agencies_at(ctx: ServiceContext, endpoint_template: str) -> None:

@@ -4,7 +4,7 @@ The deliveries table is the queue of record. A worker leases a delivery before i
 agency; whatever happens to the worker, the lease runs out and the sweeper offers the delivery
 again. Outcomes are written through the workflow engine in one transaction with their events:
 delivered; retried on the configured schedule; or, after the last attempt or a final 4xx,
-undeliverable, with the lead re-routed to the next candidate or sent to supervisors.
+undeliverable, which is a handoff not taken like any other (services/not_taken.py).
 """
 
 from __future__ import annotations
@@ -19,13 +19,14 @@ from sqlalchemy import and_, or_, select, update
 
 from router.adapters import adapter_for
 from router.adapters.base import SendResult
-from router.domain.model import BodyType
 from router.services.agency_keys import agency_secrets
 from router.services.context import SYSTEM, ServiceContext
-from router.services.dispatch import failed_placements, next_lead, place_lead, transition_dispute, transition_handoff
+from router.services.not_taken import handoff_not_taken
+from router.services.operation import Operation
 from router.services.referral import referral_input, revealed_fields
 from router.store.models import Agency, Delivery, Dispute, Handoff, Outbox
 from router.store.uow import UnitOfWork
+from router.workflows.handoff import ENDED, WAITING, HandoffState
 
 log = logging.getLogger(__name__)
 HANDOFF_KINDS = frozenset({"handoff.offered"})
@@ -72,7 +73,7 @@ def claim(ctx: ServiceContext, delivery_id: str, owner: str) -> Job | None:
             return Job(d.id, owner, d.attempts, url, payload, agency_secrets(ctx, s, d.agency_code), d.outbox_id,
                        d.agency_code, str(payload.get("reference", "")), d.body_type, d.kind)
         h = s.get(Handoff, d.handoff_id)
-        if h.state in ("recalled", "expired", "returned"):  # withdrawn before it went out: nothing to send
+        if h.state in ENDED:  # withdrawn or given up before it went out: nothing to send
             d.state, d.lease_owner, d.lease_expires_at, d.last_error = "cancelled", None, None, f"handoff {h.state}"
             return None
         payload = adapter_for(d.body_type).build(referral_input(ctx, s, h))
@@ -110,37 +111,29 @@ def complete(ctx: ServiceContext, job: Job, result: SendResult, *, rng: random.R
                         "latency_ms": round(result.elapsed * 1000, 1), "agency": d.agency_code}
         if h is None:
             return _complete_notice(uow, d, dispute, result, attempt_data, schedule, rng, now)
+        op = Operation(ctx, uow, dispute, SYSTEM, now)
         if result.outcome == "delivered":
             d.state, d.delivered_at, d.last_error = "succeeded", now, None
-            # The referral carries the parties unmasked: the reveal goes on the audit trail (DOMAIN.md 8).
+            # The referral carries the parties unmasked: the reveal goes on the audit trail (docs/domain.md §9).
             attempt_data["pii_revealed"] = revealed_fields(dispute)
-            if h.state == "offered":
-                transition_handoff(uow, dispute, h, "deliver", SYSTEM, now, extra=attempt_data)
+            if h.state == HandoffState.OFFERED:
+                op.fire_handoff(h, "deliver", extra=attempt_data)
             else:  # the agency already answered (e.g. acknowledged) before our delivery was recorded
-                uow.append_event(type="delivery.succeeded", actor=SYSTEM.id, at=now, data=attempt_data,
-                                 dispute=dispute, handoff_id=h.id)
+                op.event("delivery.succeeded", attempt_data, h)
             return d.state
         d.last_error = result.error
         wait = None if result.outcome == "final" else backoff(schedule, d.attempts, result.retry_after, rng)
-        uow.append_event(type="delivery.attempt_failed", actor=SYSTEM.id, at=now,
-                         data={**attempt_data, "error": result.error, "final": wait is None,
-                               "retry_in_s": None if wait is None else round(wait, 1)},
-                         dispute=dispute, handoff_id=h.id)
+        op.event("delivery.attempt_failed", {**attempt_data, "error": result.error, "final": wait is None,
+                                             "retry_in_s": None if wait is None else round(wait, 1)}, h)
         if wait is not None:
             d.next_attempt_at = now + timedelta(seconds=wait)
             return d.state
         d.state = "failed"
-        if h.state in ("offered", "delivered"):
+        if h.state in WAITING:
             reason = (f"对方拒收（HTTP {result.status}）" if result.outcome == "final"
                       else f"{d.attempts}次投递均失败：{result.error}")
-            transition_handoff(uow, dispute, h, "fail_delivery", SYSTEM, now,
-                               extra={"reason": reason, "error": result.error, "attempts": d.attempts})
-            if h.role == "lead":
-                reroute_after_failure(ctx, uow, dispute, h, now, reason)
-            elif h.role == "confirm":
-                from router.services.follow import confirmation_not_taken
-
-                confirmation_not_taken(ctx, uow, dispute, h, now, reason)
+            op.fire_handoff(h, "fail_delivery", extra={"reason": reason, "error": result.error, "attempts": d.attempts})
+            handoff_not_taken(op, h, reason)
         return d.state
 
 
@@ -161,23 +154,6 @@ def _complete_notice(uow: UnitOfWork, d: Delivery, dispute: Dispute | None, resu
     else:
         d.next_attempt_at = now + timedelta(seconds=wait)
     return d.state
-
-
-def reroute_after_failure(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, failed: Handoff, at: datetime,
-                          reason: str) -> None:
-    """The lead could not take the dispute: next candidate, or supervisors after 3 failed placements."""
-    if d.state not in ("handed_off", "routed", "in_handling"):
-        return
-    limit = ctx.config.bodies.max_placements
-    failures = failed_placements(d)
-    cand = next_lead(ctx, d, BodyType(failed.body_type)) if failures < limit else None
-    if cand is None:
-        transition_dispute(uow, d, "route_to_supervisor", SYSTEM, at,
-                           extra={"reason": f"{reason}；" + (f"已{failures}次分派未成功" if failures >= limit
-                                                          else "没有其他可承接的单位"),
-                                  "failed_placements": failures})
-        return
-    place_lead(ctx, uow, d, cand.code, cand.body_type, SYSTEM, at, extra={"reason": reason})
 
 
 def defer(ctx: ServiceContext, job: Job, seconds: float) -> str:

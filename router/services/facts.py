@@ -2,16 +2,7 @@
 
 from __future__ import annotations
 
-from router.domain.model import (
-    DisputeFacts,
-    Feature,
-    Party,
-    PartyKind,
-    PartyRole,
-    RiskFlag,
-    Source,
-    Wish,
-)
+from router.domain.model import DisputeFacts, Feature, Party, PartyKind, PartyRole, RiskFlag, Source, Wish
 from router.store.models import Dispute
 
 

@@ -3,6 +3,7 @@ the first one and changes nothing; the same key with another body is a conflict.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime
 from typing import Any
@@ -12,6 +13,11 @@ from sqlalchemy.orm import Session
 from router.domain.errors import StateConflict
 from router.services.context import ServiceContext
 from router.store.models import IdempotencyKey
+
+
+def request_hash(body: Any) -> str:
+    """What makes two requests "the same" for a key: their canonical JSON."""
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
 
 class Idempotency:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,16 +18,13 @@ from router.domain.rules import decide
 from router.services.context import Actor, ServiceContext
 from router.services.dispatch import apply_decision
 from router.services.idempotency import Idempotency
-from router.services.views import full_view
+from router.services.operation import Operation
+from router.services.views import dispute_answer
 from router.store.models import Dispute, Party
 from router.store.uow import UnitOfWork
 
 DUPLICATE_WINDOW = timedelta(days=30)
 _APPLICANT, _RESPONDENT = aliased(Party), aliased(Party)  # built once: an alias per call costs ~1.5 ms
-
-
-def request_hash(body: Any) -> str:
-    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
 
 def register_dispute(ctx: ServiceContext, cmd: IntakeCommand, actor: Actor, *,
@@ -46,13 +41,12 @@ def register_dispute(ctx: ServiceContext, cmd: IntakeCommand, actor: Actor, *,
         return stored
     try:
         with ctx.store.unit_of_work() as uow:
-            d = _insert(ctx, uow, cmd, actor, at)
-            decision = decide(cmd.facts(key=d.id), ctx.config.ruleset, ctx.registry())
-            apply_decision(ctx, uow, d, decision, actor, at)
+            op = Operation(ctx, uow, _insert(ctx, uow, cmd, actor, at), actor, at)
+            apply_decision(op, decide(cmd.facts(key=op.dispute.id), ctx.config.ruleset, ctx.registry()))
             uow.session.flush()
-            view = full_view(ctx, uow.session, d, at)
+            view = dispute_answer(ctx, op.dispute, at)
             if once:
-                once.remember(uow.session, 201, view, at)
+                view = once.remember(uow.session, 201, view, at)
         metrics.DISPUTES_REGISTERED.labels(cmd.category, str(cmd.source)).inc()
         return 201, view
     except IntegrityError:
@@ -93,7 +87,7 @@ def _insert(ctx: ServiceContext, uow: UnitOfWork, cmd: IntakeCommand, actor: Act
                             "people_involved": d.people_involved, "risk_flags": d.risk_flags, "wish": d.wish,
                             "parties": [{"role": p.role, "kind": p.kind} for p in d.parties]}
     if dup is not None:
-        d.duplicate_of = dup.id
+        d.duplicate = dup
         data["duplicate_of"] = {"id": dup.id, "reference": dup.reference}
     uow.append_event(type="dispute.registered", actor=actor.id, at=at, data=data, dispute=d)
     return d

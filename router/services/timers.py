@@ -1,4 +1,4 @@
-"""Due timers -> engine triggers (DESIGN.md `scheduler`): the escalation ladder of DOMAIN.md section 5
+"""Due timers -> workflow triggers (docs/architecture.md §6): the escalation ladder of docs/domain.md §6
 and the follow-through's own clocks. Each timer fires in its own transaction, taken with FOR UPDATE
 SKIP LOCKED on PostgreSQL, so several schedulers share the work and a timer fires once in effect:
 a scheduler that dies mid-way rolls back, and the timer is still due for the next one.
@@ -12,21 +12,20 @@ sent to the agency and flagged for supervisors); and `fulfil_due`, `follow_up_du
 from __future__ import annotations
 
 import random
-from datetime import datetime
 
 from sqlalchemy import select
 
 from router.services.context import SYSTEM, ServiceContext
-from router.services.dispatch import transition_handoff
-from router.services.follow import confirmation_not_taken, send_urge
+from router.services.not_taken import handoff_not_taken
+from router.services.operation import Operation
+from router.services.supervision import send_urge
 from router.store.models import Dispute, Handoff, Timer
-from router.store.uow import UnitOfWork
+from router.workflows.dispute import AFTER_AGREEMENT, DisputeState
+from router.workflows.handoff import HANDLING, WAITING
 
 HANDOFF_KINDS = ("ack_warn", "ack_due", "return_due", "handle_warn", "handle_due", "handle_urge", "handle_escalate")
 DISPUTE_KINDS = ("fulfil_due", "follow_up_due", "confirmation_window")
 HANDLED = HANDOFF_KINDS + DISPUTE_KINDS
-WAITING_ACK = ("offered", "delivered")
-HANDLING = ("acknowledged", "in_progress")
 
 
 def due_timer_ids(ctx: ServiceContext, limit: int = 200) -> list[int]:
@@ -56,57 +55,49 @@ def fire_timer(ctx: ServiceContext, timer_id: int) -> str:
         t.fired_at = now
         if d is None:
             return "moot"
+        op = Operation(ctx, uow, d, SYSTEM, now)
         if t.kind in DISPUTE_KINDS:
-            return _dispute_timer(uow, d, t, now)
+            return _dispute_timer(op, t)
         h = s.get(Handoff, t.handoff_id) if t.handoff_id else None
-        if h is None:
-            return "moot"
-        return _handoff_timer(ctx, uow, d, h, t, now)
+        return "moot" if h is None else _handoff_timer(op, h, t)
 
 
-def _handoff_timer(ctx: ServiceContext, uow: UnitOfWork, d: Dispute, h: Handoff, t: Timer, now: datetime) -> str:
-    due = t.due_at
-    mark = {"timer": t.id, "rule": t.rule, "deadline": "ack_due" if t.kind.startswith("ack") else "handle_due",
-            "due": h.ack_due if t.kind.startswith("ack") else h.handle_due}
-    waiting = h.state in (WAITING_ACK if t.kind.startswith("ack") else HANDLING)
-    if t.kind == "return_due" or not waiting:
+def _handoff_timer(op: Operation, h: Handoff, t: Timer) -> str:
+    on_ack = t.kind.startswith("ack")
+    mark = {"timer": t.id, "rule": t.rule, "deadline": "ack_due" if on_ack else "handle_due",
+            "due": h.ack_due if on_ack else h.handle_due}
+    if t.kind == "return_due" or h.state not in (WAITING if on_ack else HANDLING):
         return "moot"
     if t.kind in ("ack_warn", "handle_warn"):
-        uow.append_event(type="handoff.warned", actor=SYSTEM.id, at=now, dispute=d, handoff_id=h.id,
-                         data={**mark, "warned_at": due})
+        op.event("handoff.warned", {**mark, "warned_at": t.due_at}, h)
         return "warned"
     if t.kind == "ack_due":
         reason = f"{h.agency_code}逾期未签收（期限{h.ack_due.isoformat()}），视为拒收"
-        transition_handoff(uow, d, h, "expire", SYSTEM, now, extra={**mark, "reason": reason})
-        if h.role == "lead":
-            from router.services.delivery import reroute_after_failure
-
-            reroute_after_failure(ctx, uow, d, h, now, reason)
-        elif h.role == "confirm":
-            confirmation_not_taken(ctx, uow, d, h, now, reason)
+        op.fire_handoff(h, "expire", extra={**mark, "reason": reason})
+        handoff_not_taken(op, h, reason)
         return "expired"
     if t.kind == "handle_due":
-        uow.append_event(type="handoff.overdue", actor=SYSTEM.id, at=now, dispute=d, handoff_id=h.id, data=mark)
+        op.event("handoff.overdue", mark, h)
         return "overdue"
     if t.kind == "handle_urge":
-        send_urge(uow, d, h, SYSTEM, now, f"办理期限（{mark['due'].isoformat()}）已过，请尽快办结并报告结果")
+        send_urge(op, h, f"办理期限（{mark['due'].isoformat()}）已过，请尽快办结并报告结果")
         return "urged"
     # handle_escalate: 督办, on the supervisors' overdue list and at the agency
-    h.escalated_at = now
-    send_urge(uow, d, h, SYSTEM, now, f"办理超期未结，已列入督办（期限{mark['due'].isoformat()}）", escalated=True)
+    h.escalated_at = op.at
+    send_urge(op, h, f"办理超期未结，已列入督办（期限{mark['due'].isoformat()}）", escalated=True)
     return "escalated"
 
 
-def _dispute_timer(uow: UnitOfWork, d: Dispute, t: Timer, now: datetime) -> str:
-    data = {"timer": t.id, "rule": t.rule, "due": t.due_at}
-    if t.kind == "fulfil_due" and d.state == "fulfilling":
-        uow.append_event(type="dispute.fulfilment_overdue", actor=SYSTEM.id, at=now, dispute=d, data=data)
+def _dispute_timer(op: Operation, t: Timer) -> str:
+    data, state = {"timer": t.id, "rule": t.rule, "due": t.due_at}, op.dispute.state
+    if t.kind == "fulfil_due" and state == DisputeState.FULFILLING:
+        op.event("dispute.fulfilment_overdue", data)
         return "fulfilment_overdue"
-    if t.kind == "follow_up_due" and d.state == "follow_up":
-        uow.append_event(type="dispute.follow_up_due", actor=SYSTEM.id, at=now, dispute=d, data=data)
+    if t.kind == "follow_up_due" and state == DisputeState.FOLLOW_UP:
+        op.event("dispute.follow_up_due", data)
         return "follow_up_due"
-    if t.kind == "confirmation_window" and d.state in ("agreed", "fulfilling"):
-        uow.append_event(type="dispute.confirmation_window_closed", actor=SYSTEM.id, at=now, dispute=d, data=data)
+    if t.kind == "confirmation_window" and state in AFTER_AGREEMENT:
+        op.event("dispute.confirmation_window_closed", data)
         return "confirmation_window_closed"
     return "moot"
 

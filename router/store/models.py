@@ -95,6 +95,7 @@ class Dispute(Base):
     closure: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
+    duplicate: Mapped[Dispute | None] = relationship(remote_side=[id], foreign_keys=[duplicate_of])
     parties: Mapped[list[Party]] = relationship(back_populates="dispute", order_by="Party.idx",
                                                 cascade="all, delete-orphan")
     handoffs: Mapped[list[Handoff]] = relationship(

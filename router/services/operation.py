@@ -1,0 +1,88 @@
+"""One operation on one dispute: the parameter object every step of a use case takes, and the
+engine plumbing that turns a workflow trigger into stored state, audit events, outbox messages and
+timers in the operation's transaction (docs/architecture.md §3).
+
+A use case opens an Operation with the dispute locked (`on_dispute`, or `Operation` on a dispute it
+locked itself) and passes it down; every step reads `op.dispute`, `op.actor`, `op.at` from it and
+fires the engine through `op.fire_dispute` / `op.fire_handoff`. Nothing else changes a state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from router.domain.errors import NotFound
+from router.services import notices
+from router.services.context import SYSTEM, Actor, ServiceContext
+from router.settings import DomainConfig
+from router.store.models import Dispute, Handoff
+from router.store.uow import UnitOfWork
+from router.workflows.dispute import DISPUTE
+from router.workflows.engine import Fired, fire
+from router.workflows.handoff import FINAL, HANDOFF, HandoffState
+
+
+@dataclass(frozen=True)
+class Operation:
+    ctx: ServiceContext
+    uow: UnitOfWork
+    dispute: Dispute
+    actor: Actor
+    at: datetime
+
+    @property
+    def config(self) -> DomainConfig:
+        return self.ctx.config
+
+    def by_system(self) -> Operation:
+        """The same operation, its next steps taken by the router itself (a re-route after a return)."""
+        return replace(self, actor=SYSTEM)
+
+    def fire_dispute(self, trigger: str, extra: dict[str, Any] | None = None,
+                     inputs: dict[str, Any] | None = None) -> Fired:
+        d = self.dispute
+        fired = fire(DISPUTE, d.id, d.state, trigger, {**(extra or {}), **(inputs or {})})
+        d.state, d.updated_at = fired.dest, self.at
+        self.uow.apply(fired, actor=self.actor.id, at=self.at, dispute=d, extra=extra)
+        notices.after_dispute_transition(self.uow, d, fired, self.at)
+        return fired
+
+    def fire_handoff(self, h: Handoff, trigger: str, extra: dict[str, Any] | None = None,
+                     inputs: dict[str, Any] | None = None) -> Fired:
+        local_due = h.return_due.astimezone(self.config.calendar.tz) if h.return_due else None
+        facts = {"body_type": h.body_type, "agency": h.agency_code, "designated": h.designated,
+                 "return_due": h.return_due, "now": self.at,
+                 "return_due_text": local_due.strftime("%Y-%m-%d %H:%M") if local_due else "", **(inputs or {})}
+        fired = fire(HANDOFF, h.id, h.state, trigger, facts)
+        h.state, h.updated_at = fired.dest, self.at
+        self.dispute.updated_at = self.at
+        self.uow.apply(fired, actor=self.actor.id, at=self.at, dispute=self.dispute, handoff_id=h.id,
+                       extra={"agency": h.agency_code, "role": h.role, **(extra or {})})
+        if fired.dest in FINAL or fired.dest == HandoffState.COMPLETED:  # its ladder has nothing left to do
+            self.uow.cancel_timers(self.at, handoff_id=h.id)
+        return fired
+
+    def event(self, type: str, data: dict[str, Any], handoff: Handoff | None = None) -> None:
+        """An audit event that records a fact without a state change (a warning, a reveal, an urge)."""
+        self.uow.append_event(type=type, actor=self.actor.id, at=self.at, dispute=self.dispute,
+                              handoff_id=handoff.id if handoff else None, data=data)
+
+    def notify(self, h: Handoff, kind: str, payload: dict[str, Any]) -> None:
+        """A notice to the agency holding `h`, through the outbox and its adapter like a delivery."""
+        self.uow.add_message(kind, h.body_type, {**payload, "agency": h.agency_code}, at=self.at,
+                             dispute_id=self.dispute.id, handoff_id=h.id)
+
+
+@contextmanager
+def on_dispute(ctx: ServiceContext, dispute_id: str, actor: Actor) -> Iterator[Operation]:
+    """A unit of work with the dispute locked first, as every use case locks it (no deadlocks)."""
+    at = ctx.now()
+    with ctx.store.unit_of_work() as uow:
+        d = uow.session.get(Dispute, dispute_id, with_for_update=True)
+        if d is None:
+            raise NotFound("纠纷不存在", "no such dispute")
+        yield Operation(ctx, uow, d, actor, at)
