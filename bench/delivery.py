@@ -85,7 +85,7 @@ def main() -> None:
                   for _ in range(args.workers)]
         time.sleep(3)
     else:
-        background = Background(svc.ctx, workers=args.workers).start()
+        background = Background(svc, workers=args.workers).start()
 
     villages = [d.code for d in settings.domain.divisions.by_code.values() if d.level == "village"]
     template = {"source": "walk_in", "category": "NEIGHBOUR", "summary": "基准", "amount": "1000.00",

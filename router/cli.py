@@ -1,34 +1,43 @@
-"""`dispute-router` command line (API.md "Command line")."""
+"""`dispute-router` command line (docs/api.md §9): every command goes through Services."""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from marshmallow import ValidationError as SchemaError
+
+from router import server
+from router.adapters.contracts import write_all
 from router.domain.errors import ConfigError, DomainError, ValidationError
+from router.domain.model import StaffRole, Tier
+from router.logs import configure
+from router.messaging.worker import DeliveryWorker, Relay, Scheduler, Sweeper
+from router.schemas.intake import DisputeIn, intake_command
+from router.schemas.messages import flatten
+from router.services import Services, build_services, explain
 from router.settings import load_settings
+from router.store.migrate import NotMigrated
+from router.testing.demo import DemoAgencies
 
 log = logging.getLogger("router.cli")
 
 
-def _services(check_schema: bool = True) -> Any:
-    from router.services import build_services
-
+def _services(check_schema: bool = True) -> Services:
     return build_services(load_settings(), check_schema=check_schema)
 
 
 def cmd_init_db(args: argparse.Namespace) -> int:
-    from router.store.migrate import upgrade
-
     svc = _services(check_schema=False)
-    upgrade(svc.ctx.store.engine)
+    svc.migrate()
     counts = svc.sync_agencies()
     print(f"database migrated; agencies: {counts['added']} added, {counts['updated']} updated, "
           f"{counts['unchanged']} unchanged")
@@ -43,36 +52,12 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from waitress import create_server
-
-    from router.api.app import create_app
-    from router.messaging.topology import is_amqp
-    from router.messaging.worker import Background
-
-    svc = _services()
-    app = create_app(svc)
-    server = create_server(app, host=args.host, port=args.port, threads=args.threads, ident="dispute-router")
-    # Embedded default: relay, sweeper and delivery workers run here. With RabbitMQ they run as
-    # their own processes (`dispute-router relay`, `dispute-router worker`) unless asked here too.
-    background = None
-    if not is_amqp(svc.settings.broker_url) or args.with_workers:
-        background = Background(svc.ctx, workers=args.workers).start()
-    print(f"dispute-router serving on http://{args.host}:{server.effective_port}/ "
-          f"(database {svc.settings.database_url.split('://')[0]}, broker {svc.settings.broker_url.split('://')[0]}"
-          f"{', delivery in-process' if background else ''}); Ctrl-C stops it", flush=True)
-    try:
-        with contextlib.suppress(KeyboardInterrupt):
-            server.run()
-    finally:
-        if background:
-            background.close()
+    server.serve(_services(), args.host, args.port, threads=args.threads, workers=args.workers,
+                 with_workers=args.with_workers, announce=lambda line: print(line, flush=True))
     return 0
 
 
-def _run_until_signal(parts: list) -> int:
-    import signal
-    import threading
-
+def _run_until_signal(parts: list[Any]) -> int:
     threads = [threading.Thread(target=p.run, name=type(p).__name__, daemon=True) for p in parts]
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -88,27 +73,21 @@ def _run_until_signal(parts: list) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from router.messaging.worker import DeliveryWorker
-
     svc = _services()
     print(f"delivery worker: {args.threads} consumer(s) on {svc.settings.broker_url.split('@')[-1]}", flush=True)
-    return _run_until_signal([DeliveryWorker(svc.ctx, prefetch=args.prefetch) for _ in range(args.threads)])
+    return _run_until_signal([DeliveryWorker(svc, prefetch=args.prefetch) for _ in range(args.threads)])
 
 
 def cmd_relay(args: argparse.Namespace) -> int:
-    from router.messaging.worker import Relay, Sweeper
-
     svc = _services()
     print(f"relay and sweeper on {svc.settings.broker_url.split('@')[-1]}", flush=True)
-    return _run_until_signal([Relay(svc.ctx), Sweeper(svc.ctx)])
+    return _run_until_signal([Relay(svc), Sweeper(svc)])
 
 
 def cmd_scheduler(args: argparse.Namespace) -> int:
-    from router.messaging.worker import Scheduler
-
     svc = _services()
     print("scheduler: due timers -> workflow triggers", flush=True)
-    return _run_until_signal([Scheduler(svc.ctx)])
+    return _run_until_signal([Scheduler(svc)])
 
 
 def cmd_agency_add(args: argparse.Namespace) -> int:
@@ -127,13 +106,6 @@ def cmd_agency_rotate_key(args: argparse.Namespace) -> int:
 
 
 def cmd_routing_explain(args: argparse.Namespace) -> int:
-    from marshmallow import ValidationError as SchemaError
-
-    from router.api.disputes import to_command
-    from router.api.errors import flatten
-    from router.api.schemas import DisputeIn
-    from router.services import explain
-
     raw = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
     try:
         data = DisputeIn().load(json.loads(raw))
@@ -144,7 +116,7 @@ def cmd_routing_explain(args: argparse.Namespace) -> int:
         for k, v in flatten(e.messages, zh=False).items():
             print(f"error: {k}: {'; '.join(v)}", file=sys.stderr)
         return 2
-    decision = explain(load_settings(), to_command(data), date.today())
+    decision = explain(load_settings(), intake_command(data), date.today())
     if args.format == "json":
         print(json.dumps(decision.as_dict(), ensure_ascii=False, indent=2))
     else:
@@ -161,10 +133,7 @@ def cmd_routing_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_openapi(args: argparse.Namespace) -> int:
-    from router.api.app import create_app
-    from router.api.openapi import render
-
-    text = render(create_app(_services(check_schema=False)))
+    text = server.openapi_document(_services(check_schema=False))
     if args.write:
         Path(args.write).write_text(text, encoding="utf-8")
         print(f"wrote {args.write}")
@@ -174,8 +143,6 @@ def cmd_openapi(args: argparse.Namespace) -> int:
 
 
 def cmd_contracts(args: argparse.Namespace) -> int:
-    from router.adapters.contracts import write_all
-
     for name in write_all(Path(args.write)):
         print(f"wrote {Path(args.write) / name}")
     return 0
@@ -184,11 +151,6 @@ def cmd_contracts(args: argparse.Namespace) -> int:
 def cmd_stub_agency(args: argparse.Namespace) -> int:
     """The demo's agencies: accept and verify every delivery, print one line each; with --acknowledge,
     answer each new referral with a signed 签收 callback, as a real agency's system would."""
-    import signal
-    import threading
-
-    from router.testing.demo import DemoAgencies
-
     svc = _services()
     router_url = args.router or svc.settings.public_url
     demo = DemoAgencies(svc, router_url, acknowledge=args.acknowledge, say=lambda line: print(line, flush=True))
@@ -214,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     user = sub.add_parser("user", help="staff users").add_subparsers(dest="user_command", required=True)
     add = user.add_parser("add", help="create a user; prints the token alone on the last line")
     add.add_argument("--name", required=True)
-    add.add_argument("--role", required=True, choices=["clerk", "supervisor", "admin"])
+    add.add_argument("--role", required=True, choices=[str(r) for r in StaffRole])
     add.set_defaults(func=cmd_user_add)
 
     serve = sub.add_parser("serve", help="run the service (embedded default: everything in one process)")
@@ -241,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     aa.add_argument("--code", required=True)
     aa.add_argument("--name", required=True)
     aa.add_argument("--body-type", required=True)
-    aa.add_argument("--tier", required=True, choices=["grid", "village", "town", "district", "city"])
+    aa.add_argument("--tier", required=True, choices=[str(t) for t in Tier])
     aa.add_argument("--division", required=True, help="12-digit division code of its jurisdiction")
     aa.add_argument("--endpoint", help="where handoffs are POSTed (http or https URL)")
     aa.add_argument("--priority", type=int, default=0,
@@ -271,8 +233,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from router.logs import configure
-
     configure()
     args = build_parser().parse_args(argv)
     try:
@@ -287,13 +247,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DomainError as e:
         print(f"error: {e.message_en}", file=sys.stderr)
         return 2
-    except Exception as e:  # NotMigrated and the like: a clear line, not a traceback
-        from router.store.migrate import NotMigrated
-
-        if isinstance(e, NotMigrated):
-            print(f"error: {e}", file=sys.stderr)
-            return 2
-        raise
+    except NotMigrated as e:  # a clear line, not a traceback
+        print(f"error: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -234,6 +234,6 @@ def background(svc: Services) -> Iterator[Any]:
     """Relay, sweeper, scheduler and delivery workers in threads, as the embedded `serve` runs them."""
     from router.messaging.worker import Background
 
-    bg = Background(svc.ctx, workers=2).start()
+    bg = Background(svc, workers=2).start()
     yield bg
     bg.close()

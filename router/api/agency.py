@@ -1,4 +1,4 @@
-"""Partner agencies' endpoints (API.md "Agencies"): pull, report, and the 12345 hotline's intake.
+"""Partner agencies' endpoints (docs/agency-guide.md): pull, report, and the 12345 hotline's intake.
 
 Every call is signed the Standard Webhooks way plus `X-Router-Key`; any failure is a bare 401.
 """
@@ -13,41 +13,25 @@ from flask import g, request
 
 from router.api.auth import services
 from router.api.blueprint import Blueprint
-from router.api.disputes import to_command
 from router.api.errors import error_response
-from router.api.schemas import (
+from router.schemas.agency import (
     AgencyEventIn,
     AgencyEventOut,
     AgencyHandoffOut,
     AgencyHandoffPage,
     AgencyHandoffQuery,
-    DisputeOut,
-    ErrorOut,
-    HotlineIn,
 )
+from router.schemas.disputes import DisputeOut
+from router.schemas.intake import HotlineIn, intake_command
 from router.services.agency import agency_actor
 from router.services.agency_keys import SignedRequest
-from router.services.intake import request_hash
+from router.services.idempotency import request_hash
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 blp = Blueprint("agency", __name__, url_prefix="/api/v1", description="协作单位：拉取、签收、退回、报告结果；12345工单")
 
-ERRORS = {400: "malformed JSON", 401: "bad or missing signature, stale timestamp or replayed webhook-id",
-          403: "this agency may not call this endpoint", 404: "unknown, or not this agency's",
-          409: "illegal in the handoff's state, or event_id reused with another body",
-          413: "body over the limit", 415: "not JSON", 422: "schema or domain validation"}
-
-
 SIGNED = [{"agency": []}]
-
-
-def _errors(*codes: int) -> Any:
-    def deco(f: Any) -> Any:
-        for c in codes:
-            f = blp.alt_response(c, schema=ErrorOut, description=ERRORS[c])(f)
-        return f
-    return deco
 
 
 def require_agency(view: F) -> F:
@@ -72,19 +56,18 @@ def require_agency(view: F) -> F:
 @blp.doc(security=SIGNED)
 @require_agency
 @blp.arguments(AgencyHandoffQuery, location="query")
-@blp.response(200, AgencyHandoffPage)
-@_errors(401, 422)
+@blp.answers(200, AgencyHandoffPage)
+@blp.fails(401, 422)
 def pull(q: dict[str, Any]) -> Any:
     """What is waiting for this agency (e.g. `?state=delivered`); newest first, without personal data."""
-    items, total = services().agency_handoffs(g.agency.code, q.get("state"), q["page"], q["per_page"])
-    return {"items": items, "total": total, "page": q["page"], "per_page": q["per_page"]}
+    return services().agency_handoffs(g.agency.code, q.get("state"), q["page"], q["per_page"])
 
 
 @blp.get("/agency/handoffs/<string:handoff_id>")
 @blp.doc(security=SIGNED)
 @require_agency
-@blp.response(200, AgencyHandoffOut)
-@_errors(401, 404)
+@blp.answers(200, AgencyHandoffOut)
+@blp.fails(401, 404)
 def one(handoff_id: str) -> Any:
     """One handoff in full, parties unmasked (the agency must contact them); the reveal is audited."""
     return services().agency_handoff(g.agency.code, handoff_id)
@@ -94,8 +77,8 @@ def one(handoff_id: str) -> Any:
 @blp.doc(security=SIGNED)
 @require_agency
 @blp.arguments(AgencyEventIn)
-@blp.response(200, AgencyEventOut)
-@_errors(400, 401, 404, 409, 413, 415, 422)
+@blp.answers(200, AgencyEventOut)
+@blp.fails(400, 401, 404, 409, 413, 415, 422)
 def report(data: dict[str, Any], handoff_id: str) -> Any:
     """签收 acknowledged · 退回 returned (reason and basis) · progress · outcome · closed.
 
@@ -111,8 +94,8 @@ def report(data: dict[str, Any], handoff_id: str) -> Any:
 @blp.doc(security=SIGNED)
 @require_agency
 @blp.arguments(HotlineIn)
-@blp.response(201, DisputeOut)
-@_errors(400, 401, 403, 409, 413, 415, 422)
+@blp.answers(201, DisputeOut)
+@blp.fails(400, 401, 403, 409, 413, 415, 422)
 def hotline(data: dict[str, Any]) -> Any:
     """A 12345 work order becomes a dispute (source hotline, source_ref = work-order number).
 
@@ -122,7 +105,7 @@ def hotline(data: dict[str, Any]) -> Any:
     if g.agency.body_type != "hotline_12345":
         return error_response(403)
     order = data.pop("work_order_no")
-    cmd = to_command({**data, "source": "hotline", "source_ref": order})
+    cmd = intake_command({**data, "source": "hotline", "source_ref": order})
     status, view = services().register_dispute(cmd, agency_actor(g.agency.code), idempotency_key=order,
                                                body_hash=request_hash(request.get_json()))
     return view, status

@@ -7,12 +7,15 @@ from typing import Any
 
 from flask import Flask, Response, request
 from flask_smorest import Api
+from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException
 
 from router.api import agency, disputes, health, reference
+from router.api.blueprint import ERRORS, error_name
 from router.api.errors import error_response, from_domain, from_webargs
-from router.api.schemas import Money
 from router.domain.errors import DomainError
+from router.schemas.common import Money
+from router.schemas.errors import ErrorOut
 from router.services import Services
 
 log = logging.getLogger(__name__)
@@ -27,7 +30,19 @@ OPENAPI = {
 
 
 class RouterApi(Api):
-    """flask-smorest Api whose errors use the one body of API.md."""
+    """flask-smorest Api whose errors use the one body of docs/api.md §1, documented once."""
+
+    ERROR_SCHEMA = ErrorOut
+
+    def _register_responses(self) -> None:
+        """The error answers as components with our descriptions; endpoints refer to them by name."""
+        for status, description in ERRORS.items():
+            response = {"description": description, "schema": ErrorOut}
+            prepare_response(response, self.spec, self.DEFAULT_RESPONSE_CONTENT_TYPE)
+            self.spec.components.response(error_name(status), response)
+        response = {"description": "any other error, in the same body", "schema": ErrorOut}
+        prepare_response(response, self.spec, self.DEFAULT_RESPONSE_CONTENT_TYPE)
+        self.spec.components.response("DEFAULT_ERROR", response)
 
     def handle_http_exception(self, error: HTTPException) -> Response:
         data = getattr(error, "data", None) or {}

@@ -1,13 +1,13 @@
-"""One error body for every endpoint (API.md "Errors"), in Chinese unless the client asks otherwise."""
+"""One error body for every endpoint (docs/api.md §1), in Chinese unless the client asks otherwise."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask import Response, jsonify, request
 
 from router.domain.errors import DomainError, NotFound, StateConflict, ValidationError
+from router.schemas.messages import flatten
 
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
          409: "state_conflict", 413: "payload_too_large", 415: "unsupported_media_type", 422: "validation_error",
@@ -29,90 +29,12 @@ MESSAGES = {
 }
 
 
-class Msg(str):
-    """A field message that carries its Chinese text beside the English one."""
-
-    zh: str
-
-    def __new__(cls, en: str, zh: str) -> Msg:
-        obj = super().__new__(cls, en)
-        obj.zh = zh
-        return obj
-
-
-# marshmallow's stock messages, translated; patterns cover the ones with parameters.
-_ZH_FIXED = {
-    "Missing data for required field.": "缺少必填字段。",
-    "Unknown field.": "未知字段，不允许提交。",
-    "Field may not be null.": "不能为空值。",
-    "Not a valid string.": "不是有效的字符串。",
-    "Not a valid integer.": "不是有效的整数。",
-    "Not a valid number.": "不是有效的数字。",
-    "Not a valid date.": "不是有效的日期（格式 YYYY-MM-DD）。",
-    "Not a valid datetime.": "不是有效的时间（RFC 3339）。",
-    "Not a valid boolean.": "不是有效的布尔值。",
-    "Not a valid list.": "不是有效的列表。",
-    "Invalid input type.": "输入类型无效。",
-    "Invalid value.": "值无效。",
-    "Invalid JSON body.": "不是合法的 JSON。",
-    "String does not match expected pattern.": "格式不符合要求。",
-    "Special numeric values (nan or infinity) are not permitted.": "不允许 NaN 或无穷大。",
-    "At most two decimal places.": "金额最多保留两位小数，不会自动舍入。",
-}
-_ZH_PATTERNS = [  # most specific first: fullmatch with greedy groups
-    (re.compile(r"Must be greater than or equal to (.*) and less than or equal to (.*)\."),
-     r"必须介于 \1 与 \2 之间。"),
-    (re.compile(r"Must be one of: (.*)\."), r"必须是以下之一：\1。"),
-    (re.compile(r"Must be greater than or equal to (.*)\."), r"必须大于或等于 \1。"),
-    (re.compile(r"Must be less than or equal to (.*)\."), r"必须小于或等于 \1。"),
-    (re.compile(r"Shorter than minimum length (\d+)\."), r"长度不能少于 \1。"),
-    (re.compile(r"Longer than maximum length (\d+)\."), r"长度不能超过 \1。"),
-    (re.compile(r"Length must be between (\d+) and (\d+)\."), r"长度必须在 \1 到 \2 之间。"),
-]
-
-
 def wants_chinese() -> bool:
-    """zh-CN unless Accept-Language prefers another language (API.md)."""
+    """zh-CN unless Accept-Language prefers another language (docs/api.md §1)."""
     if not request or not request.accept_languages:
         return True
     best = request.accept_languages.best_match(["zh", "zh-CN", "en"], default="zh")
     return best.lower().startswith("zh")
-
-
-def localise(message: Any, zh: bool) -> str:
-    if isinstance(message, Msg):
-        return message.zh if zh else str(message)
-    text = str(message)
-    if not zh:
-        return text
-    if text in _ZH_FIXED:
-        return _ZH_FIXED[text]
-    for pattern, repl in _ZH_PATTERNS:
-        if pattern.fullmatch(text):
-            return pattern.sub(repl, text)
-    return text
-
-
-def flatten(messages: Any, zh: bool, prefix: str = "") -> dict[str, list[str]]:
-    """marshmallow's nested messages -> {"parties.0.id_number": ["..."]}."""
-    out: dict[str, list[str]] = {}
-    if isinstance(messages, dict):
-        for k, v in messages.items():
-            key = f"{prefix}.{k}" if prefix else str(k)
-            if k == "_schema":
-                key = prefix or "_schema"
-            for kk, vv in flatten(v, zh, key).items():
-                out.setdefault(kk, []).extend(vv)
-    elif isinstance(messages, list | tuple):
-        if all(not isinstance(m, dict | list | tuple) for m in messages):
-            out[prefix or "_schema"] = [localise(m, zh) for m in messages]
-        else:
-            for m in messages:
-                for kk, vv in flatten(m, zh, prefix).items():
-                    out.setdefault(kk, []).extend(vv)
-    else:
-        out[prefix or "_schema"] = [localise(messages, zh)]
-    return out
 
 
 def error_response(status: int, *, message: str | None = None, fields: dict[str, list[str]] | None = None,

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
 from router.api.auth import services
 from router.api.blueprint import Blueprint
 
@@ -20,9 +23,6 @@ def healthz() -> Any:
 @blp.doc(responses={"200": {"description": "Prometheus text format"}})
 def metrics() -> Any:
     """Prometheus metrics of this process."""
-    from flask import Response
-    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
     return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
 
 

@@ -17,10 +17,9 @@ from kombu import Connection, Consumer, Message, Producer
 from router import metrics
 from router.adapters.base import SendResult, SignedSender
 from router.messaging.circuit import CircuitBreakers
-from router.messaging.relay import relay_once
+from router.messaging.relay import publisher
 from router.messaging.topology import Topology, connect
-from router.services import agency_keys, delivery, timers
-from router.services.context import ServiceContext
+from router.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -32,23 +31,23 @@ def owner_id() -> str:
 class DeliveryWorker:
     """Consumes handoff messages; leases, sends through the adapter, records; acks only after commit."""
 
-    def __init__(self, ctx: ServiceContext, sender: SignedSender | None = None, prefetch: int = 8,
+    def __init__(self, svc: Services, sender: SignedSender | None = None, prefetch: int = 8,
                  breakers: CircuitBreakers | None = None) -> None:
-        self.ctx = ctx
+        self.svc = svc
         self.sender = sender or SignedSender()
         self.prefetch = prefetch
         self.owner = owner_id()
-        self.breakers = breakers or CircuitBreakers(cooldown=ctx.settings.circuit_cooldown)
+        self.breakers = breakers or CircuitBreakers(cooldown=svc.settings.circuit_cooldown)
         self.stop = threading.Event()
 
     def handle(self, delivery_id: str, publish_dead: Callable[[dict[str, Any]], None] | None = None) -> str | None:
-        job = delivery.claim(self.ctx, delivery_id, self.owner)
+        job = self.svc.claim_delivery(delivery_id, self.owner)
         if job is None:
             return None
         breaker = self.breakers.get(job.agency_code)
         if not breaker.allow():
             metrics.CIRCUIT_DEFERRED.labels(job.agency_code).inc()
-            return delivery.defer(self.ctx, job, breaker.remaining())
+            return self.svc.defer_delivery(job, breaker.remaining())
         if not job.url:
             result = SendResult("final", None, "agency has no endpoint configured", None, 0.0)
         else:
@@ -61,7 +60,7 @@ class DeliveryWorker:
         metrics.DELIVERY_ATTEMPTS.labels(job.body_type, result.outcome).inc()
         if result.status is not None:
             metrics.DELIVERY_LATENCY.labels(job.body_type).observe(result.elapsed)
-        state = delivery.complete(self.ctx, job, result)
+        state = self.svc.record_attempt(job, result)
         if state in ("succeeded", "failed"):
             metrics.DELIVERY_FINAL.labels(job.body_type, state).inc()
         if state == "failed" and publish_dead is not None:
@@ -70,7 +69,7 @@ class DeliveryWorker:
         return state
 
     def consume(self, conn: Connection, producer: Producer) -> None:
-        topology = Topology.for_settings(self.ctx.settings)
+        topology = Topology.for_settings(self.svc.settings)
 
         def dead(body: dict[str, Any]) -> None:
             producer.publish(body, exchange=topology.dlx, routing_key="dead", serializer="json", delivery_mode=2)
@@ -93,17 +92,17 @@ class DeliveryWorker:
                     continue
 
     def run(self) -> None:
-        with_broker(self.ctx, self.stop, self.consume, "delivery worker")
+        with_broker(self.svc, self.stop, self.consume, "delivery worker")
 
 
-def with_broker(ctx: ServiceContext, stop: threading.Event, body: Callable[[Connection, Producer], None],
+def with_broker(svc: Services, stop: threading.Event, body: Callable[[Connection, Producer], None],
                 name: str) -> None:
     """Connect, declare the topology, run `body`; reconnect after a broker restart until stopped."""
-    url = ctx.settings.broker_url
+    url = svc.settings.broker_url
     while not stop.is_set():
         try:
             with connect(url) as conn:
-                Topology.for_settings(ctx.settings).declare(conn)
+                Topology.for_settings(svc.settings).declare(conn)
                 body(conn, Producer(conn.channel()))
         except Exception:  # noqa: BLE001 - broker down or restarting: wait and reconnect
             if stop.is_set():
@@ -124,33 +123,35 @@ def loop(stop: threading.Event, every: float, step: Callable[[], int], name: str
 
 
 class Relay:
-    def __init__(self, ctx: ServiceContext) -> None:
-        self.ctx = ctx
+    def __init__(self, svc: Services) -> None:
+        self.svc = svc
         self.stop = threading.Event()
 
     def run(self, every: float = 0.2) -> None:
-        with_broker(self.ctx, self.stop,
-                    lambda _conn, producer: loop(self.stop, every, partial(relay_once, self.ctx, producer), "relay"),
-                    "relay")
+        def relaying(_conn: Connection, producer: Producer) -> None:
+            publish = publisher(producer, Topology.for_settings(self.svc.settings))
+            loop(self.stop, every, partial(self.svc.relay_outbox, publish), "relay")
+
+        with_broker(self.svc, self.stop, relaying, "relay")
 
 
 class Sweeper:
     """Puts due deliveries back on the broker: retries that came due, leases that ran out, lost messages."""
 
-    def __init__(self, ctx: ServiceContext) -> None:
-        self.ctx = ctx
+    def __init__(self, svc: Services) -> None:
+        self.svc = svc
         self.stop = threading.Event()
 
     def sweep(self, producer: Producer) -> int:
-        due = delivery.due_for_enqueue(self.ctx)
-        exchange = Topology.for_settings(self.ctx.settings).handoffs
+        due = self.svc.deliveries_due()
+        exchange = Topology.for_settings(self.svc.settings).handoffs
         for delivery_id, body_type in due:
             producer.publish({"delivery_id": delivery_id, "kind": "retry"}, exchange=exchange,
                              routing_key=body_type, serializer="json", delivery_mode=2, retry=True)
         return len(due)
 
     def run(self, every: float = 1.0) -> None:
-        with_broker(self.ctx, self.stop,
+        with_broker(self.svc, self.stop,
                     lambda _conn, producer: loop(self.stop, every, partial(self.sweep, producer), "sweeper"),
                     "sweeper")
 
@@ -158,8 +159,8 @@ class Sweeper:
 class Scheduler:
     """Due timers -> workflow triggers; needs no broker (the outbox carries what it produces)."""
 
-    def __init__(self, ctx: ServiceContext) -> None:
-        self.ctx = ctx
+    def __init__(self, svc: Services) -> None:
+        self.svc = svc
         self.stop = threading.Event()
 
     def run(self, every: float = 1.0, housekeeping_every: float = 60.0) -> None:
@@ -168,8 +169,8 @@ class Scheduler:
         def step() -> int:
             if time.monotonic() - last[0] >= housekeeping_every:
                 last[0] = time.monotonic()
-                agency_keys.purge_seen_requests(self.ctx)
-            return timers.run_due_timers(self.ctx)
+                self.svc.housekeeping()
+            return self.svc.run_due_timers()
 
         loop(self.stop, every, step, "scheduler")
 
@@ -177,9 +178,9 @@ class Scheduler:
 class Background:
     """The relay, sweeper, scheduler and delivery workers as daemon threads (the embedded `serve`)."""
 
-    def __init__(self, ctx: ServiceContext, workers: int = 2, sender: SignedSender | None = None) -> None:
-        self.parts: list[Any] = ([Relay(ctx), Sweeper(ctx), Scheduler(ctx)]
-                                 + [DeliveryWorker(ctx, sender) for _ in range(workers)])
+    def __init__(self, svc: Services, workers: int = 2, sender: SignedSender | None = None) -> None:
+        self.parts: list[Any] = ([Relay(svc), Sweeper(svc), Scheduler(svc)]
+                                 + [DeliveryWorker(svc, sender) for _ in range(workers)])
         self.threads: list[threading.Thread] = []
 
     def start(self) -> Background:

@@ -53,7 +53,7 @@ def fast(tmp_path):
     stub.serve_all_agencies(svc)
     server = create_server(create_app(svc), host="127.0.0.1", port=0, threads=4)
     threading.Thread(target=server.run, daemon=True).start()
-    bg = Background(svc.ctx, workers=2).start()
+    bg = Background(svc, workers=2).start()
     yield svc, f"http://127.0.0.1:{server.effective_port}"
     bg.close()
     server.close()
