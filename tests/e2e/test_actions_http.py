@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.e2e.test_intake_http import body, county
+from tests.builders import body, county
 
 
 def _dispute(live, svc, **kw):

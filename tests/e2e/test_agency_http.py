@@ -7,7 +7,7 @@ import json
 from sqlalchemy import select
 
 from router.store.models import Event, Handoff
-from tests.e2e.test_intake_http import body, county
+from tests.builders import body, county
 
 
 def _dispute(live, svc, category="NEIGHBOUR", **kw):

@@ -3,7 +3,7 @@ intake to closure, and a 12345 work order's round trip (work order in, 回单 ou
 
 from __future__ import annotations
 
-from tests.e2e.test_intake_http import body, county
+from tests.builders import body, county
 from tests.integration.test_delivery import wait_for
 
 

@@ -16,19 +16,9 @@ import pytest
 from kombu import Connection
 from sqlalchemy import func, select
 
-from router.api.disputes import to_command
-from router.api.schemas import DisputeIn
-from router.services import Actor
 from router.store.models import Delivery, Handoff, Outbox
 from router.testing.stub_agency import StubAgency
-from tests.conftest import (
-    AMQP,  # noqa: E402
-    PII_KEY,
-    ROOT,
-)
-from tests.e2e.test_intake_http import body, county
-
-CLERK = Actor("user", "crash-clerk", "clerk")
+from tests.builders import AMQP, PII_KEY, ROOT, register
 
 
 class Fleet:
@@ -80,13 +70,10 @@ def fleet(settings, empty_queues):
     f.stop()
 
 
-def register(svc, n: int, category: str = "NEIGHBOUR") -> list[str]:
-    division = county(svc)["v"]
-    data = DisputeIn().load(body(division, category))
-    ids = []
+def register_many(svc, n: int) -> None:
+    """n disputes registered through the service layer, for the fleet to deliver."""
     for _ in range(n):
-        ids.append(svc.register_dispute(to_command(data), CLERK)[1]["id"])
-    return ids
+        register(svc)
 
 
 def handoff_ids(svc) -> set[str]:
@@ -123,7 +110,7 @@ def wait_for(pred, timeout=30.0, what="condition"):
 
 
 def test_worker_killed_mid_delivery(svc, stub, fleet):
-    register(svc, 10)
+    register_many(svc, 10)
     stub.behave(delay=3.0)
     fleet.start("relay")
     worker = fleet.start("worker")
@@ -137,7 +124,7 @@ def test_worker_killed_mid_delivery(svc, stub, fleet):
 
 
 def test_relay_killed_between_publish_and_mark(svc, stub, fleet, topology):
-    register(svc, 30)
+    register_many(svc, 30)
     relay = fleet.start("relay", ROUTER_FAULT_RELAY_PAUSE_BEFORE_MARK="30")
 
     def queued() -> int:
@@ -169,7 +156,7 @@ def test_rabbitmq_restart_during_500_disputes(svc, stub, fleet):
     done = threading.Event()
 
     def produce() -> None:
-        register(svc, 500)
+        register_many(svc, 500)
         done.set()
 
     t = threading.Thread(target=produce)
@@ -188,7 +175,7 @@ def test_rabbitmq_restart_during_500_disputes(svc, stub, fleet):
 def test_agency_down_for_a_while_then_back(svc, stub, fleet):
     port = int(stub.base.rsplit(":", 1)[1])
     stub.stop()  # connection refused
-    register(svc, 10)
+    register_many(svc, 10)
     fleet.start("relay")
     fleet.start("worker")
 

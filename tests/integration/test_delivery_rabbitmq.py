@@ -11,8 +11,7 @@ from kombu import Connection
 
 from router.messaging.worker import Background
 from router.services.context import ServiceContext
-from tests.conftest import AMQP
-from tests.e2e.test_intake_http import body, county
+from tests.builders import AMQP, body, county
 from tests.integration.test_delivery import CONTRACTS, handoff_state, wait_for
 
 

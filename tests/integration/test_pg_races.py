@@ -14,7 +14,7 @@ from sqlalchemy import select
 from router.adapters.base import SendResult
 from router.services import delivery, follow
 from router.store.models import Delivery, Handoff
-from tests.e2e.test_intake_http import body, county
+from tests.builders import body, county
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ import jsonschema
 from sqlalchemy import select
 
 from router.store.models import Event, Handoff
-from tests.e2e.test_intake_http import body, county
+from tests.builders import body, county
 from tests.integration.test_delivery import wait_for
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"

@@ -8,21 +8,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, inspect, select, text, update
 
-from router.api.disputes import to_command
-from router.api.schemas import DisputeIn
-from router.services import SYSTEM, Actor, build_services
+from router.services import SYSTEM, build_services
 from router.settings import load_settings
 from router.store.db import make_engine
 from router.store.migrate import NotMigrated, upgrade
 from router.store.models import Delivery, Dispute, Event, Outbox, Party, Timer
-from tests.e2e.test_intake_http import VALID_ID, body, county
-
-CLERK = Actor("user", "clerk-test", "clerk")
-
-
-def register(svc, **kw):
-    data = DisputeIn().load(body(county(svc)["v"], **kw))
-    return svc.register_dispute(to_command(data), CLERK)[1]
+from tests.builders import VALID_ID, register
 
 
 def test_one_transaction_writes_state_events_outbox_and_timers(svc):
