@@ -20,8 +20,7 @@ from router.store.db import make_engine
 from router.store.migrate import upgrade
 from router.testing.agency_client import AgencyClient
 from router.testing.stub_agency import StubAgency
-from tests.builders import PII_KEY, config_dir, register
-from tests.integration.test_delivery import wait_for
+from tests.builders import PII_KEY, config_dir, lead_of, register, wait_for
 
 
 def seconds_config(tmp: Path) -> Path:
@@ -74,7 +73,7 @@ def test_an_agency_that_never_answers_is_warned_expired_and_replaced(fast):
     wait_for(lambda: "handoff.warned" in types(), timeout=10)
     wait_for(lambda: "handoff.expire" in types(), timeout=10)
     view = svc.get_dispute(d["id"])
-    second = [h for h in view["handoffs"] if h["role"] == "lead"][-1]
+    second = lead_of(view)
     assert second["agency"] != first["agency"] and second["state"] in ("offered", "delivered")
     key_id, secret = svc.rotate_agency_key(second["agency"])
     r = AgencyClient(base, key_id, secret).event(second["id"], "acknowledged")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.builders import PII_KEY, ROOT, body, config_dir, register
+from tests.builders import PII_KEY, ROOT, body, config_dir, handoff_state, register
 
 
 @pytest.fixture
@@ -172,7 +172,7 @@ def test_the_scheduler_command_fires_due_timers(env):
 
     from router.services import build_services
     from router.settings import load_settings
-    from router.store.models import Handoff, Timer
+    from router.store.models import Timer
 
     assert run(env, "init-db").returncode == 0
     svc = build_services(load_settings(env))
@@ -187,8 +187,7 @@ def test_the_scheduler_command_fires_due_timers(env):
         deadline = _time.monotonic() + 20
         state = None
         while _time.monotonic() < deadline:
-            with svc.ctx.store.read() as s:
-                state = s.get(Handoff, d["handoffs"][0]["id"]).state
+            state = handoff_state(svc, d["handoffs"][0]["id"])
             if state == "expired":
                 break
             _time.sleep(0.2)

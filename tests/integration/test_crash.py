@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from router.store.models import Delivery, Handoff, Outbox
 from router.testing.stub_agency import StubAgency
-from tests.builders import AMQP, PII_KEY, ROOT, register
+from tests.builders import AMQP, PII_KEY, ROOT, register, wait_for
 
 
 class Fleet:
@@ -100,21 +100,12 @@ def assert_exactly_the_handoffs(svc, stub) -> collections.Counter:
     return keys
 
 
-def wait_for(pred, timeout=30.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{what} not met in time")
-
-
 def test_worker_killed_mid_delivery(svc, stub, fleet):
     register_many(svc, 10)
     stub.behave(delay=3.0)
     fleet.start("relay")
     worker = fleet.start("worker")
-    wait_for(lambda: stub.in_flight, what="a delivery in flight")
+    wait_for(lambda: stub.in_flight, timeout=30, what="a delivery in flight")
     fleet.kill9(worker)  # the agency is still answering it: it will have received it, we never recorded it
     stub.behave(delay=0.0)
     fleet.start("worker")
@@ -132,7 +123,7 @@ def test_relay_killed_between_publish_and_mark(svc, stub, fleet, topology):
             ch = conn.channel()
             return topology.handoff_queue("people_mediation")(ch).queue_declare(passive=True).message_count
 
-    wait_for(lambda: queued() > 0, what="messages published")
+    wait_for(lambda: queued() > 0, timeout=30, what="messages published")
     with svc.ctx.store.read() as s:  # published to the broker, not yet marked in the outbox
         assert s.scalar(select(func.count()).select_from(Outbox).where(Outbox.published_at.is_(None))) >= 30
     fleet.kill9(relay)
@@ -146,7 +137,7 @@ def test_relay_killed_between_publish_and_mark(svc, stub, fleet, topology):
         with svc.ctx.store.read() as s:
             return s.scalar(select(func.count()).select_from(Outbox).where(Outbox.published_at.is_(None))) == 0
 
-    wait_for(drained, what="outbox drained")
+    wait_for(drained, timeout=30, what="outbox drained")
 
 
 def test_rabbitmq_restart_during_500_disputes(svc, stub, fleet):
@@ -186,7 +177,7 @@ def test_agency_down_for_a_while_then_back(svc, stub, fleet):
             least, most = s.execute(select(func.min(Delivery.attempts), func.max(Delivery.attempts))).one()
             return least >= 1 and most >= 2
 
-    wait_for(retried, what="deliveries failing while the agency is down")
+    wait_for(retried, timeout=30, what="deliveries failing while the agency is down")
     stub.start(port=port)
     wait_all_delivered(svc, stub)
     assert_exactly_the_handoffs(svc, stub)

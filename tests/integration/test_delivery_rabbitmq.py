@@ -11,8 +11,7 @@ from kombu import Connection
 
 from router.messaging.worker import Background
 from router.services.context import ServiceContext
-from tests.builders import AMQP, body, county
-from tests.integration.test_delivery import CONTRACTS, handoff_state, wait_for
+from tests.builders import AMQP, CONTRACTS, body, county, handoff_state, wait_for
 
 
 @pytest.fixture
