@@ -212,11 +212,11 @@ def agencies(svc: Services, live: Live, clock: Clock) -> Callable[[str], Any]:
 
 @pytest.fixture
 def stub(svc: Services) -> Iterator[Any]:
-    """The stub agency on loopback, standing in for every agency of the registry."""
+    """The stub agency on loopback, standing in for every agency of the registry (its URL in `.base`)."""
     from router.testing.stub_agency import StubAgency
 
     stub = StubAgency()
-    stub.serve_all_agencies(svc.ctx)
+    stub.base = stub.serve_all_agencies(svc.ctx)
     yield stub
     stub.stop()
 

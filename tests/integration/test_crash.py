@@ -17,7 +17,6 @@ from kombu import Connection
 from sqlalchemy import func, select
 
 from router.store.models import Delivery, Handoff, Outbox
-from router.testing.stub_agency import StubAgency
 from tests.builders import AMQP, PII_KEY, ROOT, register, wait_for
 
 
@@ -53,14 +52,6 @@ class Fleet:
                 p.wait(15)
             except subprocess.TimeoutExpired:
                 p.kill()
-
-
-@pytest.fixture
-def stub(svc):
-    stub = StubAgency()
-    stub.base = stub.serve_all_agencies(svc.ctx)
-    yield stub
-    stub.stop()
 
 
 @pytest.fixture
