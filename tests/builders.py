@@ -1,4 +1,4 @@
-"""Builders shared by the test modules: intake bodies, registered disputes, views, events and waits.
+"""Builders shared by the test modules: intake bodies, registered disputes, views, events, waits, dates.
 
 Test modules import helpers from here, never from one another; fixtures live in tests/conftest.py.
 """
@@ -12,9 +12,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from router.domain.calendar import Period, WorkCalendar
 from router.services import Actor
 from router.store.models import Event, Handoff
 
@@ -138,3 +140,23 @@ def wait_for(pred: Callable[[], Any], timeout: float = 15.0, what: str = "condit
 def move_past(clock, iso: str) -> None:
     """Set the test clock one second past an ISO instant (a deadline of a view)."""
     clock.now = datetime.fromisoformat(iso) + timedelta(seconds=1)
+
+
+# ---------------------------------------------------------------- calendar arithmetic
+BJ = ZoneInfo("Asia/Shanghai")
+CAL = WorkCalendar()
+
+
+def at(y: int, m: int, d: int, hh: int = 10, mm: int = 0) -> datetime:
+    """A Beijing wall-clock instant (10:00 unless told)."""
+    return datetime(y, m, d, hh, mm, tzinfo=BJ)
+
+
+def end_of(y: int, m: int, d: int) -> datetime:
+    """The last second of a Beijing day, where day periods end."""
+    return datetime(y, m, d, 23, 59, 59, tzinfo=BJ)
+
+
+def dl(start: datetime, text: str, cal: WorkCalendar = CAL) -> datetime:
+    """The deadline of period `text` (e.g. "3w") from `start` on `cal`."""
+    return cal.deadline(start, Period.parse(text))

@@ -22,22 +22,9 @@ from hypothesis import strategies as st
 
 from router.domain.calendar import Period, Unit, UnknownYearError, WorkCalendar, YearOverride, load_overrides
 from router.domain.errors import ConfigError, DomainError
+from tests.builders import BJ, CAL, at, dl, end_of
 
-BJ = ZoneInfo("Asia/Shanghai")
-CAL = WorkCalendar()
 HOLIDAYS_YAML = Path(__file__).resolve().parents[2] / "config" / "holidays.yaml"
-
-
-def at(y: int, m: int, d: int, hh: int = 10, mm: int = 0) -> datetime:
-    return datetime(y, m, d, hh, mm, tzinfo=BJ)
-
-
-def end_of(y: int, m: int, d: int) -> datetime:
-    return datetime(y, m, d, 23, 59, 59, tzinfo=BJ)
-
-
-def dl(start: datetime, text: str, cal: WorkCalendar = CAL) -> datetime:
-    return cal.deadline(start, Period.parse(text))
 
 
 # ------------------------------------------------------------------------------------ Spring Festival 2026

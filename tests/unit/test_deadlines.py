@@ -5,27 +5,12 @@ Sat 02-14 and Sat 02-28; National Day off 10-01..07 with make-up working days Su
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from router.domain.calendar import Period, Unit, UnknownYearError, WorkCalendar, load_overrides
 from router.domain.errors import ConfigError
-
-BJ = ZoneInfo("Asia/Shanghai")
-CAL = WorkCalendar()
-
-
-def at(y: int, m: int, d: int, hh: int = 10, mm: int = 0) -> datetime:
-    return datetime(y, m, d, hh, mm, tzinfo=BJ)
-
-
-def end_of(y: int, m: int, d: int) -> datetime:
-    return datetime(y, m, d, 23, 59, 59, tzinfo=BJ)
-
-
-def dl(start: datetime, text: str, cal: WorkCalendar = CAL) -> datetime:
-    return cal.deadline(start, Period.parse(text))
+from tests.builders import CAL, at, dl, end_of
 
 
 # ------------------------------------------------------------------ Spring Festival 2026

@@ -3,27 +3,18 @@ across Spring Festival and National Day 2026 with their make-up working days (è°
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 import pytest
 
 from router.domain.bodies import Bodies
-from router.domain.calendar import Period, Unit, WorkCalendar
+from router.domain.calendar import Period, Unit
 from router.domain.errors import ConfigError
 from router.domain.ladder import ladder
+from tests.builders import CAL, at
+from tests.builders import end_of as end
 
-CAL = WorkCalendar()
-BJ = ZoneInfo("Asia/Shanghai")
 STEPS = {"warn_before": Period.parse("1w"), "urge_after": Period.parse("1c"), "escalate_after": Period.parse("5w")}
-
-
-def end(y, m, d):
-    return datetime.combine(date(y, m, d), time(23, 59, 59), BJ)
-
-
-def at(y, m, d, hh=10, mm=0):
-    return datetime(y, m, d, hh, mm, tzinfo=BJ)
 
 
 # --------------------------------------------------------------------------- warning points
