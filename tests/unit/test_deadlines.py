@@ -10,7 +10,7 @@ import pytest
 
 from router.domain.calendar import Period, Unit, UnknownYearError, WorkCalendar, load_overrides
 from router.domain.errors import ConfigError
-from tests.builders import CAL, at, dl, end_of
+from tests.builders import CAL, ROOT, at, dl, end_of
 
 
 # ------------------------------------------------------------------ Spring Festival 2026
@@ -113,11 +113,10 @@ def test_override_changes_a_known_year():
 
 
 def test_shipped_holidays_file_covers_next_year():
-    from pathlib import Path
 
     import yaml
 
-    path = Path(__file__).resolve().parents[2] / "config" / "holidays.yaml"
+    path = ROOT / "config" / "holidays.yaml"
     cal = WorkCalendar(load_overrides(yaml.safe_load(path.read_text(encoding="utf-8"))))
     assert cal.deadline(at(2026, 12, 28), Period.parse("30c")) > end_of(2027, 1, 26)
     assert not cal.is_working_day(date(2027, 1, 1))

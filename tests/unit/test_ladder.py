@@ -11,7 +11,7 @@ from router.domain.bodies import Bodies
 from router.domain.calendar import Period, Unit
 from router.domain.errors import ConfigError
 from router.domain.ladder import ladder
-from tests.builders import CAL, at
+from tests.builders import CAL, ROOT, at
 from tests.builders import end_of as end
 
 STEPS = {"warn_before": Period.parse("1w"), "urge_after": Period.parse("1c"), "escalate_after": Period.parse("5w")}
@@ -86,11 +86,10 @@ def test_the_acknowledgement_ladder_warns_then_expires_and_skips_a_warning_it_ca
 
 
 def test_the_ladder_is_configurable_per_body_type():
-    from pathlib import Path
 
     import yaml
 
-    data = yaml.safe_load((Path(__file__).resolve().parents[2] / "config" / "bodies.yaml").read_text("utf-8"))
+    data = yaml.safe_load((ROOT / "config" / "bodies.yaml").read_text("utf-8"))
     data["body_types"]["police"]["escalation"] = {"warn_before": "2h", "escalate_after": "1w"}
     bodies = Bodies.from_mapping(data)
     police = bodies.ladder("police")
