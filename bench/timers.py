@@ -28,8 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, select  # noqa: E402
 
-from router.api.disputes import to_command  # noqa: E402
-from router.api.schemas import DisputeIn  # noqa: E402
+from router.schemas.intake import DisputeIn, intake_command  # noqa: E402
 from router.services import Actor, build_services  # noqa: E402
 from router.settings import load_settings  # noqa: E402
 from router.store.db import make_engine  # noqa: E402
@@ -64,7 +63,7 @@ def main() -> None:
     villages = [d.code for d in settings.domain.divisions.by_code.values() if d.level == "village"]
     template = {"source": "walk_in", "category": "NEIGHBOUR", "summary": "基准", "amount": "1000.00",
                 "parties": [{"role": "applicant", "name": "张三"}, {"role": "respondent", "name": "李四"}]}
-    commands = [to_command(DisputeIn().load({**template, "division": v})) for v in villages]
+    commands = [intake_command(DisputeIn().load({**template, "division": v})) for v in villages]
     rows = []
     for n_sched in [int(x) for x in args.schedulers.split(",")]:
         for workload in ("warn", "expiry"):

@@ -3,13 +3,11 @@ points at one), services with a movable clock, a Flask test client and staff tok
 
 from __future__ import annotations
 
-import base64
 import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -34,9 +32,7 @@ from router.store.models import (
     Timer,
     User,
 )
-
-ROOT = Path(__file__).resolve().parent.parent
-PII_KEY = base64.urlsafe_b64encode(b"k" * 32).decode()
+from tests.builders import AMQP, PII_KEY, START, config_dir
 
 
 class Clock:
@@ -59,15 +55,11 @@ def test_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     var = tmp_path_factory.mktemp("var")
-    config_dir = os.environ.get("ROUTER_TEST_CONFIG_DIR", str(ROOT / "config"))
-    env = {"ROUTER_DATABASE_URL": test_database_url(tmp_path_factory), "ROUTER_CONFIG_DIR": config_dir,
+    env = {"ROUTER_DATABASE_URL": test_database_url(tmp_path_factory), "ROUTER_CONFIG_DIR": config_dir(),
            "ROUTER_VAR_DIR": str(var), "ROUTER_PII_KEY": PII_KEY, "ROUTER_SECRET_KEY": "test-secret",
            # Our own exchanges and queues: a concurrent run on the same broker never takes our messages.
            "ROUTER_BROKER_PREFIX": f"routertest-{os.getpid()}-{uuid.uuid4().hex[:6]}"}
     return load_settings(env)
-
-
-AMQP = os.environ.get("ROUTER_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
 
 
 @pytest.fixture(scope="session")
@@ -120,7 +112,7 @@ def _synced(settings: Settings, engine: Any) -> None:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock(datetime(2026, 11, 23, 2, 0, tzinfo=UTC))  # a Monday, 10:00 in Beijing
+    return Clock(START)  # a Monday, 10:00 in Beijing
 
 
 @pytest.fixture
@@ -220,11 +212,11 @@ def agencies(svc: Services, live: Live, clock: Clock) -> Callable[[str], Any]:
 
 @pytest.fixture
 def stub(svc: Services) -> Iterator[Any]:
-    """The stub agency on loopback, standing in for every agency of the registry."""
+    """The stub agency on loopback, standing in for every agency of the registry (its URL in `.base`)."""
     from router.testing.stub_agency import StubAgency
 
     stub = StubAgency()
-    stub.serve_all_agencies(svc)
+    stub.base = stub.serve_all_agencies(svc)
     yield stub
     stub.stop()
 

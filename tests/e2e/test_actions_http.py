@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from tests.e2e.test_intake_http import body, county
-
-
-def _dispute(live, svc, **kw):
-    r = live.post("/api/v1/disputes", body(county(svc)["v"], **kw))
-    assert r.status_code == 201, r.text
-    return r.json()
-
-
-def act(live, dispute_id, **payload):
-    return live.post(f"/api/v1/disputes/{dispute_id}/actions", payload, role="supervisor")
+from tests.builders import act, events_of, post_dispute
 
 
 def test_reroute_recalls_lead_and_offers_next_candidate(live, svc):
-    d = _dispute(live, svc)
+    d = post_dispute(live, svc)
     first = d["routing"]["lead"]["agency"]
     r = act(live, d["id"], action="reroute", reason="村调委会负责人回避")
     assert r.status_code == 200, r.text
@@ -28,7 +18,7 @@ def test_reroute_recalls_lead_and_offers_next_candidate(live, svc):
 
 
 def test_reroute_to_a_tried_agency_needs_designation(live, svc):
-    d = _dispute(live, svc)
+    d = post_dispute(live, svc)
     first = d["routing"]["lead"]["agency"]
     assert act(live, d["id"], action="reroute", reason="换一家").status_code == 200
     r = act(live, d["id"], action="reroute", reason="换回去", agency=first)
@@ -40,7 +30,7 @@ def test_reroute_to_a_tried_agency_needs_designation(live, svc):
 
 
 def test_actions_need_reason_role_and_known_agency(live, svc):
-    d = _dispute(live, svc)
+    d = post_dispute(live, svc)
     r = act(live, d["id"], action="designate", reason="x")
     assert r.status_code == 422 and "agency" in r.json()["error"]["fields"]
     r = act(live, d["id"], action="reroute")
@@ -54,14 +44,9 @@ def test_actions_need_reason_role_and_known_agency(live, svc):
 
 
 def test_actions_are_audited(live, svc):
-    from sqlalchemy import select
-
-    from router.store.models import Event
-
-    d = _dispute(live, svc)
+    d = post_dispute(live, svc)
     act(live, d["id"], action="reroute", reason="当事人申请回避")
-    with svc.ctx.store.read() as s:
-        evs = s.scalars(select(Event).where(Event.dispute_id == d["id"]).order_by(Event.stream_seq)).all()
+    evs = events_of(svc, d["id"])
     reroute = next(e for e in evs if e.type == "dispute.reroute")
     assert reroute.actor == "user:supervisor-1" and reroute.data["reason"] == "当事人申请回避"
     assert any(e.type == "handoff.recall" for e in evs)

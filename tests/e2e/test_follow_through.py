@@ -3,21 +3,12 @@ intake to closure, and a 12345 work order's round trip (work order in, 回单 ou
 
 from __future__ import annotations
 
-from tests.e2e.test_intake_http import body, county
-from tests.integration.test_delivery import wait_for
-
-
-def _lead(d):
-    return [h for h in d["handoffs"] if h["role"] == "lead"][-1]
-
-
-def _get(live, d):
-    return live.get(f"/api/v1/disputes/{d['id']}").json()
+from tests.builders import act, body, county, lead_of, view_of, wait_for
 
 
 def _delivered(stub, live, d, handoff):
     wait_for(lambda: any(r.headers.get("Idempotency-Key") == handoff["id"] for r in stub.deliveries(handoff["agency"])))
-    wait_for(lambda: next(h for h in _get(live, d)["handoffs"] if h["id"] == handoff["id"])["state"] != "offered")
+    wait_for(lambda: next(h for h in view_of(live, d)["handoffs"] if h["id"] == handoff["id"])["state"] != "offered")
 
 
 def test_labour_dispute_from_intake_to_closure(live, svc, stub, background, agencies, clock):
@@ -25,7 +16,7 @@ def test_labour_dispute_from_intake_to_closure(live, svc, stub, background, agen
     r = live.post("/api/v1/disputes", body(c["v"], "LABOUR", summary="拖欠工资三个月"))
     assert r.status_code == 201, r.text
     d = r.json()
-    first = _lead(d)
+    first = lead_of(d)
     assert first["body_type"] == "labour_mediation"
     _delivered(stub, live, d, first)
 
@@ -34,8 +25,8 @@ def test_labour_dispute_from_intake_to_closure(live, svc, stub, background, agen
     r = agencies(first["agency"]).event(first["id"], "returned", reason="用人单位不在本辖区",
                                         basis="劳动争议调解仲裁法第10条")
     assert r.status_code == 200, r.text
-    d1 = _get(live, d)
-    second = _lead(d1)
+    d1 = view_of(live, d)
+    second = lead_of(d1)
     assert d1["state"] == "handed_off" and second["agency"] != first["agency"] and second["placement"] == 2
     _delivered(stub, live, d, second)
 
@@ -43,15 +34,15 @@ def test_labour_dispute_from_intake_to_closure(live, svc, stub, background, agen
     a2 = agencies(second["agency"])
     clock.advance(hours=3)
     assert a2.event(second["id"], "acknowledged").status_code == 200
-    assert _get(live, d)["state"] == "in_handling"
+    assert view_of(live, d)["state"] == "in_handling"
     clock.advance(hours=20)
     assert a2.event(second["id"], "progress", note="组织双方第一次调解").status_code == 200
     clock.advance(hours=4)
     assert a2.event(second["id"], "outcome", outcome={"result": "failed"}, note="双方分歧过大").status_code == 200
 
     # 3. the category's next body: labour arbitration
-    d3 = _get(live, d)
-    third = _lead(d3)
+    d3 = view_of(live, d)
+    third = lead_of(d3)
     assert third["body_type"] == "labour_arbitration" and d3["state"] == "handed_off"
     _delivered(stub, live, d, third)
     a3 = agencies(third["agency"])
@@ -61,19 +52,17 @@ def test_labour_dispute_from_intake_to_closure(live, svc, stub, background, agen
     fulfil_by = clock().astimezone(svc.ctx.config.calendar.tz).date().isoformat()  # today in Beijing
     agreement = {"terms": "公司于约定日前一次性支付工资12000元", "amount": "12000.00", "fulfil_by": fulfil_by}
     assert a3.event(third["id"], "outcome", outcome={"result": "agreement", "agreement": agreement}).status_code == 200
-    assert _get(live, d)["state"] == "fulfilling"
+    assert view_of(live, d)["state"] == "fulfilling"
 
     # 4. fulfilment recorded by the body as it closes its file
     clock.advance(hours=1)
     r = a3.event(third["id"], "closed", fulfilment={"fulfilled_on": clock().date().isoformat(), "note": "已付清"})
     assert r.status_code == 200, r.text
-    assert _get(live, d)["state"] == "follow_up"
+    assert view_of(live, d)["state"] == "follow_up"
 
     # 5. the centre's follow-up visit closes it
     clock.advance(hours=1)
-    r = live.post(f"/api/v1/disputes/{d['id']}/actions",
-                  {"action": "record_follow_up", "reason": "电话回访申请人", "satisfaction": "satisfied"},
-                  role="supervisor")
+    r = act(live, d["id"], action="record_follow_up", reason="电话回访申请人", satisfaction="satisfied")
     assert r.status_code == 200 and r.json()["state"] == "closed", r.text
 
     # the timeline shows each step, with times, in order
@@ -114,7 +103,7 @@ def test_hotline_work_order_round_trip(live, svc, stub, background, agencies, cl
 
     clock.advance(hours=1)
     assert body_agency.event(lead["id"], "outcome", outcome={"result": "withdrawn"}).status_code == 200
-    assert _get(live, d)["state"] == "closed"
+    assert view_of(live, d)["state"] == "closed"
 
     def notices(kind):
         return [r.payload for r in stub.deliveries(_hotline_agency(svc)) if r.payload.get("kind") == kind

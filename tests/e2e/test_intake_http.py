@@ -12,35 +12,7 @@ from typing import Any
 import pytest
 
 from router.domain.rules import covers
-
-VALID_ID = "110101199003074514"
-
-
-def county(svc) -> dict[str, Any]:
-    """Pick divisions for the scenarios from the configured area (config/divisions.yaml)."""
-    tree = svc.ctx.config.divisions
-    centre = tree.centre.code[:6]
-    villages = sorted((d for d in tree.by_code.values() if d.level == "village"), key=lambda d: d.code)
-    own = [v for v in villages if v.code.startswith(centre)]
-    by_town: dict[str, list[str]] = {}
-    for v in villages:
-        by_town.setdefault(v.parent, []).append(v.code)
-    pair = next(vs for vs in by_town.values() if len(vs) >= 2)  # two villages of one town, any county
-    v = own[-1]
-    return {"v": v.code, "pair": pair[:2], "v_other_town": next(o.code for o in own if o.parent != v.parent),
-            "v_other_county": next(x.code for x in villages if not x.code.startswith(centre))}
-
-
-def body(division: str, category: str = "NEIGHBOUR", **kw: Any) -> dict[str, Any]:
-    b = {"source": "walk_in", "source_ref": None, "category": category, "summary": "测试纠纷",
-         "amount": "12000.00", "people_involved": 1, "division": division, "occurred_on": "2026-10-01",
-         "risk_flags": [], "wish": "mediation",
-         "parties": [{"role": "applicant", "kind": "person", "name": "张三", "id_number": VALID_ID,
-                      "phone": "13800138000", "division": division},
-                     {"role": "respondent", "kind": "organization", "name": "某建筑公司", "division": division}]}
-    b.update(kw)
-    return b
-
+from tests.builders import VALID_ID, body, county
 
 CATEGORIES = [
     ("MARRIAGE_FAMILY", "village", "family_mediation"), ("NEIGHBOUR", "village", "people_mediation"),

@@ -14,21 +14,18 @@ from waitress import create_server
 
 from router.api.app import create_app
 from router.messaging.worker import Background
-from router.services import Actor, build_services
+from router.services import build_services
 from router.settings import load_settings
 from router.store.db import make_engine
 from router.store.migrate import upgrade
 from router.testing.agency_client import AgencyClient
 from router.testing.stub_agency import StubAgency
-from tests.conftest import PII_KEY, ROOT
-from tests.e2e.test_intake_http import body, county
-from tests.integration.test_delivery import wait_for
-from tests.integration.test_follow_properties import _command
+from tests.builders import PII_KEY, config_dir, lead_of, register, wait_for
 
 
 def seconds_config(tmp: Path) -> Path:
     """The shipped config with people's mediation on a seconds clock and a seconds ladder."""
-    src = Path(__import__("os").environ.get("ROUTER_TEST_CONFIG_DIR", str(ROOT / "config")))
+    src = Path(config_dir())
     dst = tmp / "config"
     shutil.copytree(src, dst)
     bodies = yaml.safe_load((dst / "bodies.yaml").read_text(encoding="utf-8"))
@@ -63,7 +60,7 @@ def fast(tmp_path):
 
 def test_an_agency_that_never_answers_is_warned_expired_and_replaced(fast):
     svc, base = fast
-    _, d = svc.register_dispute(_command(body(county(svc)["v"])), Actor("user", "live-clerk", "clerk"))
+    d = register(svc)
     first = d["handoffs"][0]
     t0 = time.monotonic()
 
@@ -76,7 +73,7 @@ def test_an_agency_that_never_answers_is_warned_expired_and_replaced(fast):
     wait_for(lambda: "handoff.warned" in types(), timeout=10)
     wait_for(lambda: "handoff.expire" in types(), timeout=10)
     view = svc.get_dispute(d["id"])
-    second = [h for h in view["handoffs"] if h["role"] == "lead"][-1]
+    second = lead_of(view)
     assert second["agency"] != first["agency"] and second["state"] in ("offered", "delivered")
     key_id, secret = svc.rotate_agency_key(second["agency"])
     r = AgencyClient(base, key_id, secret).event(second["id"], "acknowledged")

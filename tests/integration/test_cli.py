@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import PII_KEY, ROOT
-from tests.e2e.test_intake_http import body
+from tests.builders import PII_KEY, ROOT, body, config_dir, handoff_state, register
 
 
 @pytest.fixture
@@ -21,7 +20,7 @@ def env(tmp_path):
     e = dict(os.environ)
     e.update({"ROUTER_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "ROUTER_VAR_DIR": str(tmp_path / "var"),
               "ROUTER_PII_KEY": PII_KEY, "ROUTER_SECRET_KEY": "s",
-              "ROUTER_CONFIG_DIR": os.environ.get("ROUTER_TEST_CONFIG_DIR", str(ROOT / "config"))})
+              "ROUTER_CONFIG_DIR": config_dir()})
     return e
 
 
@@ -171,14 +170,13 @@ def test_the_scheduler_command_fires_due_timers(env):
 
     from sqlalchemy import update
 
-    from router.services import Actor, build_services
+    from router.services import build_services
     from router.settings import load_settings
-    from router.store.models import Handoff, Timer
-    from tests.integration.test_follow_properties import _command
+    from router.store.models import Timer
 
     assert run(env, "init-db").returncode == 0
     svc = build_services(load_settings(env))
-    _, d = svc.register_dispute(_command(body("330681001001")), Actor("user", "c", "clerk"))
+    d = register(svc, "330681001001")
     with svc.ctx.store.unit_of_work() as uow:  # its acknowledgement deadline passed in silence
         uow.session.execute(update(Timer).where(Timer.dispute_id == d["id"], Timer.kind == "ack_due")
                             .values(due_at=datetime.now(UTC) - timedelta(seconds=1)))
@@ -189,8 +187,7 @@ def test_the_scheduler_command_fires_due_timers(env):
         deadline = _time.monotonic() + 20
         state = None
         while _time.monotonic() < deadline:
-            with svc.ctx.store.read() as s:
-                state = s.get(Handoff, d["handoffs"][0]["id"]).state
+            state = handoff_state(svc, d["handoffs"][0]["id"])
             if state == "expired":
                 break
             _time.sleep(0.2)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from router.api.openapi import render
+from tests.builders import CONTRACTS
 
-CONTRACT = Path(__file__).resolve().parents[2] / "contracts" / "openapi.json"
+CONTRACT = CONTRACTS / "openapi.json"
 
 
 def test_openapi_contract_is_current(app):

@@ -16,19 +16,8 @@ import pytest
 from kombu import Connection
 from sqlalchemy import func, select
 
-from router.api.disputes import to_command
-from router.api.schemas import DisputeIn
-from router.services import Actor
 from router.store.models import Delivery, Handoff, Outbox
-from router.testing.stub_agency import StubAgency
-from tests.conftest import (
-    AMQP,  # noqa: E402
-    PII_KEY,
-    ROOT,
-)
-from tests.e2e.test_intake_http import body, county
-
-CLERK = Actor("user", "crash-clerk", "clerk")
+from tests.builders import AMQP, PII_KEY, ROOT, register, wait_for
 
 
 class Fleet:
@@ -66,27 +55,16 @@ class Fleet:
 
 
 @pytest.fixture
-def stub(svc):
-    stub = StubAgency()
-    stub.base = stub.serve_all_agencies(svc)
-    yield stub
-    stub.stop()
-
-
-@pytest.fixture
 def fleet(settings, empty_queues):
     f = Fleet(settings)
     yield f
     f.stop()
 
 
-def register(svc, n: int, category: str = "NEIGHBOUR") -> list[str]:
-    division = county(svc)["v"]
-    data = DisputeIn().load(body(division, category))
-    ids = []
+def register_many(svc, n: int) -> None:
+    """n disputes registered through the service layer, for the fleet to deliver."""
     for _ in range(n):
-        ids.append(svc.register_dispute(to_command(data), CLERK)[1]["id"])
-    return ids
+        register(svc)
 
 
 def handoff_ids(svc) -> set[str]:
@@ -113,21 +91,12 @@ def assert_exactly_the_handoffs(svc, stub) -> collections.Counter:
     return keys
 
 
-def wait_for(pred, timeout=30.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{what} not met in time")
-
-
 def test_worker_killed_mid_delivery(svc, stub, fleet):
-    register(svc, 10)
+    register_many(svc, 10)
     stub.behave(delay=3.0)
     fleet.start("relay")
     worker = fleet.start("worker")
-    wait_for(lambda: stub.in_flight, what="a delivery in flight")
+    wait_for(lambda: stub.in_flight, timeout=30, what="a delivery in flight")
     fleet.kill9(worker)  # the agency is still answering it: it will have received it, we never recorded it
     stub.behave(delay=0.0)
     fleet.start("worker")
@@ -137,7 +106,7 @@ def test_worker_killed_mid_delivery(svc, stub, fleet):
 
 
 def test_relay_killed_between_publish_and_mark(svc, stub, fleet, topology):
-    register(svc, 30)
+    register_many(svc, 30)
     relay = fleet.start("relay", ROUTER_FAULT_RELAY_PAUSE_BEFORE_MARK="30")
 
     def queued() -> int:
@@ -145,7 +114,7 @@ def test_relay_killed_between_publish_and_mark(svc, stub, fleet, topology):
             ch = conn.channel()
             return topology.handoff_queue("people_mediation")(ch).queue_declare(passive=True).message_count
 
-    wait_for(lambda: queued() > 0, what="messages published")
+    wait_for(lambda: queued() > 0, timeout=30, what="messages published")
     with svc.ctx.store.read() as s:  # published to the broker, not yet marked in the outbox
         assert s.scalar(select(func.count()).select_from(Outbox).where(Outbox.published_at.is_(None))) >= 30
     fleet.kill9(relay)
@@ -159,7 +128,7 @@ def test_relay_killed_between_publish_and_mark(svc, stub, fleet, topology):
         with svc.ctx.store.read() as s:
             return s.scalar(select(func.count()).select_from(Outbox).where(Outbox.published_at.is_(None))) == 0
 
-    wait_for(drained, what="outbox drained")
+    wait_for(drained, timeout=30, what="outbox drained")
 
 
 def test_rabbitmq_restart_during_500_disputes(svc, stub, fleet):
@@ -169,7 +138,7 @@ def test_rabbitmq_restart_during_500_disputes(svc, stub, fleet):
     done = threading.Event()
 
     def produce() -> None:
-        register(svc, 500)
+        register_many(svc, 500)
         done.set()
 
     t = threading.Thread(target=produce)
@@ -188,7 +157,7 @@ def test_rabbitmq_restart_during_500_disputes(svc, stub, fleet):
 def test_agency_down_for_a_while_then_back(svc, stub, fleet):
     port = int(stub.base.rsplit(":", 1)[1])
     stub.stop()  # connection refused
-    register(svc, 10)
+    register_many(svc, 10)
     fleet.start("relay")
     fleet.start("worker")
 
@@ -199,7 +168,7 @@ def test_agency_down_for_a_while_then_back(svc, stub, fleet):
             least, most = s.execute(select(func.min(Delivery.attempts), func.max(Delivery.attempts))).one()
             return least >= 1 and most >= 2
 
-    wait_for(retried, what="deliveries failing while the agency is down")
+    wait_for(retried, timeout=30, what="deliveries failing while the agency is down")
     stub.start(port=port)
     wait_all_delivered(svc, stub)
     assert_exactly_the_handoffs(svc, stub)

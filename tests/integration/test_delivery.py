@@ -4,31 +4,12 @@ to the stub agency over real HTTP -> handoff delivered, with retries and failure
 from __future__ import annotations
 
 import json
-import time
-from pathlib import Path
 
 import jsonschema
 from sqlalchemy import select
 
-from router.store.models import Delivery, Event, Handoff
-from tests.e2e.test_intake_http import body, county
-
-CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
-
-
-def wait_for(pred, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
-
-
-def handoff_state(svc, handoff_id):
-    with svc.ctx.store.read() as s:
-        return s.get(Handoff, handoff_id).state
+from router.store.models import Delivery, Event
+from tests.builders import CONTRACTS, body, county, handoff_state, wait_for
 
 
 def test_dispute_reaches_the_agency_signed_and_valid(live, svc, stub, background):

@@ -10,17 +10,16 @@ import pytest
 from kombu import Connection
 
 from router.messaging.worker import Background
+from router.services import Services
 from router.services.context import ServiceContext
-from tests.conftest import AMQP
-from tests.e2e.test_intake_http import body, county
-from tests.integration.test_delivery import CONTRACTS, handoff_state, wait_for
+from tests.builders import AMQP, CONTRACTS, body, county, handoff_state, wait_for
 
 
 @pytest.fixture
 def amqp_ctx(svc, empty_queues):
     settings = dataclasses.replace(svc.ctx.settings, broker_url=AMQP)
     ctx = ServiceContext(settings, svc.ctx.store, svc.ctx.clock)
-    bg = Background(ctx, workers=2).start()
+    bg = Background(Services(ctx), workers=2).start()
     yield ctx
     bg.close()
 

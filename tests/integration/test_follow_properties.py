@@ -10,7 +10,7 @@ through the service layer against the real database, with the invariants checked
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,12 +21,10 @@ from router.services import Actor
 from router.store.chain import event_hash
 from router.store.models import Dispute, Event, Handoff
 from router.workflows.dispute import DISPUTE
-from router.workflows.handoff import HANDOFF, OPEN_STATES
-from tests.e2e.test_intake_http import body as intake_body
-from tests.e2e.test_intake_http import county
+from router.workflows.handoff import HANDOFF, OPEN
+from tests.builders import START, register
 
 SUPERVISOR = Actor("user", "prop-supervisor", "supervisor")
-START = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 
 AGENCY_EVENTS = ("acknowledged", "returned", "progress", "outcome_agreement", "outcome_confirmed",
                  "outcome_failed", "outcome_withdrawn", "closed", "closed_fulfilled")
@@ -44,13 +42,6 @@ TABLES = {wf.name: {(t.trigger, src, t.dest) for t in wf.transitions
                     for src in ([t.source] if isinstance(t.source, str) else t.source)} for wf in (DISPUTE, HANDOFF)}
 
 
-def _command(b):
-    from router.api.disputes import to_command
-    from router.api.schemas import DisputeIn
-
-    return to_command(DisputeIn().load(b))
-
-
 def _snapshot(svc, dispute_id):
     with svc.ctx.store.read() as s:
         d = s.get(Dispute, dispute_id)
@@ -62,7 +53,7 @@ def _snapshot(svc, dispute_id):
 
 def _check(svc, dispute_id):
     d, hs, events = _snapshot(svc, dispute_id)
-    open_leads = [h for h in hs if h.role == "lead" and h.state in OPEN_STATES]
+    open_leads = [h for h in hs if h.role == "lead" and h.state in OPEN]
     assert len(open_leads) <= 1, [(h.agency_code, h.state) for h in hs]
     if d.state in ("handed_off", "in_handling"):
         assert len(open_leads) == 1, (d.state, [(h.role, h.state) for h in hs])
@@ -79,7 +70,7 @@ def _check(svc, dispute_id):
         if wf in TABLES and "from" in e.data:
             assert (trigger, e.data["from"], e.data["to"]) in TABLES[wf], e.type
     if d.state == "closed":
-        assert not any(h.state in OPEN_STATES for h in hs)
+        assert not any(h.state in OPEN for h in hs)
     return d, hs
 
 
@@ -119,8 +110,7 @@ def _action(kind, h, svc, today):
        risky=st.booleans())
 def test_random_follow_through_keeps_the_invariants(svc, clock, seq, category, risky):
     clock.now = START
-    b = intake_body(county(svc)["v"], category, risk_flags=["violence_threat"] if risky else [])
-    _, view = svc.register_dispute(_command(b), Actor("user", "prop-clerk", "clerk"))
+    view = register(svc, category=category, risk_flags=["violence_threat"] if risky else [])
     dispute_id = view["id"]
     _check(svc, dispute_id)
     last_agency_call = None
@@ -158,7 +148,7 @@ def test_random_follow_through_keeps_the_invariants(svc, clock, seq, category, r
 
 def test_a_closed_dispute_refuses_everything_but_reopen(svc, clock):
     clock.now = START + timedelta(hours=1)
-    _, view = svc.register_dispute(_command(intake_body(county(svc)["v"])), Actor("user", "c", "clerk"))
+    view = register(svc)
     svc.act(view["id"], {"action": "close", "reason": "自行和解"}, SUPERVISOR)
     lead = view["handoffs"][0]
     for data in ({"action": "urge", "reason": "x"}, {"action": "escalate", "reason": "x"},

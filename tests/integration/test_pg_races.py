@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from router.adapters.base import SendResult
-from router.services import delivery, follow
+from router.services import delivery, handling, not_taken
 from router.store.models import Delivery, Handoff
-from tests.e2e.test_intake_http import body, county
+from tests.builders import body, county, lead_of, move_past
 
 
 @pytest.fixture(autouse=True)
@@ -23,14 +22,10 @@ def _postgres_only(svc):
         pytest.skip("PostgreSQL only: SQLite serialises writers")
 
 
-def _lead(d):
-    return [h for h in d["handoffs"] if h["role"] == "lead"][-1]
-
-
 def _claimed(svc, live):
     """A new dispute whose lead's delivery a worker (w1) has leased and is sending."""
     d = live.post("/api/v1/disputes", body(county(svc)["v"])).json()
-    lead = _lead(d)
+    lead = lead_of(d)
     with svc.ctx.store.read() as s:
         did = s.scalar(select(Delivery.id).where(Delivery.handoff_id == lead["id"]))
     job = delivery.claim(svc.ctx, did, "w1")
@@ -66,7 +61,7 @@ def _race(monkeypatch, module, name, first, second):
 
 def test_a_delivery_recorded_after_a_concurrent_acknowledgement_keeps_it(svc, live, monkeypatch):
     _, lead, job = _claimed(svc, live)
-    _race(monkeypatch, follow, "acknowledge",
+    _race(monkeypatch, handling, "acknowledge",
           lambda: svc.agency_event(lead["agency"], lead["id"], {"event_id": "e1", "type": "acknowledged"}),
           lambda: delivery.complete(svc.ctx, job, SendResult("delivered", 200, None, None, 0.01)))
     with svc.ctx.store.read() as s:
@@ -75,7 +70,7 @@ def test_a_delivery_recorded_after_a_concurrent_acknowledgement_keeps_it(svc, li
 
 def test_the_same_event_id_sent_twice_concurrently_gets_the_first_answer(svc, live, monkeypatch):
     d = live.post("/api/v1/disputes", body(county(svc)["v"])).json()
-    lead = _lead(d)
+    lead = lead_of(d)
     out = {}
 
     def send(name):
@@ -84,14 +79,14 @@ def test_the_same_event_id_sent_twice_concurrently_gets_the_first_answer(svc, li
         except Exception as e:  # noqa: BLE001 - the assertion below says what came back
             out[name] = e
 
-    _race(monkeypatch, follow, "acknowledge", lambda: send("first"), lambda: send("retry"))
+    _race(monkeypatch, handling, "acknowledge", lambda: send("first"), lambda: send("retry"))
     assert isinstance(out["retry"], dict), "a retry of the same event_id must get the stored answer"
 
 
 def test_a_final_delivery_failure_racing_the_ack_expiry_leaves_one_open_lead(svc, live, clock, monkeypatch):
     d, lead, job = _claimed(svc, live)
-    clock.now = datetime.fromisoformat(lead["ack_due"]) + timedelta(seconds=1)
-    _race(monkeypatch, delivery, "reroute_after_failure", svc.run_due_timers,
+    move_past(clock, lead["ack_due"])
+    _race(monkeypatch, not_taken, "replace_lead", svc.run_due_timers,
           lambda: delivery.complete(svc.ctx, job, SendResult("final", 410, "gone", None, .01)))
     with svc.ctx.store.read() as s:
         leads = [h.state for h in s.scalars(select(Handoff).where(

@@ -11,19 +11,16 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from router.services import Actor, build_services
+from router.services import build_services
 from router.store.db import make_engine
 from router.store.models import Event, Handoff, Timer
-from tests.e2e.test_intake_http import body, county
-from tests.integration.test_follow_properties import _command
-
-CLERK = Actor("user", "sched-clerk", "clerk")
+from tests.builders import register
 
 
 def _acknowledged_handoffs(svc, n):
     out = []
     for _ in range(n):
-        _, d = svc.register_dispute(_command(body(county(svc)["v"])), CLERK)
+        d = register(svc)
         lead = d["handoffs"][0]
         svc.agency_event(lead["agency"], lead["id"], {"event_id": str(uuid.uuid4()), "type": "acknowledged"})
         out.append((d["id"], lead["id"]))
@@ -122,7 +119,7 @@ def test_two_schedulers_expiring_silent_handoffs_reroute_each_once(svc, settings
     """The heavy rung: expiry re-routes and cancels sibling timers, which must not deadlock."""
     ids = []
     for _ in range(60):
-        _, d = svc.register_dispute(_command(body(county(svc)["v"])), CLERK)
+        d = register(svc)
         ids.append(d["id"])
     clock.advance(days=10)
     run_schedulers(svc, settings, clock, limit=50, left=_due)

@@ -5,70 +5,41 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, time, timedelta
-from pathlib import Path
 
 import jsonschema
-from sqlalchemy import select
 
-from router.store.models import Event, Handoff
-from tests.e2e.test_intake_http import body, county
-from tests.integration.test_delivery import wait_for
-
-CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
-
-
-def _dispute(live, svc):
-    r = live.post("/api/v1/disputes", body(county(svc)["v"]))
-    assert r.status_code == 201, r.text
-    return r.json()
-
-
-def _lead(d):
-    return [h for h in d["handoffs"] if h["role"] == "lead"][-1]
-
-
-def _get(live, d):
-    return live.get(f"/api/v1/disputes/{d['id']}").json()
-
-
-def _events(svc, dispute_id, type_):
-    with svc.ctx.store.read() as s:
-        return [e.data for e in s.scalars(select(Event).where(Event.dispute_id == dispute_id, Event.type == type_)
-                                          .order_by(Event.stream_seq))]
-
-
-def _to(clock, iso):
-    clock.now = datetime.fromisoformat(iso) + timedelta(seconds=1)
+from router.store.models import Handoff
+from tests.builders import CONTRACTS, act, events_of, lead_of, move_past, post_dispute, view_of, wait_for
 
 
 def test_silence_is_warned_then_expired_and_rerouted(live, svc, clock):
-    d = _dispute(live, svc)
-    lead = _lead(d)
+    d = post_dispute(live, svc)
+    lead = lead_of(d)
     assert lead["sla"] == "on_time"
     with svc.ctx.store.read() as s:
         warn = s.get(Handoff, lead["id"]).ack_warn_at
     clock.now = (warn if warn.tzinfo else warn.replace(tzinfo=clock.now.tzinfo)) + timedelta(seconds=1)
     assert svc.run_due_timers() == 1
-    assert _lead(_get(live, d))["sla"] == "warned"
-    assert _events(svc, d["id"], "handoff.warned")[0]["deadline"] == "ack_due"
-    _to(clock, lead["ack_due"])
+    assert lead_of(view_of(live, d))["sla"] == "warned"
+    assert events_of(svc, d["id"], "handoff.warned", data_only=True)[0]["deadline"] == "ack_due"
+    move_past(clock, lead["ack_due"])
     assert svc.run_due_timers() >= 1
-    after = _get(live, d)
+    after = view_of(live, d)
     first = next(h for h in after["handoffs"] if h["id"] == lead["id"])
     assert first["state"] == "expired" and first["sla"] == "breached"
-    assert _lead(after)["agency"] != lead["agency"] and _lead(after)["state"] == "offered"
+    assert lead_of(after)["agency"] != lead["agency"] and lead_of(after)["state"] == "offered"
 
 
 def test_overdue_handling_is_urged_at_the_agency_signed_then_escalated(live, svc, clock, stub, background,
                                                                       agencies):
-    d = _dispute(live, svc)
-    lead = _lead(d)
+    d = post_dispute(live, svc)
+    lead = lead_of(d)
     assert agencies(lead["agency"]).event(lead["id"], "acknowledged").status_code == 200
-    handoff = _lead(_get(live, d))
-    _to(clock, handoff["handle_due"])
+    handoff = lead_of(view_of(live, d))
+    move_past(clock, handoff["handle_due"])
     svc.run_due_timers()
-    assert _lead(_get(live, d))["sla"] == "overdue"
-    assert _events(svc, d["id"], "handoff.overdue")
+    assert lead_of(view_of(live, d))["sla"] == "overdue"
+    assert events_of(svc, d["id"], "handoff.overdue")
     overdue = live.get("/api/v1/disputes?overdue=true").json()["items"]
     assert d["id"] in [x["id"] for x in overdue]
     clock.advance(days=2)
@@ -80,87 +51,86 @@ def test_overdue_handling_is_urged_at_the_agency_signed_then_escalated(live, svc
     jsonschema.validate(urges[0].payload, schema)
     clock.advance(days=10)
     svc.run_due_timers()
-    after = _get(live, d)
-    assert _lead(after)["escalated_at"] and _events(svc, d["id"], "handoff.escalated")
+    after = view_of(live, d)
+    assert lead_of(after)["escalated_at"] and events_of(svc, d["id"], "handoff.escalated")
     wait_for(lambda: [r for r in stub.deliveries(lead["agency"]) if r.payload.get("kind") == "escalation"])
     listed = next(x for x in live.get("/api/v1/disputes?overdue=true").json()["items"] if x["id"] == d["id"])
-    assert _lead(listed)["escalated_at"] and _lead(listed)["sla"] == "overdue"
+    assert lead_of(listed)["escalated_at"] and lead_of(listed)["sla"] == "overdue"
     spans = live.get(f"/api/v1/disputes/{d['id']}/timeline").json()["spans"]
     assert spans[0]["sla"] == "overdue" and spans[0]["urged"] == 1
 
 
 def test_a_finished_handoff_stops_its_ladder(live, svc, clock, agencies):
-    d = _dispute(live, svc)
-    lead = _lead(d)
+    d = post_dispute(live, svc)
+    lead = lead_of(d)
     a = agencies(lead["agency"])
     assert a.event(lead["id"], "acknowledged").status_code == 200
     assert a.event(lead["id"], "outcome", outcome={"result": "withdrawn"}).status_code == 200
     clock.advance(days=90)
     svc.run_due_timers()
-    assert not _events(svc, d["id"], "handoff.urged") and not _events(svc, d["id"], "handoff.overdue")
+    assert not events_of(svc, d["id"], "handoff.urged") and not events_of(svc, d["id"], "handoff.overdue")
 
 
 def test_the_follow_up_timer_fires_thirty_days_after_the_fulfilment_date(live, svc, clock, agencies):
-    d = _dispute(live, svc)
-    lead = _lead(d)
+    d = post_dispute(live, svc)
+    lead = lead_of(d)
     a = agencies(lead["agency"])
     agreement = {"terms": "赔偿", "amount": "100.00", "fulfil_by": "2026-11-30"}
     assert a.event(lead["id"], "outcome", outcome={"result": "agreement", "agreement": agreement}).status_code == 200
     clock.advance(days=3)
-    r = live.post(f"/api/v1/disputes/{d['id']}/actions",
-                  {"action": "record_fulfilment", "reason": "已付款", "fulfilled_on": "2026-11-25"}, role="supervisor")
+    r = act(live, d["id"], action="record_fulfilment", reason="已付款", fulfilled_on="2026-11-25")
     assert r.status_code == 200 and r.json()["state"] == "follow_up"
     tz = svc.ctx.config.calendar.tz
     clock.now = datetime.combine(datetime(2026, 12, 25).date(), time(12), tz)  # 30 days on: not yet due
     svc.run_due_timers()
-    assert not _events(svc, d["id"], "dispute.follow_up_due")
+    assert not events_of(svc, d["id"], "dispute.follow_up_due")
     clock.now = datetime.combine(datetime(2026, 12, 26).date(), time(0, 0, 1), tz)
     svc.run_due_timers()
-    due = _events(svc, d["id"], "dispute.follow_up_due")
+    due = events_of(svc, d["id"], "dispute.follow_up_due", data_only=True)
     assert len(due) == 1 and datetime.fromisoformat(due[0]["due"]) == datetime(2026, 12, 25, 23, 59, 59, tzinfo=tz)
     svc.run_due_timers()
-    assert len(_events(svc, d["id"], "dispute.follow_up_due")) == 1  # fired once
+    assert len(events_of(svc, d["id"], "dispute.follow_up_due")) == 1  # fired once
 
 
 def test_extension_is_capped_and_an_excluded_interval_moves_the_deadline(live, svc, clock, agencies):
-    d = _dispute(live, svc)
-    lead = _lead(d)
+    d = post_dispute(live, svc)
+    lead = lead_of(d)
     a = agencies(lead["agency"])
     assert a.event(lead["id"], "acknowledged").status_code == 200
-    due0 = datetime.fromisoformat(_lead(_get(live, d))["handle_due"])
-    act = {"action": "extend", "reason": "双方同意延长调解期限"}
-    r = live.post(f"/api/v1/disputes/{d['id']}/actions", {**act, "period": "40c"}, role="supervisor")
+    due0 = datetime.fromisoformat(lead_of(view_of(live, d))["handle_due"])
+    extend = {"action": "extend", "reason": "双方同意延长调解期限"}
+    r = act(live, d["id"], **extend, period="40c")
     assert r.status_code == 422 and "period" in r.json()["error"]["fields"]  # people_mediation: up to 30c
-    r = live.post(f"/api/v1/disputes/{d['id']}/actions", {**act, "period": "10c"}, role="supervisor")
+    r = act(live, d["id"], **extend, period="10c")
     assert r.status_code == 200, r.text
-    due1 = datetime.fromisoformat(_lead(r.json())["handle_due"])
+    due1 = datetime.fromisoformat(lead_of(r.json())["handle_due"])
     assert due1 > due0 + timedelta(days=9)
     r = a.event(lead["id"], "progress", extension={"period": "25c", "reason": "再延"})
     assert r.status_code == 422  # 10 + 25 > 30
-    assert _lead(_get(live, d))["handle_due"] == due1.isoformat()  # nothing changed
+    assert lead_of(view_of(live, d))["handle_due"] == due1.isoformat()  # nothing changed
     # an excluded interval of 5 calendar days (e.g. an appraisal) moves it by 5 days
     assert a.event(lead["id"], "progress", suspension={"action": "start", "reason": "伤情鉴定"}).status_code == 200
-    assert _lead(_get(live, d))["clock_stopped"] is True
+    assert lead_of(view_of(live, d))["clock_stopped"] is True
     clock.advance(days=5)
     assert a.event(lead["id"], "progress", suspension={"action": "end", "reason": "鉴定完成"}).status_code == 200
-    after = _lead(_get(live, d))
+    after = lead_of(view_of(live, d))
     assert after["clock_stopped"] is False
     assert datetime.fromisoformat(after["handle_due"]) >= due1 + timedelta(days=5)
-    moved = _events(svc, d["id"], "handoff.deadline_moved")
+    moved = events_of(svc, d["id"], "handoff.deadline_moved", data_only=True)
     assert [m["why"] for m in moved] == ["extension", "excluded_interval"] and moved[1]["excluded"] == "5 calendar"
 
 
 def test_deadlines_round_trip_as_instants_and_overdue_flips_exactly_at_the_deadline(live, svc, clock):
     """Regression: SQLite kept a Beijing deadline's wall-clock time and lost its offset (8 hours off)."""
-    d = _dispute(live, svc)
-    lead = _lead(d)
+    d = post_dispute(live, svc)
+    lead = lead_of(d)
     due = datetime.fromisoformat(lead["ack_due"])
     with svc.ctx.store.read() as s:
         stored = s.get(Handoff, lead["id"]).ack_due
     assert stored == due and stored.utcoffset() is not None
     clock.now = due - timedelta(minutes=1)
     assert d["id"] not in [x["id"] for x in live.get("/api/v1/disputes?overdue=true").json()["items"]]
-    assert _lead(_get(live, d))["sla"] == "warned"
+    assert lead_of(view_of(live, d))["sla"] == "warned"
     clock.now = due + timedelta(minutes=1)
     assert d["id"] in [x["id"] for x in live.get("/api/v1/disputes?overdue=true").json()["items"]]
-    assert _lead(_get(live, d))["sla"] == "overdue"
+    assert lead_of(view_of(live, d))["sla"] == "overdue"

@@ -8,21 +8,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, inspect, select, text, update
 
-from router.api.disputes import to_command
-from router.api.schemas import DisputeIn
-from router.services import SYSTEM, Actor, build_services
+from router.services import SYSTEM, build_services
 from router.settings import load_settings
 from router.store.db import make_engine
 from router.store.migrate import NotMigrated, upgrade
 from router.store.models import Delivery, Dispute, Event, Outbox, Party, Timer
-from tests.e2e.test_intake_http import VALID_ID, body, county
-
-CLERK = Actor("user", "clerk-test", "clerk")
-
-
-def register(svc, **kw):
-    data = DisputeIn().load(body(county(svc)["v"], **kw))
-    return svc.register_dispute(to_command(data), CLERK)[1]
+from tests.builders import ROOT, VALID_ID, register
 
 
 def test_one_transaction_writes_state_events_outbox_and_timers(svc):
@@ -159,7 +150,7 @@ def test_sqlite_is_durable(svc):
 def test_bad_config_fails_at_start_naming_file_and_key(tmp_path):
     from router.domain.errors import ConfigError
 
-    root = Path(__file__).resolve().parents[2] / "config"
+    root = ROOT / "config"
     for f in root.glob("*.yaml"):
         (tmp_path / f.name).write_bytes(f.read_bytes())
     bodies = (tmp_path / "bodies.yaml").read_text().replace("acknowledge: 24h", "acknowledge: soon")

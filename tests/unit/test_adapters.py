@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -12,8 +11,7 @@ from router.adapters import adapter_for, all_body_types
 from router.adapters.base import classify
 from router.adapters.contracts import render_all, sample_context
 from router.domain.model import BodyType
-
-CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
+from tests.builders import CONTRACTS
 
 
 def test_every_body_type_has_an_adapter():

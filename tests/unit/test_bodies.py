@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import yaml
 
 from router.domain.bodies import Bodies
 from router.domain.errors import ConfigError
 from router.domain.model import BodyType
+from tests.builders import ROOT
 
-CONFIG = Path(__file__).resolve().parents[2] / "config" / "bodies.yaml"
+CONFIG = ROOT / "config" / "bodies.yaml"
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ Day periods do not count the start day and end at 23:59:59 local time (民事诉
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -22,22 +21,9 @@ from hypothesis import strategies as st
 
 from router.domain.calendar import Period, Unit, UnknownYearError, WorkCalendar, YearOverride, load_overrides
 from router.domain.errors import ConfigError, DomainError
+from tests.builders import BJ, CAL, ROOT, at, dl, end_of
 
-BJ = ZoneInfo("Asia/Shanghai")
-CAL = WorkCalendar()
-HOLIDAYS_YAML = Path(__file__).resolve().parents[2] / "config" / "holidays.yaml"
-
-
-def at(y: int, m: int, d: int, hh: int = 10, mm: int = 0) -> datetime:
-    return datetime(y, m, d, hh, mm, tzinfo=BJ)
-
-
-def end_of(y: int, m: int, d: int) -> datetime:
-    return datetime(y, m, d, 23, 59, 59, tzinfo=BJ)
-
-
-def dl(start: datetime, text: str, cal: WorkCalendar = CAL) -> datetime:
-    return cal.deadline(start, Period.parse(text))
+HOLIDAYS_YAML = ROOT / "config" / "holidays.yaml"
 
 
 # ------------------------------------------------------------------------------------ Spring Festival 2026

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from router.domain.model import BodyType, DisputeFacts, Tier
 from router.domain.rules import decide
 from router.settings import load_domain_config
+from tests.builders import ROOT
 
-CONFIG = Path(__file__).resolve().parents[2] / "config"
+CONFIG = ROOT / "config"
 
 
 @pytest.fixture(scope="module")

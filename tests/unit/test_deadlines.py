@@ -5,27 +5,12 @@ Sat 02-14 and Sat 02-28; National Day off 10-01..07 with make-up working days Su
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from router.domain.calendar import Period, Unit, UnknownYearError, WorkCalendar, load_overrides
 from router.domain.errors import ConfigError
-
-BJ = ZoneInfo("Asia/Shanghai")
-CAL = WorkCalendar()
-
-
-def at(y: int, m: int, d: int, hh: int = 10, mm: int = 0) -> datetime:
-    return datetime(y, m, d, hh, mm, tzinfo=BJ)
-
-
-def end_of(y: int, m: int, d: int) -> datetime:
-    return datetime(y, m, d, 23, 59, 59, tzinfo=BJ)
-
-
-def dl(start: datetime, text: str, cal: WorkCalendar = CAL) -> datetime:
-    return cal.deadline(start, Period.parse(text))
+from tests.builders import CAL, ROOT, at, dl, end_of
 
 
 # ------------------------------------------------------------------ Spring Festival 2026
@@ -128,11 +113,10 @@ def test_override_changes_a_known_year():
 
 
 def test_shipped_holidays_file_covers_next_year():
-    from pathlib import Path
 
     import yaml
 
-    path = Path(__file__).resolve().parents[2] / "config" / "holidays.yaml"
+    path = ROOT / "config" / "holidays.yaml"
     cal = WorkCalendar(load_overrides(yaml.safe_load(path.read_text(encoding="utf-8"))))
     assert cal.deadline(at(2026, 12, 28), Period.parse("30c")) > end_of(2027, 1, 26)
     assert not cal.is_working_day(date(2027, 1, 1))

@@ -3,27 +3,18 @@ across Spring Festival and National Day 2026 with their make-up working days (è°
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 import pytest
 
 from router.domain.bodies import Bodies
-from router.domain.calendar import Period, Unit, WorkCalendar
+from router.domain.calendar import Period, Unit
 from router.domain.errors import ConfigError
 from router.domain.ladder import ladder
+from tests.builders import CAL, ROOT, at
+from tests.builders import end_of as end
 
-CAL = WorkCalendar()
-BJ = ZoneInfo("Asia/Shanghai")
 STEPS = {"warn_before": Period.parse("1w"), "urge_after": Period.parse("1c"), "escalate_after": Period.parse("5w")}
-
-
-def end(y, m, d):
-    return datetime.combine(date(y, m, d), time(23, 59, 59), BJ)
-
-
-def at(y, m, d, hh=10, mm=0):
-    return datetime(y, m, d, hh, mm, tzinfo=BJ)
 
 
 # --------------------------------------------------------------------------- warning points
@@ -95,11 +86,10 @@ def test_the_acknowledgement_ladder_warns_then_expires_and_skips_a_warning_it_ca
 
 
 def test_the_ladder_is_configurable_per_body_type():
-    from pathlib import Path
 
     import yaml
 
-    data = yaml.safe_load((Path(__file__).resolve().parents[2] / "config" / "bodies.yaml").read_text("utf-8"))
+    data = yaml.safe_load((ROOT / "config" / "bodies.yaml").read_text("utf-8"))
     data["body_types"]["police"]["escalation"] = {"warn_before": "2h", "escalate_after": "1w"}
     bodies = Bodies.from_mapping(data)
     police = bodies.ladder("police")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
 
 from router.adapters import signing
+from tests.builders import ROOT
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = ROOT / "README.md"
 
 
 def test_readme_python_example_verifies_router_signatures():

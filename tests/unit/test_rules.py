@@ -6,7 +6,6 @@ A small synthetic registry keeps these tests about the rules, not about the demo
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import yaml
@@ -25,8 +24,9 @@ from router.domain.model import (
     Wish,
 )
 from router.domain.rules import AgencyInfo, Registry, RuleSet, covers, decide, division_prefix, next_candidate
+from tests.builders import ROOT
 
-ROUTING = Path(__file__).resolve().parents[2] / "config" / "routing.yaml"
+ROUTING = ROOT / "config" / "routing.yaml"
 
 CITY, COUNTY, COUNTY2 = "330600000000", "330681000000", "330603000000"
 TOWN_A, TOWN_B = "330681001000", "330681002000"
