@@ -23,7 +23,8 @@ from router.domain.calendar import WorkCalendar, load_overrides
 from router.domain.divisions import DivisionTree
 from router.domain.errors import ConfigError, reject_unknown_keys
 from router.domain.model import BodyType, Tier
-from router.domain.rules import AgencyInfo, Registry, RuleSet
+from router.domain.registry import AgencyInfo, Registry
+from router.domain.ruleset import RuleSet
 
 log = logging.getLogger(__name__)
 

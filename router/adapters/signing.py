@@ -1,4 +1,4 @@
-"""Standard Webhooks signing, both directions (API.md "Agency authentication").
+"""Standard Webhooks signing, both directions (docs/agency-guide.md §2).
 
 signature = base64(HMAC-SHA256(key, "{webhook-id}.{webhook-timestamp}.{raw body}")), sent as
 `v1,<signature>`; several space-separated signatures are allowed during key rotation. Secrets

@@ -1,4 +1,4 @@
-"""Body types and their deadlines (DOMAIN.md sections 3 and 5), built from bodies.yaml."""
+"""Body types and their deadlines (docs/domain.md §3, §5), built from bodies.yaml."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ PERIOD_KEYS = ("acknowledge", "return_within", "handle")
 OPTIONAL_PERIOD_KEYS = ("extension", "confirmation_accept", "confirmation_rule", "confirmation_extension")
 LADDER_KEYS = ("warn_before", "urge_after", "escalate_after")
 LADDER_DEFAULTS = {"warn_before": Period.parse("1w"), "urge_after": Period.parse("1c"),
-                   "escalate_after": Period.parse("5w")}  # DOMAIN.md section 5, from local 12345 practice
+                   "escalate_after": Period.parse("5w")}  # docs/domain.md §6, from local 12345 practice
 FOLLOW_THROUGH_KEYS = ("follow_up_after", "confirmation_window", "max_placements")
 BODY_KEYS = ("name", "family", "basis", "escalation", *PERIOD_KEYS, *OPTIONAL_PERIOD_KEYS)
 FAMILIES = ("mediation", "court", "police", "petition", "procuratorate", "hotline_12345", "labour_arbitration",
@@ -44,7 +44,7 @@ class BodyTypeConfig:
 class Bodies:
     types: Mapping[BodyType, BodyTypeConfig]
     escalation: Mapping[str, Period]
-    # After an outcome (DOMAIN.md section 6): follow-up visit after fulfilment, confirmation window.
+    # After an outcome (docs/domain.md §8): follow-up visit after fulfilment, confirmation window.
     follow_up_after: Period = field(default_factory=lambda: Period.parse("30c"))
     confirmation_window: Period = field(default_factory=lambda: Period.parse("30c"))
     max_placements: int = 3

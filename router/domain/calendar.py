@@ -1,4 +1,4 @@
-"""Deadline arithmetic on the statutory calendar (DOMAIN.md section 5).
+"""Deadline arithmetic on the statutory calendar (docs/domain.md §5).
 
 Counting follows 民事诉讼法 85: the start day is not counted; a period in days whose last day is
 a rest day runs to the end of the next working day. Working days follow the State Council calendar

@@ -1,4 +1,4 @@
-"""The centre's area as a tree of 12-digit statistical division codes (DOMAIN.md section 2)."""
+"""The centre's area as a tree of 12-digit statistical division codes (docs/domain.md §2)."""
 
 from __future__ import annotations
 

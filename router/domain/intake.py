@@ -13,7 +13,7 @@ from router.domain import ids
 from router.domain.divisions import DivisionTree
 from router.domain.errors import ValidationError
 from router.domain.model import DisputeFacts, Feature, Party, PartyKind, PartyRole, RiskFlag, Source, Wish
-from router.domain.rules import RuleSet
+from router.domain.ruleset import RuleSet
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The escalation ladder of one deadline (DOMAIN.md section 5), as timers to set. Pure: no I/O.
+"""The escalation ladder of one deadline (docs/domain.md §6), as timers to set. Pure: no I/O.
 
 acknowledgement: yellow warning before it; silence past it counts as a refusal (expire, re-route).
 handling: yellow warning before it; overdue when it passes; urge (催办) `urge_after` later; escalate

@@ -189,3 +189,31 @@ class DisputeFacts:
     summary: str = ""
     # What shares the load between equally placed agencies: the dispute id ("" before there is one).
     key: str = ""
+
+
+BODY_NAMES_ZH: dict[BodyType, str] = {
+    BodyType.PEOPLE_MEDIATION: "人民调解委员会", BodyType.MEDICAL_MEDIATION: "医疗纠纷人民调解委员会",
+    BodyType.TRAFFIC_MEDIATION: "道路交通事故人民调解委员会", BodyType.PROPERTY_MEDIATION: "物业纠纷人民调解委员会",
+    BodyType.FAMILY_MEDIATION: "婚姻家事调解组织", BodyType.CONSUMER_MEDIATION: "消费纠纷调解组织",
+    BodyType.LABOUR_MEDIATION: "劳动争议调解组织", BodyType.LABOUR_ARBITRATION: "劳动人事争议仲裁委员会",
+    BodyType.LAND_ARBITRATION: "农村土地承包仲裁委员会", BodyType.COURT: "人民法院", BodyType.POLICE: "公安机关",
+    BodyType.PETITION: "信访部门", BodyType.PROCURATORATE: "人民检察院", BodyType.HOTLINE_12345: "12345热线",
+    BodyType.LEGAL_AID: "法律援助机构", BodyType.MARKET_REGULATOR_12315: "市场监督管理部门（12315）",
+    BodyType.GOVERNMENT: "乡镇人民政府（街道办事处）",
+}
+
+
+def body_zh(b: BodyType | str) -> str:
+    """A body type's Chinese name, for reasons and messages."""
+    return BODY_NAMES_ZH.get(b, str(b))  # type: ignore[call-overload]
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One rule that fired in a routing decision, with its Chinese text."""
+
+    rule: str
+    text: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"rule": self.rule, "text": self.text}

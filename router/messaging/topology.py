@@ -1,4 +1,4 @@
-"""Exchanges and queues (DESIGN.md section 3 steps 3-4), named under one prefix per instance.
+"""Exchanges and queues (docs/architecture.md §5), named under one prefix per instance.
 
 - `<prefix>.handoffs` (direct, durable): routed by body type to one durable queue per body type.
   On RabbitMQ the queues are quorum queues with `x-delivery-limit` (3.10 sets none by default)

@@ -10,8 +10,8 @@ from datetime import date, datetime
 from typing import Any
 
 from router.domain.errors import StateConflict, ValidationError
-from router.domain.model import SATISFACTION_ZH, BodyType, OutcomeResult, Satisfaction, Tier
-from router.domain.rules import BODY_NAMES_ZH, next_candidate
+from router.domain.model import SATISFACTION_ZH, BodyType, OutcomeResult, Satisfaction, Tier, body_zh
+from router.domain.rules import next_candidate
 from router.services import clock
 from router.services.dispatch import offer, place_lead, recall, tried
 from router.services.facts import facts_of
@@ -58,7 +58,7 @@ def _after_failure(op: Operation, h: Handoff) -> None:
         close_dispute(op, "guided_to_litigation", "调解不成，已引导当事人依法诉讼（引导诉讼）")
         return
     cand = next_candidate(facts_of(d), [nxt], Tier(d.tier or Tier.TOWN), op.ctx.registry(), tried(d))
-    reason = f"调解不成，依{d.category}规则转{BODY_NAMES_ZH.get(nxt, str(nxt))}"
+    reason = f"调解不成，依{d.category}规则转{body_zh(nxt)}"
     if cand is None:
         op.fire_dispute("route_to_supervisor", extra={"reason": f"{reason}，但辖区内没有可承接的单位",
                                                       "next_body_type": str(nxt)})

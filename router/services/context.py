@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from router.domain.model import BodyType, Tier
-from router.domain.rules import AgencyInfo, Registry
+from router.domain.registry import AgencyInfo, Registry
 from router.settings import DomainConfig, Settings
 from router.store.models import Agency
 from router.store.pii import PiiCipher

@@ -13,7 +13,8 @@ from typing import Any
 
 from router.adapters.base import recall_notice
 from router.domain.model import BodyType, Tier
-from router.domain.rules import AgencyInfo, RoutingDecision, next_candidate
+from router.domain.registry import AgencyInfo
+from router.domain.rules import RoutingDecision, next_candidate
 from router.services import clock
 from router.services.facts import facts_of
 from router.services.operation import Operation

@@ -9,8 +9,8 @@ from typing import Any
 
 from router.adapters.base import urge_notice
 from router.domain.errors import StateConflict, ValidationError
-from router.domain.model import BodyType, SupervisorAction, Tier
-from router.domain.rules import BODY_NAMES_ZH, next_candidate
+from router.domain.model import BodyType, SupervisorAction, Tier, body_zh
+from router.domain.rules import next_candidate
 from router.services import agreement, clock
 from router.services.context import Actor, ServiceContext
 from router.services.dispatch import lead_type, next_lead, open_lead, place_lead, recall, tried
@@ -107,7 +107,7 @@ def escalate(op: Operation, reason: str, agency: Agency | None) -> None:
         body = BodyType(lead.body_type if lead else lead_type(d))
         cand = next_candidate(facts_of(d), [body], up, op.ctx.registry(), tried(d))
         if cand is None:
-            raise ValidationError(f"上一层级（{up}）没有可承接的{BODY_NAMES_ZH.get(body, str(body))}，请指定承办单位",
+            raise ValidationError(f"上一层级（{up}）没有可承接的{body_zh(body)}，请指定承办单位",
                                   f"no {body} at tier {up} or above: name an agency", field="agency")
         code, body, up = cand.code, cand.body_type, cand.tier
     else:  # a named agency: the dispute sits at that agency's tier

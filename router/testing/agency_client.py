@@ -1,4 +1,4 @@
-"""A partner agency's side of the API: signs each call the Standard Webhooks way (API.md).
+"""A partner agency's side of the API: signs each call the Standard Webhooks way (docs/agency-guide.md §2).
 
 Tests, the demo and agencies writing their own integration use it as a reference client.
 """

@@ -1,6 +1,6 @@
 """Intake over real HTTP: each of the 15 categories and the risk cases, routed through the demo county.
 
-Expected tiers and body types come from DOMAIN.md, not from the code; divisions are picked from
+Expected tiers and body types come from docs/domain.md §4, not from the code; divisions are picked from
 config/divisions.yaml so the test follows the configured county.
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from router.domain.rules import covers
+from router.domain.registry import covers
 from tests.builders import VALID_ID, body, county
 
 CATEGORIES = [

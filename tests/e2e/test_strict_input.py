@@ -10,13 +10,11 @@ import pytest
 from sqlalchemy import func, select
 
 from router.store.models import Dispute, Event
+from tests.builders import body, county, lead_of, post_dispute
 
 
 def _intake(svc, **kw):
-    village = sorted(d.code for d in svc.ctx.config.divisions.by_code.values() if d.level == "village")[0]
-    b = {"source": "walk_in", "category": "NEIGHBOUR", "summary": "邻居占用通道", "division": village,
-         "parties": [{"role": "applicant", "name": "张三"}, {"role": "respondent", "name": "李四"}]}
-    return {**b, **kw}
+    return body(county(svc)["v"], **kw)
 
 
 def _counts(svc):
@@ -41,8 +39,8 @@ def test_an_amount_with_at_most_two_places_is_kept_exactly(live, svc, amount):
 
 
 def test_an_agreement_due_before_it_was_reached_is_refused(live, svc, agencies, clock):
-    d = live.post("/api/v1/disputes", _intake(svc)).json()
-    lead = next(h for h in d["handoffs"] if h["role"] == "lead")
+    d = post_dispute(live, svc)
+    lead = lead_of(d)
     agency = agencies(lead["agency"])
     for fulfil_by, amount in (("2026-11-22", "100.00"), ("2026-12-31", "100.001")):
         outcome = {"result": "agreement", "agreement": {"terms": "赔偿100元", "amount": amount, "fulfil_by": fulfil_by}}
@@ -66,8 +64,7 @@ def test_an_unknown_filter_value_or_query_parameter_is_refused(live, svc, query,
 
 
 def test_the_agency_pull_refuses_unknown_parameters_too(live, svc, agencies):
-    d = live.post("/api/v1/disputes", _intake(svc)).json()
-    lead = next(h for h in d["handoffs"] if h["role"] == "lead")
+    lead = lead_of(post_dispute(live, svc))
     r = agencies(lead["agency"]).request("GET", "/api/v1/agency/handoffs?stat=delivered")
     assert r.status_code == 422 and "stat" in r.json()["error"]["fields"], r.text
 

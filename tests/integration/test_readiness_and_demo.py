@@ -10,6 +10,7 @@ from router.api.app import create_app
 from router.services import Services
 from router.testing.demo import DemoAgencies, is_referral
 from router.testing.stub_agency import Received
+from tests.builders import act, lead_of, post_dispute, wait_for
 
 
 def _ready(svc, broker_url):
@@ -45,21 +46,16 @@ def test_the_demo_acknowledges_a_referral_and_not_the_recall_that_follows(live, 
     base = demo.start(0)
     svc.point_agencies_at(base + "/agencies/{code}/handoffs")
     try:
-        village = sorted(d.code for d in svc.ctx.config.divisions.by_code.values() if d.level == "village")[0]
-        d = live.post("/api/v1/disputes", {"source": "walk_in", "category": "NEIGHBOUR", "summary": "邻里纠纷",
-                                           "division": village, "parties": [{"role": "applicant", "name": "张三"},
-                                                                            {"role": "respondent", "name": "李四"}]})
-        lead = next(h for h in d.json()["handoffs"] if h["role"] == "lead")
-        deadline = time.monotonic() + 15
-        while lead["id"] not in demo.acknowledged and time.monotonic() < deadline:
-            time.sleep(0.05)
+        d = post_dispute(live, svc)
+        lead = lead_of(d)
+        wait_for(lambda: lead["id"] in demo.acknowledged, what="the demo's 签收")
         assert demo.acknowledged == [lead["id"]]
-        r = live.post(f"/api/v1/disputes/{d.json()['id']}/actions", {"action": "reroute", "reason": "改派"},
-                      role="supervisor")
+        r = act(live, d["id"], action="reroute", reason="改派")
         assert r.status_code == 200, r.text
-        new = [h for h in r.json()["handoffs"] if h["role"] == "lead"][-1]
-        while len({*demo.acknowledged}) < 2 and time.monotonic() < deadline + 15:
-            time.sleep(0.05)
+        new = lead_of(r.json())
+        wait_for(lambda: new["id"] in demo.acknowledged and any(x.payload.get("kind") == "recall"
+                                                               for x in demo.stub.received), what="the recall")
+        time.sleep(0.5)  # a wrong 签收 of the recall would come right after it
         kinds = [x.payload.get("kind") for x in demo.stub.received]
         assert "recall" in kinds, kinds
         assert demo.acknowledged == [lead["id"], new["id"]]  # the recall of the first was not acknowledged

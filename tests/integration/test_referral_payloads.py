@@ -5,37 +5,17 @@ mediation carries that mediation. Real delivery: outbox, relay, worker, signed P
 from __future__ import annotations
 
 import json
-import time
-from pathlib import Path
 
 import jsonschema
 
-CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
+from tests.builders import CONTRACTS, post_dispute, wait_for
+
 TERMS = "被申请人于2026年12月20日前一次性支付工资12000元"
 
 
-def _intake(svc, category):
-    village = sorted(d.code for d in svc.ctx.config.divisions.by_code.values()
-                     if d.level == "village" and d.code.startswith(svc.ctx.config.divisions.centre.code[:6]))[-1]
-    return {"source": "walk_in", "category": category, "summary": "拖欠工资三个月", "amount": "12000.00",
-            "division": village,
-            "parties": [{"role": "applicant", "name": "张三", "id_number": "110101199003074514",
-                         "phone": "13800138000", "division": village},
-                        {"role": "respondent", "kind": "organization", "name": "某建筑公司"}]}
-
-
-def _until(pred, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if v := pred():
-            return v
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
-
-
 def _received(stub, handoff):
-    return _until(lambda: next((r for r in stub.deliveries(handoff["agency"])
-                                if r.headers.get("Idempotency-Key") == handoff["id"]), None))
+    return wait_for(lambda: next((r for r in stub.deliveries(handoff["agency"])
+                                  if r.headers.get("Idempotency-Key") == handoff["id"]), None), what="the delivery")
 
 
 def _valid(payload, body_type):
@@ -49,7 +29,7 @@ def _handoff(live, dispute_id, role, body_type=None):
 
 
 def test_the_court_receives_the_agreement_it_is_asked_to_confirm(live, svc, stub, background, agencies, clock):
-    d = live.post("/api/v1/disputes", _intake(svc, "NEIGHBOUR")).json()
+    d = post_dispute(live, svc, category="NEIGHBOUR")
     lead = _handoff(live, d["id"], "lead")
     clock.advance(hours=2)
     outcome = {"result": "agreement", "agreement": {"terms": TERMS, "amount": "12000.00", "fulfil_by": "2026-12-20",
@@ -69,7 +49,7 @@ def test_the_court_receives_the_agreement_it_is_asked_to_confirm(live, svc, stub
 
 def test_arbitration_after_a_failed_labour_mediation_carries_that_mediation(live, svc, stub, background, agencies,
                                                                            clock):
-    d = live.post("/api/v1/disputes", _intake(svc, "LABOUR")).json()
+    d = post_dispute(live, svc, category="LABOUR", summary="拖欠工资三个月")
     mediation = _handoff(live, d["id"], "lead")
     assert mediation["body_type"] == "labour_mediation"
     clock.advance(hours=3)

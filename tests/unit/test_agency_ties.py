@@ -11,7 +11,9 @@ import pytest
 import yaml
 
 from router.domain.model import BodyType, DisputeFacts, Tier
-from router.domain.rules import AgencyInfo, Registry, RuleSet, decide
+from router.domain.registry import AgencyInfo, Registry
+from router.domain.rules import decide
+from router.domain.ruleset import RuleSet
 from router.settings import load_agencies, load_domain_config
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"

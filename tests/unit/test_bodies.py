@@ -1,4 +1,4 @@
-"""DOMAIN.md section 5: every body type's deadlines as configured, and the escalation defaults."""
+"""docs/domain.md §5: every body type's deadlines as configured, and the escalation defaults."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def bodies() -> Bodies:
     return Bodies.from_mapping(yaml.safe_load(CONFIG.read_text(encoding="utf-8")))
 
 
-# body type: (acknowledge, return within, handle) as DOMAIN.md's table gives them
+# body type: (acknowledge, return within, handle) as docs/domain.md §5's table gives them
 TABLE = {
     "people_mediation": ("3w", "3w", "30c"), "family_mediation": ("3w", "3w", "30c"),
     "property_mediation": ("3w", "3w", "30c"), "traffic_mediation": ("3w", "3w", "30c"),

@@ -1,4 +1,4 @@
-"""Deadline maths on the statutory calendar (DOMAIN.md section 5). Expected dates computed by hand
+"""Deadline maths on the statutory calendar (docs/domain.md §5). Expected dates computed by hand
 from the State Council's 2026 notice: Spring Festival off 2026-02-15..23 with make-up working days
 Sat 02-14 and Sat 02-28; National Day off 10-01..07 with make-up working days Sun 09-20 and Sat 10-10."""
 

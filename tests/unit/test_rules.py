@@ -1,4 +1,4 @@
-"""DOMAIN.md section 4: every default dispatch row and every risk/size/division/wish rule.
+"""docs/domain.md §4: every default dispatch row and every risk/size/division/wish rule.
 
 A small synthetic registry keeps these tests about the rules, not about the demo county.
 """
@@ -23,7 +23,9 @@ from router.domain.model import (
     Tier,
     Wish,
 )
-from router.domain.rules import AgencyInfo, Registry, RuleSet, covers, decide, division_prefix, next_candidate
+from router.domain.registry import AgencyInfo, Registry, covers, division_prefix
+from router.domain.rules import decide, next_candidate
+from router.domain.ruleset import RuleSet
 from tests.builders import ROOT
 
 ROUTING = ROOT / "config" / "routing.yaml"
