@@ -11,6 +11,7 @@ from typing import Any
 
 from router.domain.errors import StateConflict, ValidationError
 from router.domain.model import SATISFACTION_ZH, BodyType, OutcomeResult, Satisfaction, Tier, body_zh
+from router.domain.registry import AgencyInfo
 from router.domain.rules import next_candidate
 from router.services import clock
 from router.services.dispatch import offer, place_lead, recall, tried
@@ -37,10 +38,15 @@ def lead_result(op: Operation, h: Handoff, outcome: dict[str, Any]) -> None:
         agreement = dict(outcome.get("agreement") or {})
         d.outcome = jsonable({"result": result, "agreed_at": op.at, **agency, "agreement": agreement})
         op.fire_dispute("agree", extra={**agency, "agreement": agreement}, inputs=clock.confirmation_window_inputs(op))
-        if agreement.get("judicial_confirmation"):
-            request_confirmation(op, "当事人共同申请司法确认")
-        else:
+        if not agreement.get("judicial_confirmation"):
             start_fulfilment(op)
+        elif _court(op) is None:  # the parties' wish stands on the record; the agreement is performed
+            no_court = "辖区内没有可受理司法确认的法院"
+            _outcome(op, confirmation={"confirmed": False, "at": op.at, "court": None, "handoff_id": None,
+                                       "reason": no_court})
+            start_fulfilment(op.by_system(), note=f"当事人申请司法确认，但{no_court}，协议按约履行")
+        else:
+            request_confirmation(op, "当事人共同申请司法确认")
     elif result == OutcomeResult.FAILED:
         d.outcome = jsonable({"result": result, "failed_at": op.at, **agency})
         _after_failure(op, h)
@@ -79,13 +85,19 @@ def request_confirmation(op: Operation, reason: str) -> None:
     if op.at > window_end:
         raise StateConflict(f"已超过司法确认申请期限（{window_end.isoformat()}）",
                             f"the confirmation window ended at {window_end.isoformat()}", state=d.state)
-    court = next_candidate(facts_of(d), [BodyType.COURT], Tier(d.tier or Tier.TOWN), op.ctx.registry(), frozenset())
+    court = _court(op)
     if court is None:
         raise StateConflict("辖区内没有可受理司法确认的法院", "no court covers this division", state=d.state)
     op.fire_dispute("request_confirmation", extra={"reason": reason, "court": court.code})
     # The court's answer decides what follows; fulfilment starts (and its clock is set) after it.
     op.uow.cancel_timers(op.at, dispute_id=d.id, kinds=("confirmation_window", "fulfil_due"))
     offer(op, court.code, BodyType.COURT, HandoffRole.CONFIRM)
+
+
+def _court(op: Operation) -> AgencyInfo | None:
+    """The court that would confirm this dispute's agreement (the nearest covering its division)."""
+    d = op.dispute
+    return next_candidate(facts_of(d), [BodyType.COURT], Tier(d.tier or Tier.TOWN), op.ctx.registry(), frozenset())
 
 
 def confirmation_result(op: Operation, h: Handoff, result: str) -> None:

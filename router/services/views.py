@@ -64,9 +64,11 @@ def list_disputes(ctx: ServiceContext, f: DisputeFilter) -> dict[str, Any]:
         q = q.where(Dispute.id.in_(select(Handoff.dispute_id).where(Handoff.agency_code == f.agency)))
     if f.overdue is not None:
         now = ctx.now()
+        # As sla_of: a handling clock stopped for an excluded interval is not late.
+        clock_runs = Handoff.deadline_rules["suspended_at"].as_string().is_(None)
         late = select(Handoff.dispute_id).where(or_(
             and_(Handoff.state.in_(WAITING), Handoff.ack_due < now),
-            and_(Handoff.state.in_(HANDLING), Handoff.handle_due < now)))
+            and_(Handoff.state.in_(HANDLING), Handoff.handle_due < now, clock_runs)))
         q = q.where(Dispute.id.in_(late) if f.overdue else Dispute.id.not_in(late))
     tz = ctx.config.calendar.tz
     if f.date_from:
