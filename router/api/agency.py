@@ -13,7 +13,7 @@ from flask import g, request
 
 from router.api.auth import services
 from router.api.blueprint import Blueprint
-from router.api.errors import error_response
+from router.api.errors import error_response, unknown_query
 from router.schemas.agency import (
     AgencyEventIn,
     AgencyEventOut,
@@ -47,7 +47,7 @@ def require_agency(view: F) -> F:
         if agency is None:
             return error_response(401)
         g.agency = agency
-        return view(*args, **kwargs)
+        return unknown_query(view) or view(*args, **kwargs)
 
     return wrapped  # type: ignore[return-value]
 

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from flask import current_app, g, request
 
-from router.api.errors import error_response
+from router.api.errors import error_response, unknown_query
 from router.services import Actor, Services
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -38,7 +38,7 @@ def require_roles(*roles: str) -> Callable[[F], F]:
             if actor.role not in roles:
                 return error_response(403)
             g.actor = actor
-            return view(*args, **kwargs)
+            return unknown_query(view) or view(*args, **kwargs)
 
         return wrapped  # type: ignore[return-value]
 

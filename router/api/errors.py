@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response, jsonify, request
 
 from router.domain.errors import DomainError, NotFound, StateConflict, ValidationError
-from router.schemas.messages import flatten
+from router.schemas.messages import flatten, localise
 
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
          409: "state_conflict", 413: "payload_too_large", 415: "unsupported_media_type", 422: "validation_error",
@@ -50,6 +50,19 @@ def error_response(status: int, *, message: str | None = None, fields: dict[str,
     resp = jsonify({"error": body})
     resp.status_code = status
     return resp
+
+
+def unknown_query(view: Any) -> Response | None:
+    """A query string on an endpoint that takes none is refused like an unknown field (422), so a
+    typo never silently answers as if it had been understood; endpoints with a query schema check
+    theirs in that schema."""
+    if not request.args:
+        return None
+    params = getattr(view, "_apidoc", {}).get("arguments", {}).get("parameters", [])
+    if any(p.get("in") == "query" for p in params):
+        return None
+    zh = wants_chinese()
+    return error_response(422, fields={k: [localise("Unknown field.", zh)] for k in request.args})
 
 
 def from_webargs(status: int, messages: Any) -> Response:

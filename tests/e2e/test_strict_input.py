@@ -72,3 +72,18 @@ def test_the_agency_pull_refuses_unknown_parameters_too(live, svc, agencies):
 def test_reference_queries_refuse_unknown_parameters(live):
     r = live.get("/api/v1/agencies?bodytype=court")
     assert r.status_code == 422 and "bodytype" in r.json()["error"]["fields"], r.text
+
+
+@pytest.mark.parametrize("path", ["/api/v1/reference/categories?lang=en", "/api/v1/audit/verify?full=1"])
+def test_an_endpoint_without_parameters_refuses_a_query_string(live, path):
+    r = live.get(path)
+    assert r.status_code == 422, r.text
+    assert set(r.json()["error"]["fields"]) <= {"lang", "full"}
+
+
+def test_the_dispute_and_its_timeline_refuse_a_query_string(live, svc):
+    d = post_dispute(live, svc)
+    for path in (f"/api/v1/disputes/{d['id']}?expand=all", f"/api/v1/disputes/{d['id']}/timeline?since=3"):
+        r = live.get(path)
+        assert r.status_code == 422 and len(r.json()["error"]["fields"]) == 1, r.text
+    assert live.get(f"/api/v1/disputes/{d['id']}?expand=all", role=None).status_code == 401  # auth comes first
