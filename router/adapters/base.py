@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import requests
 
 from router.adapters import signing
+from router.workflows.handoff import HandoffRole
 
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 30.0
@@ -151,7 +152,7 @@ PARTY_SCHEMA = {
 COMMON_PROPERTIES: dict[str, Any] = {
     "handoff_id": {"type": "string", "format": "uuid"},
     "reference": {"type": "string", "description": "受理编号, e.g. 诸暨调〔2026〕000123号"},
-    "role": {"enum": ["lead", "assist", "confirm"], "description": "主办, 协办 or 司法确认 (a court asked to confirm "
+    "role": {"enum": [str(r) for r in HandoffRole], "description": "主办, 协办 or 司法确认 (a court asked to confirm "
                                                                   "an agreement)"},
     "designated": {"type": "boolean", "description": "指定办理: may not be returned"},
     "category": {"type": "string"}, "category_name": {"type": "string"}, "summary": {"type": "string"},

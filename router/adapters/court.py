@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from router.adapters.base import AGREEMENT_SCHEMA, Adapter, ReferralInput, as_json, referral, referral_schema
+from router.workflows.handoff import HandoffRole
 
 
 class CourtAdapter(Adapter):
@@ -13,7 +14,7 @@ class CourtAdapter(Adapter):
     title = "法院 诉前委派调解/立案/司法确认 移送函"
 
     def build(self, r: ReferralInput) -> dict[str, Any]:
-        request = "judicial_confirmation" if r.role == "confirm" else (
+        request = "judicial_confirmation" if r.role == HandoffRole.CONFIRM else (
             "filing" if r.wish == "litigation" else "entrusted_mediation")
         # A court identifies every party in full: it files the case or confirms the agreement.
         return referral(r, "court_referral", request=request, agreement=as_json(r.agreement), wish=r.wish,

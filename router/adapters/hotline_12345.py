@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from router.adapters.base import COMMON_PROPERTIES, Adapter, ReferralInput, object_schema
+from router.domain.model import PartyRole
 
 
 class HotlineAdapter(Adapter):
@@ -13,7 +14,7 @@ class HotlineAdapter(Adapter):
     title = "12345热线 工单"
 
     def build(self, r: ReferralInput) -> dict[str, Any]:
-        applicant = next((p for p in r.parties if p.role == "applicant"), None)
+        applicant = next((p for p in r.parties if p.role == PartyRole.APPLICANT), None)
         return {
             "kind": "work_order",
             "work_order_no": r.source_ref if r.source == "hotline" and r.source_ref else r.reference,

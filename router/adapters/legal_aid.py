@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from router.adapters.base import Adapter, ReferralInput, referral, referral_schema
+from router.domain.model import PartyRole
 
 
 class LegalAidAdapter(Adapter):
@@ -16,7 +17,7 @@ class LegalAidAdapter(Adapter):
         # Only the applicants: legal aid is for them (法律援助法 43), not for the other side.
         grounds = [f for f in r.risk_flags if f in ("domestic_violence", "vulnerable_party")] + (
             ["collective_labour"] if r.category == "LABOUR" and r.people_involved >= 10 else [])
-        return referral(r, "legal_aid_referral", parties=tuple(p for p in r.parties if p.role == "applicant"),
+        return referral(r, "legal_aid_referral", parties=tuple(p for p in r.parties if p.role == PartyRole.APPLICANT),
                         parties_key="applicants", grounds=grounds)
 
     def schema(self, body_type: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from flask import current_app, g, request
 
 from router.api.errors import error_response, unknown_query
+from router.domain.model import StaffRole
 from router.services import Actor, Services
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -45,4 +46,4 @@ def require_roles(*roles: str) -> Callable[[F], F]:
     return decorator
 
 
-STAFF = ("clerk", "supervisor", "admin")
+STAFF = tuple(str(r) for r in StaffRole)

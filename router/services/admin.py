@@ -9,13 +9,14 @@ from typing import Any
 from sqlalchemy import select, update
 
 from router.domain.errors import StateConflict, ValidationError
+from router.domain.model import StaffRole
 from router.services.agency_keys import ensure_agency_keys
 from router.services.context import SYSTEM, Actor, ServiceContext
 from router.store.chain import verify_all
 from router.store.migrate import upgrade
 from router.store.models import Agency, User
 
-ROLES = ("clerk", "supervisor", "admin")
+ROLES = tuple(str(r) for r in StaffRole)
 TOKEN_PREFIX = "drt_"
 
 

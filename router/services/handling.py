@@ -66,9 +66,8 @@ def _checked_outcome(op: Operation, h: Handoff, outcome: dict[str, Any] | None) 
 
 
 def acknowledge(op: Operation, h: Handoff, extra: dict[str, Any]) -> None:
-    """签收: starts the handling clock; the lead's acknowledgement starts the dispute's handling."""
-    if h.state not in WAITING:
-        raise HANDOFF.refuse(h.state, "签收", "acknowledge")
+    """签收: starts the handling clock; the lead's acknowledgement starts the dispute's handling.
+    (Outside 待签收 the engine refuses it; the clock set on `h` is rolled back with the transaction.)"""
     inputs = clock.handle_clock(op, h)
     op.fire_handoff(h, "acknowledge", extra={**extra, "handle_due": h.handle_due}, inputs=inputs)
     op.uow.cancel_timers(op.at, handoff_id=h.id, kinds=("ack_warn", "ack_due"))

@@ -116,8 +116,8 @@ def _find_duplicate(uow: UnitOfWork, d: Dispute, at: datetime) -> Dispute | None
         same_respondent.append(and_(r.id_number_hash.is_(None), r.credit_code.is_(None), r.name.in_(names)))
     q = (select(Dispute)
          .where(Dispute.id != d.id, Dispute.category == d.category, Dispute.created_at >= at - DUPLICATE_WINDOW,
-                exists().where(a.dispute_id == Dispute.id, a.role == "applicant",
+                exists().where(a.dispute_id == Dispute.id, a.role == PartyRole.APPLICANT,
                                a.id_number_hash.in_(applicant_hashes)),
-                exists().where(r.dispute_id == Dispute.id, r.role == "respondent", or_(*same_respondent)))
+                exists().where(r.dispute_id == Dispute.id, r.role == PartyRole.RESPONDENT, or_(*same_respondent)))
          .order_by(Dispute.created_at.desc()).limit(1))
     return uow.session.scalars(q).first()

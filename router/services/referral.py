@@ -15,8 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from router.adapters.base import AgreementData, PartyData, PriorMediation, ReferralInput
+from router.domain.model import OutcomeResult
 from router.services.context import ServiceContext
 from router.store.models import Agency, Dispute, Event, Handoff
+from router.workflows.handoff import HandoffRole
 
 
 def iso(t: datetime | None) -> str | None:
@@ -44,11 +46,11 @@ def referral_input(ctx: ServiceContext, s: Session, h: Handoff) -> ReferralInput
         deadlines={"ack_due": iso(h.ack_due), "return_due": iso(h.return_due), "handle_due": iso(h.handle_due)},
         deadline_rules=dict(h.deadline_rules or {}), reasons=tuple(routing.get("reasons", ())),
         assisting=tuple({"agency": x.agency_code, "body_type": x.body_type} for x in d.handoffs
-                        if x.role == "assist" and x.id != h.id),
+                        if x.role == HandoffRole.ASSIST and x.id != h.id),
         callback_url=f"{ctx.settings.public_url.rstrip('/')}/api/v1/agency/handoffs/{h.id}/events",
         offered_at=iso(h.created_at) or "",
-        agreement=_agreement(ctx, d, names) if h.role == "confirm" else None,
-        prior_mediation=_prior_mediation(s, d, h, names) if h.role == "lead" else None)
+        agreement=_agreement(ctx, d, names) if h.role == HandoffRole.CONFIRM else None,
+        prior_mediation=_prior_mediation(s, d, h, names) if h.role == HandoffRole.LEAD else None)
 
 
 def _agency_names(s: Session, codes: set[str]) -> dict[str, str]:
@@ -69,8 +71,8 @@ def _agreement(ctx: ServiceContext, d: Dispute, names: dict[str, str]) -> Agreem
 
 def _prior_mediation(s: Session, d: Dispute, h: Handoff, names: dict[str, str]) -> PriorMediation | None:
     """The latest earlier lead whose mediation was tried and failed, with the note it reported."""
-    failed = [x for x in d.handoffs if x.role == "lead" and x.id != h.id and x.placement < h.placement
-              and (x.outcome or {}).get("result") == "failed"]
+    failed = [x for x in d.handoffs if x.role == HandoffRole.LEAD and x.id != h.id and x.placement < h.placement
+              and (x.outcome or {}).get("result") == OutcomeResult.FAILED]
     if not failed:
         return None
     x = max(failed, key=lambda y: y.placement)
