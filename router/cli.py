@@ -44,10 +44,23 @@ def cmd_init_db(args: argparse.Namespace) -> int:
     return 0
 
 
+def _password(args: argparse.Namespace) -> str | None:
+    """A password from standard input (one line), never from the command line where `ps` shows it."""
+    if not getattr(args, "password_stdin", False):
+        return None
+    return sys.stdin.readline().rstrip("\r\n")
+
+
 def cmd_user_add(args: argparse.Namespace) -> int:
-    token = _services().add_user(args.name, args.role)
+    token = _services().add_user(args.name, args.role, _password(args))
     print(f"user {args.name} ({args.role}) created; bearer token:")
     print(token)
+    return 0
+
+
+def cmd_user_passwd(args: argparse.Namespace) -> int:
+    _services().set_password(args.name, _password(args) or "")
+    print(f"password of {args.name} changed; their web sessions signed in before now have ended")
     return 0
 
 
@@ -177,7 +190,12 @@ def build_parser() -> argparse.ArgumentParser:
     add = user.add_parser("add", help="create a user; prints the token alone on the last line")
     add.add_argument("--name", required=True)
     add.add_argument("--role", required=True, choices=[str(r) for r in StaffRole])
+    add.add_argument("--password-stdin", action="store_true", help="read a web sign-in password from stdin")
     add.set_defaults(func=cmd_user_add)
+    pw = user.add_parser("passwd", help="set a user's web sign-in password, read from stdin")
+    pw.add_argument("--name", required=True)
+    pw.add_argument("--password-stdin", action="store_true", required=True)
+    pw.set_defaults(func=cmd_user_passwd)
 
     serve = sub.add_parser("serve", help="run the service (embedded default: everything in one process)")
     serve.add_argument("--host", default="127.0.0.1")

@@ -18,10 +18,14 @@ from router.api.openapi import render
 from router.messaging.topology import is_amqp
 from router.messaging.worker import Background
 from router.services import Services
+from router.web import register_web
 
 
 def application(svc: Services) -> Flask:
-    return create_app(svc)
+    """The JSON API and the web pages on one app."""
+    app = create_app(svc)
+    register_web(app, svc)
+    return app
 
 
 def openapi_document(svc: Services) -> str:

@@ -155,6 +155,10 @@ class Settings:
     delivery_schedule: tuple[float, ...] = (0, 5, 300, 1800, 7200, 18000, 36000, 36000)
     lease_seconds: float = 120.0
     circuit_cooldown: float = 30.0
+    # The web pages' sessions: idle sign-out, and the lock-out after wrong passwords.
+    session_idle_minutes: int = 30
+    login_lock_after: int = 5
+    login_lock_minutes: int = 15
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @cached_property
@@ -198,6 +202,21 @@ def _delivery_tuning(env: Mapping[str, str]) -> dict[str, Any]:
     return out
 
 
+def _web_tuning(env: Mapping[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for var, key in (("ROUTER_SESSION_IDLE_MINUTES", "session_idle_minutes"),
+                     ("ROUTER_LOGIN_LOCK_AFTER", "login_lock_after"),
+                     ("ROUTER_LOGIN_LOCK_MINUTES", "login_lock_minutes")):
+        if env.get(var):
+            try:
+                out[key] = int(env[var])
+            except ValueError:
+                raise ConfigError("environment", var, "must be a whole number") from None
+            if out[key] < 1:
+                raise ConfigError("environment", var, "must be at least 1")
+    return out
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     var_dir = Path(env.get("ROUTER_VAR_DIR", DEFAULT_VAR_DIR))
@@ -225,4 +244,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         public_url=env.get("ROUTER_PUBLIC_URL", "http://127.0.0.1:8000"),
         broker_prefix=env.get("ROUTER_BROKER_PREFIX", "router"),
         **_delivery_tuning(env),
+        **_web_tuning(env),
     )

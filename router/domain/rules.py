@@ -23,10 +23,11 @@ class Placement:
     body_type: BodyType
     agency: str | None
     agency_tier: Tier | None
+    agency_name: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"agency": self.agency, "body_type": str(self.body_type),
-                "tier": str(self.agency_tier) if self.agency_tier else None}
+                "tier": str(self.agency_tier) if self.agency_tier else None, "name": self.agency_name}
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ def _place(body: BodyType, tier: Tier, division: str, registry: Registry, exclud
             f"fallback.tier_up.{body}",
             f"{TIER_NAMES_ZH[tier]}层级无覆盖该地区的{body_zh(body)}，上移至{TIER_NAMES_ZH[agency.tier]}：{agency.name}"))
     tie = registry.tie_reason(agency, division, exclude)
-    return Placement(body, agency.code, agency.tier), notes + ([tie] if tie else [])
+    return Placement(body, agency.code, agency.tier, agency.name), notes + ([tie] if tie else [])
 
 
 def next_candidate(facts: DisputeFacts, decision_body_types: Sequence[BodyType], tier: Tier,

@@ -18,6 +18,7 @@ from marshmallow import RAISE, Schema, fields, validate
 from marshmallow.experimental.context import Context
 
 from router.domain.calendar import PERIOD_PATTERN
+from router.domain.registry import Registry
 from router.settings import DomainConfig
 
 MAX_AMOUNT = Decimal("99999999999999.99")  # the column is Numeric(16, 2)
@@ -63,19 +64,25 @@ class Instant(fields.AwareDateTime):
 
 @dataclass(frozen=True)
 class Dumping:
-    """What an output needs besides its row: the service clock (SLA) and the config (names, masks)."""
+    """What an output needs besides its row: the service clock (SLA), the config (masks, divisions)
+    and, where an answer names agencies, the registry of them."""
 
     now: datetime
     config: DomainConfig
+    registry: Registry | None = None
+
+    def agency_name(self, code: str | None) -> str | None:
+        info = self.registry.by_code.get(code) if self.registry is not None and code else None
+        return info.name if info is not None else code
 
 
 def dumping() -> Dumping:
     return Context[Dumping].get()
 
 
-def dump(schema: Schema, obj: Any, now: datetime, config: DomainConfig) -> Any:
+def dump(schema: Schema, obj: Any, now: datetime, config: DomainConfig, registry: Registry | None = None) -> Any:
     """The answer of a service: `obj` (a row, or rows) as `schema` describes it."""
-    with Context(Dumping(now, config)):
+    with Context(Dumping(now, config, registry)):
         return schema.dump(obj)
 
 

@@ -37,6 +37,7 @@ class PlacementOut(Out):
     agency = fields.String(allow_none=True)
     body_type = fields.String()
     tier = fields.String(allow_none=True)
+    name = fields.String(allow_none=True, metadata={"description": "the agency's name (decisions since 2026-12)"})
 
 
 class RoutingOut(Out):

@@ -9,7 +9,8 @@ from marshmallow import fields, validate
 
 from router.domain.intake import IntakeCommand
 from router.domain.model import Feature, Party, PartyKind, PartyRole, RiskFlag, Source, Wish
-from router.schemas.common import DIVISION, Money, Strict, values
+from router.schemas.common import DIVISION, Instant, Money, Out, Strict, values
+from router.schemas.disputes import RoutingOut
 
 
 class PartyIn(Strict):
@@ -45,6 +46,22 @@ class HotlineIn(DisputeIn):
         exclude = ("source", "source_ref")
 
     work_order_no = fields.String(required=True, validate=validate.Length(min=1, max=128))
+
+
+class DuplicateOut(Out):
+    """A likely earlier registration of the same matter."""
+
+    id = fields.String()
+    reference = fields.String()
+    state = fields.String()
+    category = fields.String()
+    created_at = Instant()
+
+
+class PreviewOut(Out):
+    routing = fields.Nested(RoutingOut)
+    likely_duplicates = fields.List(fields.Nested(DuplicateOut), metadata={
+        "description": "是否已登记？ the same applicant, respondent and category within 30 days, newest first"})
 
 
 def intake_command(data: dict[str, Any]) -> IntakeCommand:

@@ -15,6 +15,7 @@ from router.adapters.base import SendResult
 from router.domain.intake import IntakeCommand, validate_intake
 from router.domain.rules import RoutingDecision, decide
 from router.services import (
+    accounts,
     admin,
     agency,
     agency_keys,
@@ -22,6 +23,7 @@ from router.services import (
     health,
     intake,
     outbox,
+    queues,
     supervision,
     timeline,
     timers,
@@ -50,6 +52,10 @@ class Services:
         """受理登记: (201, the dispute), or the first answer again for a repeated Idempotency-Key."""
         return intake.register_dispute(self.ctx, cmd, actor, idempotency_key=idempotency_key, body_hash=body_hash)
 
+    def preview(self, cmd: IntakeCommand) -> dict[str, Any]:
+        """预览分流: the routing decision and likely duplicates; stores nothing."""
+        return intake.preview(self.ctx, cmd)
+
     def act(self, dispute_id: str, data: dict[str, Any], actor: Actor) -> dict[str, Any]:
         """A supervisor action (docs/api.md §5); returns the dispute after it."""
         supervision.act(self.ctx, dispute_id, data, actor)
@@ -65,11 +71,27 @@ class Services:
     def timeline(self, dispute_id: str) -> dict[str, Any]:
         return timeline.timeline(self.ctx, dispute_id)
 
+    def queue(self, f: queues.QueueFilter) -> dict[str, Any]:
+        """One page of a supervisors' queue (督办台) with every queue's count."""
+        return queues.queue(self.ctx, f)
+
+    def lookup(self, text: str, limit: int = 50) -> list[dict[str, Any]]:
+        """Disputes by reference, ID number, phone (through their keyed hashes) or party name."""
+        return views.lookup(self.ctx, text, limit)
+
+    def registered_by(self, actor: Actor, on: date | None = None) -> list[dict[str, Any]]:
+        """The disputes this user registered on a day (today in Beijing by default)."""
+        return views.registered_by(self.ctx, actor, on)
+
     def categories(self) -> list[dict[str, Any]]:
         return views.categories(self.ctx)
 
     def divisions(self, parent: str | None = None) -> list[dict[str, Any]]:
         return views.divisions(self.ctx, parent)
+
+    def agency_names(self) -> dict[str, str]:
+        """Every agency's name by code (the registry, cached briefly)."""
+        return {code: a.name for code, a in self.ctx.registry().by_code.items()}
 
     def agencies(self, body_type: str | None = None, tier: str | None = None,
                  division: str | None = None) -> list[dict[str, Any]]:
@@ -127,11 +149,21 @@ class Services:
         return agency_keys.purge_seen_requests(self.ctx)
 
     # ------------------------------------------------------------------ administration
-    def add_user(self, name: str, role: str) -> str:
-        return admin.add_user(self.ctx, name, role)
+    def add_user(self, name: str, role: str, password: str | None = None) -> str:
+        """A staff user; returns the bearer token (shown once). With a password they may sign in on the web."""
+        return accounts.add_user(self.ctx, name, role, password)
+
+    def set_password(self, name: str, password: str) -> None:
+        accounts.set_password(self.ctx, name, password)
 
     def authenticate(self, token: str) -> Actor | None:
-        return admin.authenticate(self.ctx, token)
+        return accounts.authenticate(self.ctx, token)
+
+    def sign_in(self, name: str, password: str) -> Actor:
+        return accounts.sign_in(self.ctx, name, password)
+
+    def web_actor(self, name: str, signed_in_at: datetime) -> Actor | None:
+        return accounts.web_actor(self.ctx, name, signed_in_at)
 
     def sync_agencies(self) -> dict[str, int]:
         return admin.sync_agencies(self.ctx)
@@ -145,6 +177,9 @@ class Services:
 
     def verify_chain(self) -> dict[str, Any]:
         return admin.verify_chain(self.ctx)
+
+    def verify_dispute_chain(self, dispute_id: str) -> dict[str, Any]:
+        return admin.verify_dispute_chain(self.ctx, dispute_id)
 
     def readiness(self) -> dict[str, bool]:
         """{database, broker}: each True when this process can reach it."""

@@ -1,50 +1,16 @@
-"""Staff users, the agency registry and audit checks."""
+"""The agency registry, the schema and the audit check: what an operator runs."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
-from router.domain.errors import StateConflict, ValidationError
-from router.domain.model import StaffRole
 from router.services.agency_keys import ensure_agency_keys
-from router.services.context import SYSTEM, Actor, ServiceContext
-from router.store.chain import verify_all
+from router.services.context import SYSTEM, ServiceContext
+from router.store.chain import verify_all, verify_stream
 from router.store.migrate import upgrade
-from router.store.models import Agency, User
-
-ROLES = tuple(str(r) for r in StaffRole)
-TOKEN_PREFIX = "drt_"
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def add_user(ctx: ServiceContext, name: str, role: str) -> str:
-    """Create a staff user and return their bearer token (shown once, stored only as a hash)."""
-    if role not in ROLES:
-        raise ValidationError(f"角色必须是 {'、'.join(ROLES)} 之一", f"role must be one of {', '.join(ROLES)}",
-                              field="role")
-    if not name or not name.strip():
-        raise ValidationError("用户名不能为空", "name is required", field="name")
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    at = ctx.now()
-    with ctx.store.unit_of_work() as uow:
-        if uow.session.scalar(select(User).where(User.name == name)) is not None:
-            raise StateConflict(f"用户已存在：{name}", f"user {name!r} already exists", field="name")
-        uow.session.add(User(name=name, role=role, token_hash=token_hash(token), active=True, created_at=at))
-        uow.append_event(type="user.added", actor=SYSTEM.id, at=at, data={"name": name, "role": role})
-    return token
-
-
-def authenticate(ctx: ServiceContext, token: str) -> Actor | None:
-    with ctx.store.read() as s:
-        u = s.scalar(select(User).where(User.token_hash == token_hash(token), User.active.is_(True)))
-        return Actor("user", u.name, u.role) if u else None
+from router.store.models import Agency, Event
 
 
 def sync_agencies(ctx: ServiceContext) -> dict[str, int]:
@@ -87,6 +53,14 @@ def point_agencies_at(ctx: ServiceContext, endpoint_template: str) -> None:
     with ctx.store.unit_of_work() as uow:
         uow.session.execute(update(Agency).values(endpoint=prefix + Agency.code + suffix))
     ctx.invalidate_registry()
+
+
+def verify_dispute_chain(ctx: ServiceContext, dispute_id: str) -> dict[str, Any]:
+    """One dispute's chain: intact, or its first broken link (docs/audit-chain.md §3)."""
+    with ctx.store.read() as s:
+        broken = verify_stream(s, dispute_id)
+        checked = s.scalar(select(func.count()).select_from(Event).where(Event.stream == dispute_id)) or 0
+    return {"ok": broken is None, "events_checked": checked, "first_broken": broken.as_dict() if broken else None}
 
 
 def verify_chain(ctx: ServiceContext) -> dict[str, Any]:

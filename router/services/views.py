@@ -3,19 +3,21 @@ reference data. The shapes are the schemas' (router/schemas/); this module only 
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from router.domain import ids
 from router.domain.errors import NotFound, ValidationError
 from router.schemas.common import dump
 from router.schemas.disputes import DisputeOut
 from router.schemas.reference import AgencyOut, CategoryOut, DivisionOut
-from router.services.context import ServiceContext
-from router.store.models import Agency, Dispute, Handoff
+from router.services.context import Actor, ServiceContext
+from router.store.models import Agency, Dispute, Handoff, Party
 from router.workflows.handoff import HANDLING, WAITING
 
 _DISPUTE, _DISPUTES = DisputeOut(), DisputeOut(many=True)
@@ -81,6 +83,43 @@ def list_disputes(ctx: ServiceContext, f: DisputeFilter) -> dict[str, Any]:
                          .offset((f.page - 1) * f.per_page).limit(f.per_page)).all()
         return {"items": dump(_DISPUTES, rows, ctx.now(), ctx.config), "total": total, "page": f.page,
                 "per_page": f.per_page}
+
+
+# --------------------------------------------------------------------------- the intake window
+def lookup(ctx: ServiceContext, text: str, limit: int = 50) -> list[dict[str, Any]]:
+    """"Where is my case?": by reference, an ID number or a phone (exact, through the keyed hashes:
+    neither is stored readable), or a party's name. Newest first; the answer masks as always."""
+    text = text.strip()
+    if not text:
+        return []
+    parties = None
+    with contextlib.suppress(ValidationError):
+        parties = select(Party.dispute_id).where(Party.id_number_hash == ctx.cipher.lookup_hash(
+            ids.validate_id_number(text), "id_number"))
+    if parties is None:
+        with contextlib.suppress(ValidationError):
+            parties = select(Party.dispute_id).where(Party.phone_hash == ctx.cipher.lookup_hash(
+                ids.validate_mobile(text), "phone"))
+    reference = text
+    with contextlib.suppress(ValidationError):  # as people type it: [] for 〔〕, an unpadded number
+        reference = ids.format_reference(*ids.parse_reference(text))
+    where = Dispute.id.in_(parties) if parties is not None else or_(
+        Dispute.reference == reference, Dispute.id.in_(select(Party.dispute_id).where(Party.name == text)))
+    with ctx.store.read() as s:
+        rows = s.scalars(select(Dispute).where(where).options(*_LOADED)
+                         .order_by(Dispute.created_at.desc()).limit(limit)).all()
+        return dump(_DISPUTES, rows, ctx.now(), ctx.config)
+
+
+def registered_by(ctx: ServiceContext, actor: Actor, on: date | None = None) -> list[dict[str, Any]]:
+    tz = ctx.config.calendar.tz
+    day = on or ctx.now().astimezone(tz).date()
+    start = datetime.combine(day, time.min, tz)
+    with ctx.store.read() as s:
+        rows = s.scalars(select(Dispute).where(Dispute.created_by == actor.id, Dispute.created_at >= start,
+                                               Dispute.created_at < start + timedelta(days=1))
+                         .options(*_LOADED).order_by(Dispute.created_at.desc()).limit(500)).all()
+        return dump(_DISPUTES, rows, ctx.now(), ctx.config)
 
 
 # --------------------------------------------------------------------------- reference data

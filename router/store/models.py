@@ -118,7 +118,7 @@ class Party(Base):
     idx: Mapped[int] = mapped_column(Integer)
     role: Mapped[str] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(16))
-    name: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(128), index=True)  # the window's lookup by name
     division: Mapped[str | None] = mapped_column(String(12))
     credit_code: Mapped[str | None] = mapped_column(String(18))
     id_number_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
@@ -148,6 +148,9 @@ class Agency(Base):
 
 class Handoff(Base):
     __tablename__ = "handoffs"
+    # The workbench's queues: open handoffs by the deadline their state runs on.
+    __table_args__ = (Index("ix_handoffs_state_ack_due", "state", "ack_due"),
+                      Index("ix_handoffs_state_handle_due", "state", "handle_due"))
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     dispute_id: Mapped[str] = mapped_column(ForeignKey("disputes.id", ondelete="CASCADE"), index=True)
@@ -229,6 +232,8 @@ class Timer(Base):
 
 
 class User(Base):
+    """A staff user: a bearer token for the API, and a password (argon2id) for the web pages."""
+
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -237,6 +242,11 @@ class User(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    # Changing the password ends every web session signed in before it.
+    password_changed_at: Mapped[datetime | None]
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
 
 
 class IdempotencyKey(Base):

@@ -186,3 +186,29 @@ def test_health(live):
     assert live.get("/healthz", role=None).json() == {"status": "ok"}
     r = live.get("/readyz", role=None)
     assert r.status_code == 200 and r.json()["database"] is True
+
+
+def test_routing_preview_names_the_agencies_and_stores_nothing(live, svc):
+    from sqlalchemy import func, select
+
+    from router.store.models import Dispute, Event
+
+    b = body(county(svc)["v"], "LABOUR", risk_flags=["violence_threat"])
+    first = live.post("/api/v1/disputes", b)
+    assert first.status_code == 201
+    def counts():
+        with svc.ctx.store.read() as s:
+            return [s.scalar(select(func.count()).select_from(t)) for t in (Dispute, Event)]
+
+    before = counts()
+    r = live.post("/api/v1/routing/preview", b, role="clerk")
+    assert r.status_code == 200, r.text
+    p = r.json()
+    assert p["routing"]["lead"]["agency"] == first.json()["routing"]["lead"]["agency"]
+    assert p["routing"]["lead"]["name"] and p["routing"]["assisting"][0]["name"]
+    assert {x["rule"] for x in p["routing"]["reasons"]} >= {"category.LABOUR", "risk.violence_threat"}
+    assert p["routing"]["ruleset_version"]
+    assert [x["reference"] for x in p["likely_duplicates"]] == [first.json()["reference"]]
+    assert counts() == before
+    bad = live.post("/api/v1/routing/preview", {**b, "category": "ALIENS"}, role="clerk")
+    assert bad.status_code == 422 and "category" in bad.json()["error"]["fields"]

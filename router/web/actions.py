@@ -1,0 +1,47 @@
+"""Which supervisor actions a dispute offers on the web (催办, 提级, 改派, 指定, 延期, 回访登记, 关闭,
+重新打开), each opened in a dialog with a required 理由 (templates/partials/actions.html)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from router.workflows.dispute import DISPUTE, OPEN, DisputeState
+from router.workflows.handoff import HANDLING
+from router.workflows.handoff import OPEN as HANDOFF_OPEN
+
+
+@dataclass(frozen=True)
+class Action:
+    code: str
+    label: str
+    fields: tuple[str, ...] = ()   # besides the reason: agency, period, satisfaction, relapse
+
+
+LABELS = {"urge": "催办", "escalate": "提级", "reroute": "改派", "designate": "指定", "extend": "延期",
+          "record_follow_up": "回访登记", "close": "关闭", "reopen": "重新打开"}
+DONE = {"urge": "已催办", "escalate": "已提级", "reroute": "已改派", "designate": "已指定承办单位", "extend": "已延期",
+        "record_follow_up": "已登记回访", "close": "已关闭", "reopen": "已重新打开"}
+
+
+def available_actions(d: dict[str, Any], *, in_queue: bool = False) -> list[Action]:
+    """The actions the dispute's state allows; choosing an agency is left to the dispute page."""
+    state = d["state"]
+    open_handoffs = [h for h in d["handoffs"] if h["state"] in HANDOFF_OPEN]
+    out = []
+    if open_handoffs:
+        out.append(Action("urge", LABELS["urge"]))
+    if "reroute" in DISPUTE.triggers_from(state):
+        out += [Action("escalate", LABELS["escalate"]), Action("reroute", LABELS["reroute"],
+                                                               () if in_queue else ("agency",))]
+        if not in_queue:
+            out.append(Action("designate", LABELS["designate"], ("agency",)))
+    if any(h["state"] in HANDLING for h in open_handoffs):
+        out.append(Action("extend", LABELS["extend"], ("period",)))
+    if state in (DisputeState.FOLLOW_UP, DisputeState.CLOSED):
+        out.append(Action("record_follow_up", LABELS["record_follow_up"], ("satisfaction", "relapse")))
+    if state in OPEN:
+        out.append(Action("close", LABELS["close"]))
+    if state == DisputeState.CLOSED:
+        out.append(Action("reopen", LABELS["reopen"]))
+    return out

@@ -1,0 +1,82 @@
+"""The dispute page (any staff): facts, masked parties, the routing reasons, the handoffs against their
+deadlines (a Gantt, and the same spans as a table), every event, and this dispute's chain status;
+supervisors also get their actions. And the printable 受理回执."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from flask import Response, g
+
+from router.web.actions import available_actions
+from router.web.blueprint import web
+from router.web.pages import page
+from router.web.session import requires, svc
+
+EVENT_ZH = {
+    "dispute.registered": "受理登记", "dispute.route": "分流",
+    "dispute.route_to_supervisor": "转督办人员", "dispute.hand_off": "移交",
+    "dispute.reroute": "改派", "dispute.start_handling": "开始办理",
+    "dispute.agree": "达成调解协议", "dispute.request_confirmation": "申请司法确认",
+    "dispute.start_fulfilment": "开始履行", "dispute.fulfil": "履行完毕",
+    "dispute.follow_up_recorded": "登记回访", "dispute.close": "办结",
+    "dispute.reopen": "重新办理", "dispute.relapse": "回访发现复发",
+    "dispute.fulfilment_overdue": "履行期限已到", "dispute.follow_up_due": "回访到期",
+    "dispute.confirmation_window_closed": "司法确认申请期限届满", "handoff.offer": "推送",
+    "handoff.deliver": "送达", "handoff.acknowledge": "签收",
+    "handoff.return_": "退回", "handoff.progress": "报告进展",
+    "handoff.complete": "报告办理结果", "handoff.close": "承办单位结案",
+    "handoff.expire": "逾期未签收", "handoff.fail_delivery": "无法送达",
+    "handoff.recall": "撤回", "handoff.warned": "临期预警",
+    "handoff.overdue": "办理超期", "handoff.urged": "催办",
+    "handoff.escalated": "督办", "handoff.deadline_moved": "办理期限调整",
+    "handoff.clock_stopped": "中止计时", "delivery.attempt_failed": "投递失败",
+    "delivery.succeeded": "送达（补记）", "notice.delivered": "通知已送达",
+    "notice.attempt_failed": "通知投递失败", "pii.revealed": "个人信息查阅",
+}
+
+
+def _gantt(timeline: dict[str, Any], names: dict[str, str], now: datetime) -> list[dict[str, Any]]:
+    """One bar per placement: from its offer to its end (or now), with its two deadlines."""
+    return [{"label": f"{i + 1}. {names.get(s['agency'], s['agency'])}（{s['role']}）", "start": s["offered"],
+             "end": s["ended"] or s["closed"] or now.isoformat(), "ack_due": s["ack_due"],
+             "handle_due": s["handle_due"], "sla": s["sla"], "state": s["state"]}
+            for i, s in enumerate(timeline["spans"])]
+
+
+def dispute_context(dispute_id: str) -> dict[str, Any]:
+    """Everything the dispute page shows; supervisors also see the timeline, the chain and actions."""
+    s = svc()
+    d = s.get_dispute(dispute_id)
+    supervisor = g.user.role in ("supervisor", "admin")
+    timeline = s.timeline(dispute_id) if supervisor else None
+    names = s.agency_names()
+    cat = s.ctx.config.ruleset.categories.get(d["category"])
+    tree = s.ctx.config.divisions
+    return {"d": d, "timeline": timeline, "names": names, "event_zh": EVENT_ZH,
+            "nav": "supervise" if supervisor else "window", "category_name": cat.name if cat else d["category"],
+            "place": " / ".join(x.name for x in tree.path(d["division"])[1:]),
+            "gantt": json.dumps(_gantt(timeline, names, s.ctx.now()), ensure_ascii=False) if timeline else "[]",
+            "chain": s.verify_dispute_chain(dispute_id) if supervisor else None,
+            "actions": available_actions(d) if supervisor else [],
+            "agencies": sorted(names.items(), key=lambda kv: kv[0]) if supervisor else []}
+
+
+@web.get("/disputes/<dispute_id>")
+@requires("clerk", "supervisor", "admin")
+def dispute(dispute_id: str) -> Response:
+    return page("dispute/page.html", **dispute_context(dispute_id))
+
+
+@web.get("/disputes/<dispute_id>/receipt")
+@requires("clerk", "supervisor", "admin")
+def receipt(dispute_id: str) -> Response:
+    s = svc()
+    d = s.get_dispute(dispute_id)
+    lead = next((h for h in d["handoffs"] if h["role"] == "lead"), None)
+    names = s.agency_names()
+    cat = s.ctx.config.ruleset.categories.get(d["category"])
+    return page("dispute/receipt.html", d=d, lead=lead, lead_name=names.get(lead["agency"], lead["agency"]) if lead
+                else None, category_name=cat.name if cat else d["category"], nav="window")

@@ -1,0 +1,28 @@
+"""What every web page shares: CSRF on every POST, and errors as Chinese pages, not JSON."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Response, request
+from werkzeug.exceptions import HTTPException
+
+from router.web.blueprint import web
+from router.web.pages import page
+from router.web.session import csrf
+
+log = logging.getLogger(__name__)
+
+
+@web.before_request
+def protect() -> None:
+    if request.method == "POST":
+        csrf.protect()
+
+
+@web.errorhandler(Exception)
+def broken(err: Exception) -> Response:
+    if isinstance(err, HTTPException):
+        return page("error.html", err.code or 500, title="请求有误", message=err.description or "")
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return page("error.html", 500, title="系统出错", message="系统出错，请稍后重试；如反复出现请联系管理员。")

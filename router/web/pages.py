@@ -1,0 +1,81 @@
+"""Rendering: a whole page, or for an htmx request only the block it asked for (jinja2-fragments),
+and the filters templates use to speak Chinese (local times, state and body names, SLA labels)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask import Flask, Response, current_app, make_response, render_template, request
+from jinja2_fragments.flask import render_block
+
+from router.domain.model import BODY_NAMES_ZH, SATISFACTION_ZH, TIER_NAMES_ZH
+from router.workflows.dispute import STATE_NAMES_ZH as DISPUTE_STATES_ZH
+from router.workflows.handoff import STATE_NAMES_ZH as HANDOFF_STATES_ZH
+
+SLA_ZH = {"on_time": "正常", "warned": "临期", "overdue": "超期", "breached": "已超时"}
+ROLE_ZH = {"lead": "主办", "assist": "协办", "confirm": "司法确认"}
+STAFF_ROLE_ZH = {"clerk": "受理窗口", "supervisor": "督办", "admin": "管理员"}
+SOURCE_ZH = {"walk_in": "当事人申请", "hotline": "12345工单", "police": "110转办", "court": "法院委派/委托",
+             "petition": "信访/政府交办", "procuratorate": "检察院", "grid": "排查发现", "online": "网上申请",
+             "referral": "其他移送"}
+WISH_ZH = {"mediation": "调解", "litigation": "诉讼", "arbitration": "仲裁", "unspecified": "未表示"}
+RISK_ZH = {
+    "violence_threat": "有民转刑风险", "domestic_violence": "涉家庭暴力",
+    "death_or_serious_injury": "涉死亡或重伤", "group": "群体性",
+    "self_harm": "有自伤风险", "vulnerable_party": "涉弱势群体",
+    "media_attention": "舆情关注", "already_in_proceedings": "已进入诉讼/仲裁/行政程序",
+    "government_party": "政府机关为一方",
+}
+PARTY_ROLE_ZH = {"applicant": "申请人", "respondent": "被申请人", "third_party": "第三人"}
+PARTY_KIND_ZH = {"person": "自然人", "organization": "法人或其他组织", "government": "政府机关"}
+
+
+def is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def page(template: str, status: int = 200, **context: Any) -> Response:
+    resp = make_response(render_template(template, **context), status)
+    resp.headers["Cache-Control"] = "no-store"  # pages show personal data: never from a shared cache
+    return resp
+
+
+def fragment(template: str, block: str, status: int = 200, headers: dict[str, str] | None = None,
+             **context: Any) -> Response:
+    """One block of a page, for htmx to swap in."""
+    resp = make_response(render_block(template, block, **context), status)
+    resp.headers["Cache-Control"] = "no-store"
+    for k, v in (headers or {}).items():
+        resp.headers[k] = v
+    return resp
+
+
+def page_or_fragment(template: str, block: str, status: int = 200, **context: Any) -> Response:
+    return fragment(template, block, status, **context) if is_htmx() else page(template, status, **context)
+
+
+def local(value: str | datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """An instant as Beijing wall-clock time."""
+    if not value:
+        return ""
+    t = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return t.astimezone(current_app.extensions["router.services"].ctx.config.calendar.tz).strftime(fmt)
+
+
+def day(value: str | date | None) -> str:
+    if not value:
+        return ""
+    d = date.fromisoformat(value) if isinstance(value, str) else value
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def install_filters(app: Flask) -> None:
+    names = {"dispute_state": DISPUTE_STATES_ZH, "handoff_state": HANDOFF_STATES_ZH, "body": BODY_NAMES_ZH,
+             "tier": TIER_NAMES_ZH, "sla": SLA_ZH, "role": ROLE_ZH, "staff_role": STAFF_ROLE_ZH, "source": SOURCE_ZH,
+             "wish": WISH_ZH, "risk": RISK_ZH, "party_role": PARTY_ROLE_ZH, "party_kind": PARTY_KIND_ZH,
+             "satisfaction": SATISFACTION_ZH}
+    for name, table in names.items():
+        app.jinja_env.filters[f"{name}_zh"] = lambda v, t=table: t.get(v, v) if v is not None else ""
+    app.jinja_env.filters["local"] = local
+    app.jinja_env.filters["day"] = day

@@ -1,0 +1,109 @@
+"""Signing in to the web pages: a session cookie for the same users as the API's tokens.
+
+The cookie is Flask's signed session (HttpOnly, SameSite=Lax, Secure when the request came over
+https). It holds who signed in, when (service time, compared with the user's last password change)
+and when the user was last seen (wall-clock time, for the idle sign-out). Every form is
+CSRF-protected by Flask-WTF; htmx sends the token in a header. A role that may not open a page gets
+the Chinese 403 page.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from functools import wraps
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import Flask, Request, Response, current_app, g, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from router.services import Actor, Services
+from router.web.pages import page
+
+F = TypeVar("F", bound=Callable[..., Any])
+csrf = CSRFProtect()
+HOME_BY_ROLE = {"clerk": "web.window", "supervisor": "web.supervise", "admin": "web.supervise"}
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed cookie, marked Secure whenever the request itself came over https."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure
+
+
+def init_sessions(app: Flask) -> None:
+    app.session_interface = SessionInterface()
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_NAME="router_session",
+                      WTF_CSRF_CHECK_DEFAULT=False, WTF_CSRF_TIME_LIMIT=None,
+                      WTF_CSRF_HEADERS=["X-CSRFToken", "X-CSRF-Token"])
+    csrf.init_app(app)
+
+
+def svc() -> Services:
+    return current_app.extensions["router.services"]
+
+
+def begin(actor: Actor) -> None:
+    session.clear()
+    session.update(user=actor.name, signed_in=svc().ctx.now().isoformat(), seen=time.time())
+
+
+def end() -> None:
+    session.clear()
+
+
+def current_user(r: Request | None = None) -> Actor | None:
+    """The signed-in user, or None (never signed in, signed out, idle too long, password changed)."""
+    if "user" not in session:
+        return None
+    idle = svc().settings.session_idle_minutes * 60
+    if time.time() - float(session.get("seen", 0)) > idle:
+        session.clear()
+        g.signed_out_idle = True
+        return None
+    actor = svc().web_actor(session["user"], datetime.fromisoformat(session["signed_in"]))
+    if actor is None:
+        session.clear()
+        return None
+    session["seen"] = time.time()
+    return actor
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only a path on this site: a sign-in link must not send anyone elsewhere."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc and target.startswith("/") else None
+
+
+def requires(*roles: str) -> Callable[[F], F]:
+    """Sign-in required (redirect to /login, back here after), and one of `roles` (else the 403 page)."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            actor = current_user()
+            if actor is None:
+                return redirect(url_for("web.login", next=request.full_path.rstrip("?"),
+                                        idle=1 if g.get("signed_out_idle") else None))
+            g.user = actor
+            if actor.role not in roles:
+                return forbidden()
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+def forbidden() -> Response:
+    return page("error.html", 403, title="无权访问", message="您的角色不能打开此页面。")
+
+
+def csrf_refused(err: CSRFError) -> Response:
+    return page("error.html", 400, title="表单已失效", message="表单校验失败（CSRF），请刷新页面后重新提交。")

@@ -1,0 +1,15 @@
+"""The migrations build exactly the schema the models describe, on SQLite and on PostgreSQL: a model
+change without its migration (or the reverse) fails here instead of in production."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from router.store.models import Base
+
+
+def test_the_migrated_schema_is_the_models(engine):
+    with engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diffs == []
