@@ -101,8 +101,10 @@ class Registry:
             t = t.up()
         return None
 
-    def tie_reason(self, chosen: AgencyInfo, division: str, exclude: frozenset[str] = frozenset()) -> Reason | None:
-        """Why `chosen` and not an equally placed agency; None when it had no rival."""
+    def tie_reason(self, chosen: AgencyInfo, division: str, exclude: frozenset[str] = frozenset(),
+                   key: str = "") -> Reason | None:
+        """Why `chosen` and not an equally placed agency; None when it had no rival. Without a
+        dispute id (a preview) a shared choice is only provisional, and the reason says so."""
         tied = self.tied(chosen.body_type, chosen.tier, division, exclude)
         if len(tied) < 2:
             return None
@@ -113,9 +115,9 @@ class Registry:
                           f"同一辖区有{len(tied)}家{body}（另有{rivals}），按优先级选定{chosen.name}"
                           f"（{chosen.code}，优先级{chosen.priority}）")
         peers = [a for a in tied if a.priority == chosen.priority]
+        who = f"本件由{chosen.name}（{chosen.code}）承办" if key else f"登记时确定承办单位（预览暂列{chosen.name}）"
         return Reason(f"tie.shared.{chosen.body_type}",
-                      f"同一辖区有{len(peers)}家优先级相同的{body}，按纠纷编号轮流分担，本件由{chosen.name}"
-                      f"（{chosen.code}）承办")
+                      f"同一辖区有{len(peers)}家优先级相同的{body}，按纠纷编号轮流分担，{who}")
 
 
 def _weight(key: str, code: str) -> int:

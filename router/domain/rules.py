@@ -131,7 +131,7 @@ def _place(body: BodyType, tier: Tier, division: str, registry: Registry, exclud
         notes.append(Reason(
             f"fallback.tier_up.{body}",
             f"{TIER_NAMES_ZH[tier]}层级无覆盖该地区的{body_zh(body)}，上移至{TIER_NAMES_ZH[agency.tier]}：{agency.name}"))
-    tie = registry.tie_reason(agency, division, exclude)
+    tie = registry.tie_reason(agency, division, exclude, key)
     return Placement(body, agency.code, agency.tier, agency.name), notes + ([tie] if tie else [])
 
 

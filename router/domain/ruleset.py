@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from router.domain.errors import ConfigError, reject_unknown_keys
-from router.domain.model import BodyType, DisputeFacts, Tier
+from router.domain.model import BodyType, DisputeFacts, Source, Tier
 from router.domain.registry import division_prefix
 
 ROUTING_FILE = "routing.yaml"
@@ -98,7 +98,7 @@ class RuleSet:
                 min_tier=_tier(r["min_tier"], f"{key}.min_tier") if r.get("min_tier") else None,
                 assist=tuple(_body(b, f"{key}.assist") for b in r.get("assist", ()) or ()),
                 lead=_body(r["lead"], f"{key}.lead") if r.get("lead") else None,
-                lead_from_source={str(k): _body(v, f"{key}.lead_from_source.{k}")
+                lead_from_source={_source(k, f"{key}.lead_from_source.{k}"): _body(v, f"{key}.lead_from_source.{k}")
                                   for k, v in (r.get("lead_from_source") or {}).items()},
                 exclude_mediation=bool(r.get("exclude_mediation", False)),
             ))
@@ -116,6 +116,12 @@ def _body(v: Any, key: str) -> BodyType:
         return BodyType(v)
     except ValueError:
         raise ConfigError(ROUTING_FILE, key, f"unknown body type {v!r}") from None
+
+
+def _source(v: Any, key: str) -> str:
+    if v not in Source._value2member_map_:
+        raise ConfigError(ROUTING_FILE, key, f"unknown intake source {v!r}")
+    return str(v)
 
 
 def _tier(v: Any, key: str) -> Tier:

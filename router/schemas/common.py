@@ -21,7 +21,8 @@ from router.domain.calendar import PERIOD_PATTERN
 from router.domain.registry import Registry
 from router.settings import DomainConfig
 
-MAX_AMOUNT = Decimal("99999999999999.99")  # the column is Numeric(16, 2)
+# Numeric(16, 2) on PostgreSQL; SQLite keeps it as a float, exact to the cent up to 15 significant digits.
+MAX_AMOUNT = Decimal("9999999999999.99")
 DIVISION = validate.Regexp(r"^\d{12}$", error="String does not match expected pattern.")
 PERIOD = validate.Regexp(PERIOD_PATTERN, error="String does not match expected pattern.")
 
@@ -52,7 +53,7 @@ class Money(fields.Decimal):
         num = Decimal(str(value))
         if num.is_finite() and num.as_tuple().exponent < -2 and num != num.quantize(Decimal("0.01")):
             raise self.make_error("places")
-        return super()._format_num(num)
+        return super()._format_num(num.copy_abs() if num.is_zero() else num)  # "-0" is 0.00
 
 
 class Instant(fields.AwareDateTime):

@@ -61,6 +61,7 @@ def get_handoff(ctx: ServiceContext, agency_code: str, handoff_id: str) -> dict[
     with ctx.store.unit_of_work() as uow:
         h = _own(uow.session, agency_code, handoff_id)
         d = uow.session.get(Dispute, h.dispute_id, with_for_update=True)
+        uow.session.refresh(h)  # a recall may have committed while we waited for the lock
         answer = dump(_HANDOFF, h, at, ctx.config)
         if h.state in ENDED:  # no longer this agency's to handle: what happened, not the parties' data
             return answer

@@ -21,12 +21,14 @@ from router.adapters import adapter_for
 from router.adapters.base import SendResult
 from router.services.agency_keys import agency_secrets
 from router.services.context import SYSTEM, ServiceContext
+from router.services.dispatch import tell_taken_back
 from router.services.not_taken import handoff_not_taken
 from router.services.operation import Operation
 from router.services.referral import referral_input, revealed_fields
 from router.store.models import Agency, Delivery, Dispute, Handoff, Outbox
 from router.store.uow import UnitOfWork
 from router.workflows.handoff import ENDED, WAITING, HandoffState
+from router.workflows.handoff import STATE_NAMES_ZH as HANDOFF_STATE_ZH
 
 log = logging.getLogger(__name__)
 HANDOFF_KINDS = frozenset({"handoff.offered"})
@@ -120,6 +122,8 @@ def complete(ctx: ServiceContext, job: Job, result: SendResult, *, rng: random.R
                 op.fire_handoff(h, "deliver", extra=attempt_data)
             else:  # the agency already answered (e.g. acknowledged) before our delivery was recorded
                 op.event("delivery.succeeded", attempt_data, h)
+                if h.state in (HandoffState.RECALLED, HandoffState.EXPIRED):  # it arrived after it was taken back
+                    tell_taken_back(op, h, f"该移交已{HANDOFF_STATE_ZH[h.state]}，请勿办理")
             return d.state
         d.last_error = result.error
         wait = None if result.outcome == "final" else backoff(schedule, d.attempts, result.retry_after, rng)

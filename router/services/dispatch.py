@@ -126,4 +126,10 @@ def recall(op: Operation, h: Handoff, reason: str) -> None:
     had_it = h.state != HandoffState.OFFERED
     op.fire_handoff(h, "recall", extra={"reason": reason})
     if had_it:
-        op.notify(h, "handoff.recalled", recall_notice(h.id, op.dispute.reference, reason, op.at.isoformat()))
+        tell_taken_back(op, h, reason)
+
+
+def tell_taken_back(op: Operation, h: Handoff, reason: str) -> None:
+    """撤回 notice to the agency that holds the referral of a handoff it no longer has: recalled
+    after it got it, or reaching it only after it was recalled or given up (a delivery in flight)."""
+    op.notify(h, "handoff.recalled", recall_notice(h.id, op.dispute.reference, reason, op.at.isoformat()))

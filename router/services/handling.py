@@ -58,7 +58,9 @@ def _checked_outcome(op: Operation, h: Handoff, outcome: dict[str, Any] | None) 
     if outcome["result"] == OutcomeResult.AGREEMENT and not terms and h.role == HandoffRole.LEAD:
         raise ValidationError("达成协议时必须报告协议内容", "an agreement needs its terms", field="outcome.agreement")
     today = op.at.astimezone(op.config.calendar.tz).date()
-    if terms and terms.get("fulfil_by") and date.fromisoformat(str(terms["fulfil_by"])) < today:
+    # The lead reaches the agreement; a court confirming it later repeats its old date, which stands.
+    if h.role == HandoffRole.LEAD and terms and terms.get("fulfil_by") \
+            and date.fromisoformat(str(terms["fulfil_by"])) < today:
         raise ValidationError(f"履行期限不能早于协议达成之日（{today.isoformat()}）",
                               f"fulfil_by is before the agreement was reached ({today.isoformat()})",
                               field="outcome.agreement.fulfil_by")

@@ -33,10 +33,11 @@ def act(ctx: ServiceContext, dispute_id: str, data: dict[str, Any], actor: Actor
     if action == A.RECORD_FOLLOW_UP and not data.get("satisfaction"):
         raise ValidationError("登记回访必须填写满意度", "a follow-up needs `satisfaction`", field="satisfaction")
     with on_dispute(ctx, dispute_id, actor) as op:
+        if action in (A.REROUTE, A.DESIGNATE):  # the state first: a closed dispute is 409 whatever is named
+            reroute(op, reason, data.get("agency"), designate=action == A.DESIGNATE)
+            return
         agency = _agency(op, data.get("agency"))
-        if action in (A.REROUTE, A.DESIGNATE):
-            reroute(op, reason, agency, designate=action == A.DESIGNATE)
-        elif action == A.URGE:
+        if action == A.URGE:
             send_urge(op, target_handoff(op, data.get("handoff")), reason)
         elif action == A.ESCALATE:
             escalate(op, reason, agency)
@@ -68,11 +69,12 @@ def _agency(op: Operation, code: str | None) -> Agency | None:
     return agency
 
 
-def reroute(op: Operation, reason: str, target: Agency | None, *, designate: bool) -> None:
+def reroute(op: Operation, reason: str, agency_code: str | None, *, designate: bool) -> None:
     """改派 (the next candidate or a named agency) or 指定 (designated: may not be returned)."""
     d = op.dispute
     if "reroute" not in DISPUTE.triggers_from(d.state):
         raise DISPUTE.refuse(d.state, "改派或指定", "designate" if designate else "reroute")
+    target = _agency(op, agency_code)
     if target is not None and not designate and target.code in tried(d):
         raise StateConflict("同一纠纷不得再次推送给已承办过的单位；如确需由其办理，请使用指定办理",
                             "this agency already had the dispute; use designate", state=d.state, field="agency")

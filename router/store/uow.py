@@ -11,7 +11,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, select, update
@@ -117,8 +117,8 @@ def jsonable(v: Any) -> Any:
         return {str(k): jsonable(x) for k, x in v.items()}
     if isinstance(v, list | tuple | set | frozenset):
         return [jsonable(x) for x in v]
-    if isinstance(v, datetime):
-        return v.isoformat()
+    if isinstance(v, datetime):  # one zone for every stored instant: UTC, like the columns
+        return (v.astimezone(UTC) if v.tzinfo is not None else v).isoformat()
     if v is None or isinstance(v, bool | int | float | str):
         return v
     return str(v)

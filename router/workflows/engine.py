@@ -129,7 +129,8 @@ class Workflow:
                 row.trigger, str(row.source) if isinstance(row.source, str) else [str(x) for x in row.source],
                 str(row.dest),
                 conditions=[_wrap_guard(g) for g in row.guards],
-                after=[_wrap_effect(e) for e in row.effects] + [_record(row.event or f"{self.name}.{row.trigger}")],
+                after=[_wrap_effect(e) for e in row.effects]
+                + [_record(row.event or f"{self.name}.{row.trigger}", reflexive=row.dest == "=")],
             )
         object.__setattr__(self, "machine", machine)
 
@@ -164,11 +165,12 @@ def _wrap_effect(e: Effect) -> Callable[[Any], None]:
     return run
 
 
-def _record(event_type: str) -> Callable[[Any], None]:
+def _record(event_type: str, *, reflexive: bool = False) -> Callable[[Any], None]:
+    """The transition's event first: from and to (a reflexive row, which stays by design, has none)."""
+
     def record(event: Any) -> None:
         subject: Subject = event.model
-        source, dest = event.transition.source, event.transition.dest
-        moved = {"from": source, "to": dest} if dest is not None and dest != source else {}
+        moved = {} if reflexive else {"from": event.transition.source, "to": event.transition.dest}
         subject.events.insert(0, NewEvent(event_type, {
             **moved, **{k: v for k, v in subject.inputs.items() if k in ("reason", "actor_note")},
         }))

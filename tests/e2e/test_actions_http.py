@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.builders import act, events_of, post_dispute
 
 
@@ -51,3 +53,14 @@ def test_actions_are_audited(live, svc):
     assert reroute.actor == "user:supervisor-1" and reroute.data["reason"] == "当事人申请回避"
     assert any(e.type == "handoff.recall" for e in evs)
     assert svc.verify_chain()["ok"]
+
+
+@pytest.mark.parametrize("action", ["reroute", "designate"])
+def test_rerouting_a_closed_dispute_is_a_state_conflict_whatever_agency_is_named(live, svc, action):
+    """The state first: a supervisor is not asked to fix an agency code on a dispute that cannot be
+    re-routed at all (a review found the split checking the agency first)."""
+    d = post_dispute(live, svc)
+    assert act(live, d["id"], action="close", reason="当事人自行和解").status_code == 200
+    r = act(live, d["id"], action=action, reason="改派", agency="NO-SUCH-AGENCY")
+    assert r.status_code == 409, r.text
+    assert r.json()["error"]["code"] == "state_conflict"

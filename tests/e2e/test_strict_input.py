@@ -4,13 +4,15 @@ or query parameter are each 422 naming the field, and nothing is stored."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
+import jsonschema
 import pytest
 from sqlalchemy import func, select
 
 from router.store.models import Dispute, Event
-from tests.builders import body, county, lead_of, post_dispute
+from tests.builders import CONTRACTS, body, county, lead_of, post_dispute, view_of
 
 
 def _intake(svc, **kw):
@@ -22,7 +24,7 @@ def _counts(svc):
         return s.scalar(select(func.count()).select_from(Dispute)), s.scalar(select(func.count()).select_from(Event))
 
 
-@pytest.mark.parametrize("amount", ["1.234", "0.001", "12000.005", "1e-3", "100000000000000.00", "1e14"])
+@pytest.mark.parametrize("amount", ["1.234", "0.001", "12000.005", "1e-3", "10000000000000.00", "1e14", "1e13"])
 def test_an_amount_that_would_be_rounded_or_overflow_is_refused(live, svc, amount):
     before = _counts(svc)
     r = live.post("/api/v1/disputes", _intake(svc, amount=amount))
@@ -31,7 +33,7 @@ def test_an_amount_that_would_be_rounded_or_overflow_is_refused(live, svc, amoun
     assert _counts(svc) == before
 
 
-@pytest.mark.parametrize("amount", ["12000", "12000.5", "12000.50", "0", "99999999999999.99"])
+@pytest.mark.parametrize("amount", ["12000", "12000.5", "12000.50", "0", "9999999999999.99"])
 def test_an_amount_with_at_most_two_places_is_kept_exactly(live, svc, amount):
     r = live.post("/api/v1/disputes", _intake(svc, amount=amount))
     assert r.status_code == 201, r.text
@@ -87,3 +89,35 @@ def test_the_dispute_and_its_timeline_refuse_a_query_string(live, svc):
         r = live.get(path)
         assert r.status_code == 422 and len(r.json()["error"]["fields"]) == 1, r.text
     assert live.get(f"/api/v1/disputes/{d['id']}?expand=all", role=None).status_code == 401  # auth comes first
+
+
+def test_the_largest_amount_accepted_is_the_amount_stored(live, svc):
+    """SQLite keeps Numeric as a float: the limit is where that is still exact to the cent."""
+    r = live.post("/api/v1/disputes", body(county(svc)["v"], amount="9999999999999.99"))
+    assert r.status_code == 201, r.text
+    assert r.json()["amount"] == view_of(live, r.json())["amount"] == "9999999999999.99"
+
+
+@pytest.mark.parametrize("amount", ["-0", "-0.00"])
+def test_a_negative_zero_amount_is_not_answered_as_minus_zero(live, svc, amount):
+    """Negative zero is 0.00 in every answer, the first one included."""
+    r = live.post("/api/v1/disputes", body(county(svc)["v"], amount=amount))
+    assert r.status_code in (201, 422), r.text
+    if r.status_code == 201:
+        assert r.json()["amount"] == view_of(live, r.json())["amount"] == "0.00"
+
+
+def test_the_court_referral_for_an_agreement_of_minus_zero_meets_its_contract(live, svc, agencies, clock):
+    d = post_dispute(live, svc)
+    lead = lead_of(d)
+    clock.advance(hours=1)
+    outcome = {"result": "agreement", "agreement": {"terms": "双方互不追究", "amount": "-0",
+                                                    "judicial_confirmation": True}}
+    r = agencies(lead["agency"]).event(lead["id"], "outcome", outcome=outcome)
+    if r.status_code == 422:
+        return  # refused: taken as sent or refused
+    assert r.status_code == 200, r.text
+    court = [h for h in view_of(live, d)["handoffs"] if h["role"] == "confirm"][-1]
+    referral = svc.agency_handoff(court["agency"], court["id"])["referral"]
+    schema = json.loads((CONTRACTS / "handoff-court.schema.json").read_text(encoding="utf-8"))
+    jsonschema.validate(referral, schema, format_checker=jsonschema.FormatChecker())

@@ -11,9 +11,12 @@ import pytest
 from sqlalchemy import select
 
 from router.adapters.base import SendResult
-from router.services import delivery, handling, not_taken
-from router.store.models import Delivery, Handoff
+from router.services import delivery, handling, not_taken, supervision
+from router.services.context import Actor
+from router.store.models import Delivery, Event, Handoff
 from tests.builders import body, county, lead_of, move_past
+
+SUPERVISOR = Actor("user", "race-supervisor", "supervisor")
 
 
 @pytest.fixture(autouse=True)
@@ -92,3 +95,27 @@ def test_a_final_delivery_failure_racing_the_ack_expiry_leaves_one_open_lead(svc
         leads = [h.state for h in s.scalars(select(Handoff).where(
             Handoff.dispute_id == d["id"], Handoff.role == "lead").order_by(Handoff.placement))]
     assert sum(st in ("offered", "delivered", "acknowledged", "in_progress") for st in leads) <= 1, leads
+
+
+def test_a_pull_that_waited_on_a_recall_does_not_reveal_the_parties(svc, live, monkeypatch):
+    """get_handoff reads the handoff before it locks the dispute and never reads it again: a pull
+    that waited for a concurrent recall still gets the full referral (names, ID numbers, phones)
+    of a handoff that is no longer the agency's, and records a pii.revealed on the audit chain."""
+    d, lead, job = _claimed(svc, live)
+    delivery.complete(svc.ctx, job, SendResult("delivered", 200, None, None, 0.01))
+    out = {}
+
+    def pull():
+        out["answer"] = svc.agency_handoff(lead["agency"], lead["id"])
+
+    _race(monkeypatch, module=supervision, name="recall",
+          first=lambda: svc.act(d["id"], {"action": "reroute", "reason": "改派"}, SUPERVISOR), second=pull)
+    answer = out["answer"]
+    with svc.ctx.store.read() as s:
+        reveals = list(s.scalars(select(Event).where(Event.dispute_id == d["id"], Event.type == "pii.revealed")))
+        recalled_seq = s.scalar(select(Event.stream_seq).where(Event.handoff_id == lead["id"],
+                                                               Event.type == "handoff.recall"))
+    late = [e for e in reveals if e.stream_seq > recalled_seq]
+    assert answer["state"] == "recalled" and answer.get("referral") is None, (answer["state"],
+                                                                                bool(answer.get("referral")))
+    assert not late, "pii.revealed recorded after the handoff was recalled"

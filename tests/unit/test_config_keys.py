@@ -54,3 +54,14 @@ def test_the_shipped_config_has_no_key_that_does_nothing():
     assert all("urgent_acknowledge" not in b for b in bodies["body_types"].values())
     load_domain_config(CONFIG)  # and every key it has is known
 
+
+def test_a_misspelt_source_in_lead_from_source_stops_the_start(tmp_path):
+    """lead_from_source is keyed by intake source: a misspelt one would silently never apply."""
+    def misspell(d):
+        rule = next(r for r in d["rules"] if r["id"] == "exclusion.already_in_proceedings")
+        rule["lead_from_source"]["polise"] = rule["lead_from_source"].pop("police")
+
+    with pytest.raises(ConfigError) as e:
+        load_domain_config(_with(tmp_path, "routing.yaml", misspell))
+    assert e.value.key == "rules.exclusion.already_in_proceedings.lead_from_source.polise"
+
