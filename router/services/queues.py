@@ -111,7 +111,7 @@ def _ordered(q: Select[Any], f: QueueFilter, by_handoff: bool) -> Select[Any]:
     col: Any = {"reference": Dispute.reference, "category": Dispute.category, "updated": Dispute.updated_at,
                 "agency": Handoff.agency_code if by_handoff else Dispute.lead_agency}.get(key)
     order = [col.desc() if desc else col] if col is not None else []
-    due = q.selected_columns[-1]
+    due = q.selected_columns["due"]
     order.append(due.desc() if desc and col is None else due)
     return q.order_by(*order, Dispute.id)
 

@@ -12,7 +12,7 @@ from flask import Response, g
 
 from router.web.actions import available_actions
 from router.web.blueprint import web
-from router.web.pages import page
+from router.web.pages import ROLE_ZH, page
 from router.web.session import requires, svc
 
 EVENT_ZH = {
@@ -40,7 +40,8 @@ EVENT_ZH = {
 
 def _gantt(timeline: dict[str, Any], names: dict[str, str], now: datetime) -> list[dict[str, Any]]:
     """One bar per placement: from its offer to its end (or now), with its two deadlines."""
-    return [{"label": f"{i + 1}. {names.get(s['agency'], s['agency'])}（{s['role']}）", "start": s["offered"],
+    return [{"label": f"{i + 1}. {names.get(s['agency'], s['agency'])}（{ROLE_ZH.get(s['role'], s['role'])}）",
+             "start": s["offered"],
              "end": s["ended"] or s["closed"] or now.isoformat(), "ack_due": s["ack_due"],
              "handle_due": s["handle_due"], "sla": s["sla"], "state": s["state"]}
             for i, s in enumerate(timeline["spans"])]

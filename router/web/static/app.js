@@ -2,6 +2,9 @@
 (function () {
   "use strict";
 
+  // The queue refreshes itself every minute, but not under a dialog the user is filling in.
+  window.routerIdle = function () { return !document.querySelector("dialog[open]"); };
+
   // GB 11643 check digit of an 18-digit ID number, and a mainland mobile number, checked as typed.
   var WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
   var CHECK = "10X98765432";

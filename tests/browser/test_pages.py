@@ -1,0 +1,163 @@
+"""The pages in a real browser: the clerk's registration from a wrong ID to the receipt and the
+lookup; the supervisor's overdue queue, 催办 and the dispute page with its Gantt; the 403 page; the
+refusal of a form without its CSRF token; the lock-out; an accessibility check on every page."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from router.store.models import Dispute
+from tests.browser.conftest import accessible, screenshot, sign_in
+from tests.builders import CLERK, body, command, county, events_of, lead_of
+
+VALID_ID, WRONG_ID = "110101199003074514", "110101199003074515"
+
+
+def _disputes(svc) -> int:
+    with svc.ctx.store.read() as s:
+        return s.scalar(select(func.count()).select_from(Dispute))
+
+
+def _fill_intake(page, svc, id_number):
+    c = county(svc)
+    village = svc.ctx.config.divisions.get(c["v"])
+    town = svc.ctx.config.divisions.get(village.parent)
+    page.get_by_label("纠纷类别").select_option("LABOUR")
+    page.get_by_label("纠纷简要情况").fill("拖欠工资三个月")
+    page.get_by_label("涉及金额").fill("12000.00")
+    page.get_by_label("区县").select_option(town.parent)
+    page.wait_for_timeout(300)
+    page.get_by_label("乡镇（街道）").select_option(town.code)
+    page.wait_for_timeout(300)
+    page.get_by_label("村（社区）").select_option(village.code)
+    party = page.locator("fieldset.party").nth(0)
+    party.get_by_label("姓名").fill("张三")
+    party.get_by_label("身份证号").fill(id_number)
+    party.get_by_label("手机号").fill("13800138000")
+    other = page.locator("fieldset.party").nth(1)
+    other.get_by_label("类型").select_option("organization")
+    other.get_by_label("姓名").fill("某建筑公司")
+
+
+def test_a_clerk_registers_a_dispute_from_a_wrong_id_to_the_receipt(site, page, svc):
+    sign_in(page, site, "clerk")
+    page.wait_for_url("**/window")
+    assert accessible(page) == []
+    screenshot(page, "window")
+    _fill_intake(page, svc, WRONG_ID)
+    assert "校验码" in page.locator("#live-f-parties-0-id_number").inner_text()  # checked as it is typed
+    page.get_by_role("button", name="提交登记").click()
+    error = page.locator("#err-parties-0-id_number")
+    assert "校验" in error.inner_text()  # the server says it again, beside the field
+    assert page.locator("#f-parties-0-id_number").get_attribute("aria-invalid") == "true"
+    assert _disputes(svc) == 0
+    assert accessible(page) == []
+    page.locator("#f-parties-0-id_number").fill(VALID_ID)
+    page.get_by_role("button", name="预览分流").click()
+    page.locator("#preview-title").wait_for()
+    reasons = page.locator("ol.reasons").inner_text()
+    assert "劳动争议纠纷" in reasons and "category.LABOUR" in reasons
+    assert _disputes(svc) == 0  # a preview stores nothing
+    screenshot(page, "window-preview")
+    page.get_by_role("button", name="提交登记").click()
+    page.wait_for_url("**/receipt")
+    receipt = page.locator("article.receipt").inner_text()
+    d = svc.list_disputes(__import__("router.services.views", fromlist=["DisputeFilter"]).DisputeFilter())["items"][0]
+    lead = lead_of(d)
+    assert d["reference"] in receipt and svc.agency_names()[lead["agency"]] in receipt and "签收期限" in receipt
+    assert accessible(page) == []
+    screenshot(page, "receipt")
+    page.goto(f"{site}/window")
+    page.get_by_label("受理编号、当事人姓名、身份证号或手机号").fill("13800138000")
+    page.get_by_role("button", name="查询").click()
+    page.wait_for_url("**/lookup**")
+    found = page.locator("table").inner_text()
+    assert d["reference"] in found and "138****8000" in found and "13800138000" not in found
+    assert accessible(page) == []
+    screenshot(page, "lookup")
+
+
+def test_a_supervisor_urges_an_overdue_handoff_and_sees_it_on_the_dispute(site, page, svc, clock):
+    view = svc.register_dispute(command(body(county(svc)["v"], "LABOUR")), CLERK)[1]
+    lead = lead_of(view)
+    clock.now = datetime.fromisoformat(lead["ack_due"]) + timedelta(hours=1)
+    sign_in(page, site, "supervisor")
+    page.wait_for_url("**/supervise")
+    page.get_by_role("link", name="超期").click()
+    row = page.locator("tr", has_text=view["reference"])
+    row.wait_for()
+    assert "超期" in row.inner_text()
+    assert accessible(page) == []
+    screenshot(page, "supervise-overdue")
+    row.get_by_role("button", name="催办").click()
+    dialog = page.locator("dialog[open]")
+    dialog.get_by_label("理由").fill("逾期未签收，请当日签收")
+    dialog.get_by_role("button", name="确定催办").click()
+    page.locator("#queue .flash").wait_for()
+    assert "已催办" in page.locator("#queue .flash").inner_text()
+    assert [e.data["reason"] for e in events_of(svc, view["id"], "handoff.urged")] == ["逾期未签收，请当日签收"]
+    page.get_by_role("link", name=view["reference"]).click()
+    page.wait_for_url(f"**/disputes/{view['id']}")
+    events = page.locator("table.events").inner_text()
+    assert "催办" in events and "逾期未签收，请当日签收" in events
+    spans = page.locator("table.spans tbody tr")
+    assert spans.count() == len(view["handoffs"])
+    first = spans.nth(0).inner_text()
+    assert datetime.fromisoformat(lead["ack_due"]).astimezone(svc.ctx.config.calendar.tz).strftime("%Y-%m-%d") in first
+    page.locator("#gantt svg").wait_for()  # the chart drew
+    assert "已校验" in page.locator("#chain-title + p").inner_text()
+    assert accessible(page) == []
+    screenshot(page, "dispute")
+
+
+def test_a_refused_action_says_why_in_the_dialog(site, page, svc):
+    view = svc.register_dispute(command(body(county(svc)["v"])), CLERK)[1]
+    sign_in(page, site, "supervisor")
+    page.goto(f"{site}/disputes/{view['id']}")
+    svc.act(view["id"], {"action": "close", "reason": "当事人自行和解"}, CLERK.__class__("user", "s", "supervisor"))
+    page.get_by_role("button", name="提级").click()  # the page still offers it: the dispute closed meanwhile
+    dialog = page.locator("dialog[open]")
+    dialog.get_by_label("理由").fill("需要区级调处")
+    dialog.get_by_role("button", name="确定提级").click()
+    alert = dialog.locator(".refused")
+    alert.wait_for()
+    assert "不允许提级" in alert.inner_text()
+
+
+def test_a_clerk_gets_the_403_page_on_the_workbench(site, page, svc):
+    sign_in(page, site, "clerk")
+    r = page.goto(f"{site}/supervise")
+    assert r.status == 403 and "无权访问" in page.locator("h1").inner_text()
+    assert page.locator("html").get_attribute("lang") == "zh-CN"
+    assert accessible(page) == []
+    screenshot(page, "forbidden")
+
+
+def test_a_form_without_its_csrf_token_is_refused(site, page, svc):
+    sign_in(page, site, "clerk")
+    page.goto(f"{site}/window")
+    _fill_intake(page, svc, VALID_ID)
+    page.evaluate("document.querySelector('#intake input[name=csrf_token]').remove()")
+    page.get_by_role("button", name="提交登记").click()
+    page.wait_for_load_state()
+    assert "CSRF" in page.locator("main").inner_text()
+    assert _disputes(svc) == 0
+
+
+def test_five_wrong_passwords_lock_the_account(site, page, svc):
+    page.goto(f"{site}/login")
+    assert accessible(page) == []
+    screenshot(page, "login")
+    for _ in range(svc.settings.login_lock_after):
+        page.get_by_label("用户名").fill("clerk-web")
+        page.get_by_label("密码").fill("wrong-password")
+        page.get_by_role("button", name="登录").click()
+        page.wait_for_load_state()
+    assert "锁定" in page.locator("[role=alert]").inner_text()
+    page.get_by_label("用户名").fill("clerk-web")
+    page.get_by_label("密码").fill("clerk-pass-1")
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_load_state()
+    assert "锁定" in page.locator("[role=alert]").inner_text() and "/login" in page.url
