@@ -161,3 +161,27 @@ def test_five_wrong_passwords_lock_the_account(site, page, svc):
     page.get_by_role("button", name="登录").click()
     page.wait_for_load_state()
     assert "锁定" in page.locator("[role=alert]").inner_text() and "/login" in page.url
+
+
+def test_every_page_passes_the_accessibility_check(site, page, svc, clock):
+    view = svc.register_dispute(command(body(county(svc)["v"], "LABOUR")), CLERK)[1]
+    sign_in(page, site, "supervisor")
+    pages = {f"supervise-{q}": f"/supervise?queue={q}" for q in
+             ("needs_supervisor", "overdue", "due_today", "due_tomorrow", "due_week", "undeliverable", "follow_up")}
+    pages["dispute-supervisor"] = f"/disputes/{view['id']}"
+    pages["not-found"] = "/no-such-page"
+    for name, path in pages.items():
+        page.goto(site + path)
+        assert accessible(page) == [], name
+        screenshot(page, name)
+    page.goto(f"{site}/disputes/{view['id']}")
+    page.get_by_role("button", name="改派").click()
+    assert accessible(page) == [], "the reroute dialog"
+    screenshot(page, "dialog-reroute")
+    page.get_by_role("button", name="取消").first.click()
+    page.get_by_role("button", name="退出").click()
+    sign_in(page, site, "clerk")
+    for name, path in {"dispute-clerk": f"/disputes/{view['id']}", "lookup-empty": "/window/lookup?q=没有这个人"}.items():
+        page.goto(site + path)
+        assert accessible(page) == [], name
+        screenshot(page, name)
