@@ -181,7 +181,8 @@ def test_every_page_passes_the_accessibility_check(site, page, svc, clock):
     page.get_by_role("button", name="取消").first.click()
     page.get_by_role("button", name="退出").click()
     sign_in(page, site, "clerk")
-    for name, path in {"dispute-clerk": f"/disputes/{view['id']}", "lookup-empty": "/window/lookup?q=没有这个人"}.items():
+    clerk_pages = {"dispute-clerk": f"/disputes/{view['id']}", "lookup-empty": "/window/lookup?q=没有这个人"}
+    for name, path in clerk_pages.items():
         page.goto(site + path)
         assert accessible(page) == [], name
         screenshot(page, name)
