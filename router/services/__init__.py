@@ -52,6 +52,10 @@ class Services:
         """受理登记: (201, the dispute), or the first answer again for a repeated Idempotency-Key."""
         return intake.register_dispute(self.ctx, cmd, actor, idempotency_key=idempotency_key, body_hash=body_hash)
 
+    def first_registration(self, actor: Actor, idempotency_key: str) -> dict[str, Any] | None:
+        """The dispute an earlier registration with this Idempotency-Key made, if any."""
+        return intake.first_answer(self.ctx, actor, idempotency_key)
+
     def preview(self, cmd: IntakeCommand) -> dict[str, Any]:
         """预览分流: the routing decision and likely duplicates; stores nothing."""
         return intake.preview(self.ctx, cmd)

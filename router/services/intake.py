@@ -20,7 +20,7 @@ from router.services.duplicates import Who, likely_repeats
 from router.services.idempotency import Idempotency
 from router.services.operation import Operation
 from router.services.views import dispute_answer
-from router.store.models import Dispute, Party
+from router.store.models import Dispute, IdempotencyKey, Party
 from router.store.uow import UnitOfWork
 
 _PREVIEW = PreviewOut()
@@ -52,6 +52,13 @@ def register_dispute(ctx: ServiceContext, cmd: IntakeCommand, actor: Actor, *,
         if once and (stored := once.lookup(ctx)) is not None:  # a concurrent request with the key came first
             return stored
         raise
+
+
+def first_answer(ctx: ServiceContext, actor: Actor, idempotency_key: str) -> dict[str, Any] | None:
+    """The dispute a registration with this key made, if one did (a form submitted twice)."""
+    with ctx.store.read() as s:
+        row = s.get(IdempotencyKey, (actor.id, idempotency_key))
+        return row.response if row is not None else None
 
 
 def preview(ctx: ServiceContext, cmd: IntakeCommand) -> dict[str, Any]:

@@ -72,7 +72,12 @@ class IntakeForm:
         try:
             return intake_command(_SCHEMA.load(body))
         except SchemaError as e:
-            self._place(flatten(e.messages, zh=True))
+            messages = flatten(e.messages, zh=True)
+            if not v["category"]:
+                messages["category"] = ["请选择纠纷类别"]
+            if not body["division"]:
+                messages.pop("division", None)  # the page says 请选择纠纷发生地
+            self._place(messages)
             return None
 
     def place_domain_error(self, e: ValidationError) -> None:

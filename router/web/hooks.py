@@ -7,6 +7,7 @@ import logging
 from flask import Response, request
 from werkzeug.exceptions import HTTPException
 
+from router.domain.errors import NotFound
 from router.web.blueprint import web
 from router.web.pages import page
 from router.web.session import csrf
@@ -18,6 +19,12 @@ log = logging.getLogger(__name__)
 def protect() -> None:
     if request.method == "POST":
         csrf.protect()
+
+
+@web.errorhandler(NotFound)
+def not_found(err: NotFound) -> Response:
+    return page("error.html", 404, title="纠纷不存在" if "纠纷" in err.message_zh else "找不到",
+                message=f"{err.message_zh}，或您无权查看。")
 
 
 @web.errorhandler(Exception)

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Response, g, redirect, request, url_for
 
-from router.domain.errors import DomainError, ValidationError
+from router.domain.errors import DomainError, StateConflict, ValidationError
 from router.domain.model import PartyKind, PartyRole, RiskFlag, Source, Wish
 from router.services.idempotency import request_hash
 from router.web.blueprint import web
@@ -60,14 +60,16 @@ def _options(ctx_names: dict[str, str], enum: Any) -> list[tuple[str, str]]:
     return [(str(e), ctx_names.get(str(e), str(e))) for e in enum]
 
 
-def _context(form: IntakeForm, *, preview: dict[str, Any] | None = None) -> dict[str, Any]:
+def _context(form: IntakeForm, *, preview: dict[str, Any] | None = None, already: dict[str, Any] | None = None,
+             fresh: bool = False) -> dict[str, Any]:
     config = svc().ctx.config
     tree = config.divisions
     categories = [(c.code, c.name) for c in config.ruleset.categories.values()]
     residences = [(d.code, " / ".join(x.name for x in tree.path(d.code)[1:])) for d in
                   sorted(tree.by_code.values(), key=lambda d: d.code) if d.level in ("town", "village")]
     v = form.values
-    return {"form": form, "preview": preview, "nav": "window", "submission": request.form.get("submission")
+    submission = None if fresh else request.form.get("submission")
+    return {"form": form, "preview": preview, "already": already, "nav": "window", "submission": submission
             or uuid.uuid4().hex, "sources": _options(SOURCE_ZH, Source), "categories": categories,
             "category_names": dict(categories), "wishes": _options(WISH_ZH, Wish), "risks": _options(RISK_ZH, RiskFlag),
             "party_roles": _options(PARTY_ROLE_ZH, PartyRole), "party_kinds": _options(PARTY_KIND_ZH, PartyKind),
@@ -107,12 +109,17 @@ def window_post() -> Response:
     _check_place(form)
     if cmd is None or form.errors:
         return page_or_fragment("window/form.html", "intake", 422, **_context(form))
+    key = f"web:{request.form.get('submission')}"
     try:
         if action == "preview":
             return page_or_fragment("window/form.html", "intake", **_context(form, preview=svc().preview(cmd)))
         # The form's own submission id makes a double click or a resend register it once.
-        _, view = svc().register_dispute(cmd, g.user, idempotency_key=f"web:{request.form.get('submission')}",
-                                         body_hash=request_hash(form.body))
+        _, view = svc().register_dispute(cmd, g.user, idempotency_key=key, body_hash=request_hash(form.body))
+    except StateConflict as e:
+        if e.field == "Idempotency-Key" and (first := svc().first_registration(g.user, key)) is not None:
+            return page_or_fragment("window/form.html", "intake", 409, **_context(form, already=first, fresh=True))
+        form.errors.setdefault("_form", []).append(e.message_zh)
+        return page_or_fragment("window/form.html", "intake", 409, **_context(form))
     except ValidationError as e:
         form.place_domain_error(e)
         return page_or_fragment("window/form.html", "intake", 422, **_context(form))

@@ -22,12 +22,20 @@ COLUMNS = (("reference", "受理编号"), ("category", "类别"), ("agency", "�
 FILTERS = ("queue", "agency", "tier", "category", "division", "sort", "page")
 
 
+def _page(text: str | None) -> int:
+    if not text:
+        return 1
+    if not text.isdigit() or not 1 <= int(text) <= 100000:
+        raise ValidationError("页码应为1到100000之间的整数", "page must be 1 to 100000", field="page")
+    return int(text)
+
+
 def queue_context(args: Any) -> dict[str, Any]:
     s = svc()
     f = QueueFilter(queue=args.get("queue") or "overdue", agency=args.get("agency") or None,
                     tier=args.get("tier") or None, category=args.get("category") or None,
                     division=args.get("division") or None, sort=args.get("sort") or "due",
-                    page=int(args["page"]) if str(args.get("page", "")).isdigit() and int(args["page"]) > 0 else 1)
+                    page=_page(args.get("page")))
     q = s.queue(f)
     config = s.ctx.config
     towns = [d for d in sorted(config.divisions.by_code.values(), key=lambda d: d.code)
