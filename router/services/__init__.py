@@ -28,6 +28,7 @@ from router.services import (
     timeline,
     timers,
     views,
+    web_sessions,
 )
 from router.services.context import SYSTEM, Actor, ServiceContext, utcnow
 from router.settings import Settings
@@ -166,8 +167,15 @@ class Services:
     def sign_in(self, name: str, password: str) -> Actor:
         return accounts.sign_in(self.ctx, name, password)
 
-    def web_actor(self, name: str, signed_in_at: datetime) -> Actor | None:
-        return accounts.web_actor(self.ctx, name, signed_in_at)
+    def open_web_session(self, actor: Actor, wall: datetime) -> str:
+        """A new signed-in browser; returns the session id its cookie carries."""
+        return web_sessions.open_session(self.ctx, actor, wall)
+
+    def check_web_session(self, sid: str, wall: datetime, *, active: bool) -> web_sessions.SessionCheck:
+        return web_sessions.check(self.ctx, sid, wall, active=active)
+
+    def close_web_session(self, sid: str, wall: datetime) -> None:
+        web_sessions.close_session(self.ctx, sid, wall)
 
     def sync_agencies(self) -> dict[str, int]:
         return admin.sync_agencies(self.ctx)

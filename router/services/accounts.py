@@ -3,7 +3,7 @@ web sign-in with its lock-out (docs/api.md §2).
 
 A token or password is shown once and stored only as a hash. After `login_lock_after` failed
 passwords in a row a user is locked for `login_lock_minutes`, whoever tries; a password change ends
-every web session signed in before it.
+every web session (services/web_sessions.py).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from sqlalchemy import select
 from router.domain.errors import DomainError, StateConflict, ValidationError
 from router.domain.model import StaffRole
 from router.services.context import SYSTEM, Actor, ServiceContext
+from router.services.web_sessions import end_all_sessions
 from router.store.models import User
 from router.store.uow import UnitOfWork
 
@@ -82,6 +83,7 @@ def set_password(ctx: ServiceContext, name: str, password: str) -> None:
             raise ValidationError(f"用户不存在：{name}", f"no user {name!r}", field="name")
         u.password_hash, u.password_changed_at = _HASHER.hash(password), at
         u.failed_logins, u.locked_until = 0, None
+        end_all_sessions(uow, name, at)
         uow.append_event(type="user.password_changed", actor=SYSTEM.id, at=at, data={"name": name})
 
 
@@ -92,49 +94,57 @@ def authenticate(ctx: ServiceContext, token: str) -> Actor | None:
 
 
 def sign_in(ctx: ServiceContext, name: str, password: str) -> Actor:
-    """Check a web sign-in; SignInRefused for a wrong pair or a locked account. A failed attempt is
-    committed before the refusal is raised, so the count survives it."""
+    """Check a web sign-in; SignInRefused for a wrong pair or a locked account.
+
+    The password is checked outside any transaction: argon2 takes a large part of a second, and
+    inside a unit of work it would hold SQLite's one write lock against every registration. Only
+    the count of failures (or its reset) is written, in a short transaction of its own, committed
+    before the refusal is raised so the count survives it.
+    """
+    at = ctx.now()
+    with ctx.store.read() as s:
+        u = s.scalar(select(User).where(User.name == name, User.active.is_(True)))
+    if u is None or u.password_hash is None:
+        _HASHER.hash(password)  # the same work as a real check: timing does not tell who exists
+        raise SignInRefused("用户名或密码错误", "wrong user name or password")
+    if u.locked_until is not None and u.locked_until > at:
+        _HASHER.hash(password)
+        raise _locked(ctx, u.locked_until)
+    try:
+        ok = _HASHER.verify(u.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        ok = False
+    rehashed = _HASHER.hash(password) if ok and _HASHER.check_needs_rehash(u.password_hash) else None
     with ctx.store.unit_of_work() as uow:
-        u = uow.session.scalar(select(User).where(User.name == name, User.active.is_(True)).with_for_update())
-        outcome = _attempt(ctx, uow, u, password, ctx.now())
+        row = uow.session.get(User, u.id, with_for_update=True)
+        outcome = _count(ctx, uow, row, ok, rehashed, at)
     if isinstance(outcome, SignInRefused):
         raise outcome
     return outcome
 
 
-def _attempt(ctx: ServiceContext, uow: UnitOfWork, u: User | None, password: str,
-             at: datetime) -> Actor | SignInRefused:
+def _locked(ctx: ServiceContext, until: datetime) -> SignInRefused:
+    local = until.astimezone(ctx.config.calendar.tz)
+    return SignInRefused(f"连续{ctx.settings.login_lock_after}次密码错误，账户已锁定至{local:%H:%M}，请稍后再试",
+                         "the account is locked after repeated wrong passwords", locked_until=until)
+
+
+def _count(ctx: ServiceContext, uow: UnitOfWork, u: User, ok: bool, rehashed: str | None,
+           at: datetime) -> Actor | SignInRefused:
     s = ctx.settings
-    if u is None or u.password_hash is None:
-        _HASHER.hash(password)  # the same work as a real check: timing does not tell who exists
-        return SignInRefused("用户名或密码错误", "wrong user name or password")
-    if u.locked_until is not None and u.locked_until > at:
-        until = u.locked_until.astimezone(ctx.config.calendar.tz)
-        return SignInRefused(f"连续{s.login_lock_after}次密码错误，账户已锁定至{until:%H:%M}，请稍后再试",
-                             "the account is locked after repeated wrong passwords", locked_until=u.locked_until)
-    try:
-        _HASHER.verify(u.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        u.failed_logins = (u.failed_logins or 0) + 1
-        if u.failed_logins < s.login_lock_after:
-            return SignInRefused("用户名或密码错误", "wrong user name or password")
-        u.locked_until, u.failed_logins = at + timedelta(minutes=s.login_lock_minutes), 0
-        uow.append_event(type="user.locked", actor=SYSTEM.id, at=at,
-                         data={"name": u.name, "until": u.locked_until, "after": s.login_lock_after})
-        log.warning("user locked after repeated wrong passwords", extra={"user": u.name})
-        return SignInRefused(f"连续{s.login_lock_after}次密码错误，账户已锁定{s.login_lock_minutes}分钟",
-                             "the account is locked after repeated wrong passwords", locked_until=u.locked_until)
-    u.failed_logins, u.locked_until = 0, None
-    if _HASHER.check_needs_rehash(u.password_hash):
-        u.password_hash = _HASHER.hash(password)
-    return Actor("user", u.name, u.role)
-
-
-def web_actor(ctx: ServiceContext, name: str, signed_in_at: datetime) -> Actor | None:
-    """The user a web session belongs to, while it is still valid: active, and no password change
-    since the sign-in."""
-    with ctx.store.read() as s:
-        u = s.scalar(select(User).where(User.name == name, User.active.is_(True)))
-        if u is None or (u.password_changed_at is not None and u.password_changed_at > signed_in_at):
-            return None
+    if u.locked_until is not None and u.locked_until > at:  # locked by a parallel attempt meanwhile
+        return _locked(ctx, u.locked_until)
+    if ok:
+        u.failed_logins, u.locked_until = 0, None
+        if rehashed:
+            u.password_hash = rehashed
         return Actor("user", u.name, u.role)
+    u.failed_logins = (u.failed_logins or 0) + 1
+    if u.failed_logins < s.login_lock_after:
+        return SignInRefused("用户名或密码错误", "wrong user name or password")
+    u.locked_until, u.failed_logins = at + timedelta(minutes=s.login_lock_minutes), 0
+    uow.append_event(type="user.locked", actor=SYSTEM.id, at=at,
+                     data={"name": u.name, "until": u.locked_until, "after": s.login_lock_after})
+    log.warning("user locked after repeated wrong passwords", extra={"user": u.name})
+    return SignInRefused(f"连续{s.login_lock_after}次密码错误，账户已锁定{s.login_lock_minutes}分钟",
+                         "the account is locked after repeated wrong passwords", locked_until=u.locked_until)

@@ -249,6 +249,18 @@ class User(Base):
     locked_until: Mapped[datetime | None]
 
 
+class WebSession(Base):
+    """A signed-in browser: the cookie carries only `id`; ending the row ends the session."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_name: Mapped[str] = mapped_column(String(64), index=True)
+    signed_in_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
 class IdempotencyKey(Base):
     __tablename__ = "idempotency_keys"
 

@@ -20,7 +20,7 @@ __all__ = ["register_web"]
 
 
 def register_web(app: Flask, svc: Services) -> None:
-    init_sessions(app)
+    init_sessions(app, secure=svc.settings.public_url.startswith("https://"))
     install_filters(app)
     centre = svc.ctx.config.divisions.centre.name
 

@@ -1,8 +1,8 @@
 """Signing in to the web pages: a session cookie for the same users as the API's tokens.
 
 The cookie is Flask's signed session (HttpOnly, SameSite=Lax, Secure when the request came over
-https). It holds who signed in, when (service time, compared with the user's last password change)
-and when the user was last seen (wall-clock time, for the idle sign-out). Every form is
+https) holding only the id of a session kept on the server (services/web_sessions.py), so signing
+out, the idle timeout or a password change ends the session itself. Every form is
 CSRF-protected by Flask-WTF; htmx sends the token in a header. A role that may not open a page gets
 the Chinese 403 page.
 """
@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, Request, Response, current_app, g, redirect, request, session, url_for
+from flask import Flask, Response, current_app, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -35,8 +35,11 @@ class SessionInterface(SecureCookieSessionInterface):
         return bool(app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure
 
 
-def init_sessions(app: Flask) -> None:
+def init_sessions(app: Flask, *, secure: bool = False) -> None:
+    """`secure`: the service is published over https (ROUTER_PUBLIC_URL), so the cookie is Secure even
+    when a proxy in front of it speaks plain http to it."""
     app.session_interface = SessionInterface()
+    app.config["SESSION_COOKIE_SECURE"] = secure
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_NAME="router_session",
                       WTF_CSRF_CHECK_DEFAULT=False, WTF_CSRF_TIME_LIMIT=None,
                       WTF_CSRF_HEADERS=["X-CSRFToken", "X-CSRF-Token"])
@@ -47,30 +50,38 @@ def svc() -> Services:
     return current_app.extensions["router.services"]
 
 
+def _wall() -> datetime:
+    return datetime.fromtimestamp(time.time(), UTC)
+
+
 def begin(actor: Actor) -> None:
+    """A new session for a sign-in: a new id (no fixation), nothing of the old one kept."""
+    old = session.get("sid")
     session.clear()
-    session.update(user=actor.name, signed_in=svc().ctx.now().isoformat(), seen=time.time())
+    if old:
+        svc().close_web_session(old, _wall())
+    session["sid"] = svc().open_web_session(actor, _wall())
 
 
 def end() -> None:
+    sid = session.pop("sid", None)
     session.clear()
+    if sid:
+        svc().close_web_session(sid, _wall())
 
 
-def current_user(r: Request | None = None) -> Actor | None:
-    """The signed-in user, or None (never signed in, signed out, idle too long, password changed)."""
-    if "user" not in session:
+def current_user() -> Actor | None:
+    """The signed-in user, or None (never signed in, signed out, idle too long, password changed).
+    A background refresh (an htmx GET) does not count as the user's activity."""
+    sid = session.get("sid")
+    if not sid:
         return None
-    idle = svc().settings.session_idle_minutes * 60
-    if time.time() - float(session.get("seen", 0)) > idle:
+    active = not (request.method == "GET" and request.headers.get("HX-Request") == "true")
+    result = svc().check_web_session(sid, _wall(), active=active)
+    if result.actor is None:
         session.clear()
-        g.signed_out_idle = True
-        return None
-    actor = svc().web_actor(session["user"], datetime.fromisoformat(session["signed_in"]))
-    if actor is None:
-        session.clear()
-        return None
-    session["seen"] = time.time()
-    return actor
+        g.signed_out_idle = result.idle
+    return result.actor
 
 
 def safe_next(target: str | None) -> str | None:
@@ -89,8 +100,11 @@ def requires(*roles: str) -> Callable[[F], F]:
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             actor = current_user()
             if actor is None:
-                return redirect(url_for("web.login", next=request.full_path.rstrip("?"),
-                                        idle=1 if g.get("signed_out_idle") else None))
+                target = url_for("web.login", next=request.full_path.rstrip("?") if request.method == "GET" else None,
+                                 idle=1 if g.get("signed_out_idle") else None)
+                if request.headers.get("HX-Request") == "true":  # htmx: the whole page goes to sign-in
+                    return Response(status=204, headers={"HX-Redirect": target})
+                return redirect(target)
             g.user = actor
             if actor.role not in roles:
                 return forbidden()
