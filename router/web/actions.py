@@ -24,20 +24,23 @@ DONE = {"urge": "已催办", "escalate": "已提级", "reroute": "已改派", "d
         "record_follow_up": "已登记回访", "close": "已关闭", "reopen": "已重新打开"}
 
 
-def available_actions(d: dict[str, Any], *, in_queue: bool = False) -> list[Action]:
-    """The actions the dispute's state allows; choosing an agency is left to the dispute page."""
+def available_actions(d: dict[str, Any], *, in_queue: bool = False, lead_line: bool = True) -> list[Action]:
+    """The actions the dispute's state allows; choosing an agency is left to the dispute page. On a
+    queue line about an assisting body only that handoff's own actions (改派 and 提级 move the lead)."""
     state = d["state"]
     open_handoffs = [h for h in d["handoffs"] if h["state"] in HANDOFF_OPEN]
     out = []
     if open_handoffs:
         out.append(Action("urge", LABELS["urge"]))
-    if "reroute" in DISPUTE.triggers_from(state):
+    if "reroute" in DISPUTE.triggers_from(state) and lead_line:
         out += [Action("escalate", LABELS["escalate"]), Action("reroute", LABELS["reroute"],
                                                                () if in_queue else ("agency",))]
         if not in_queue:
             out.append(Action("designate", LABELS["designate"], ("agency",)))
     if any(h["state"] in HANDLING for h in open_handoffs):
         out.append(Action("extend", LABELS["extend"], ("period",)))
+    if not lead_line:
+        return out
     if state in (DisputeState.FOLLOW_UP, DisputeState.CLOSED):
         out.append(Action("record_follow_up", LABELS["record_follow_up"], ("satisfaction", "relapse")))
     if state in OPEN:

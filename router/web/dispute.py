@@ -76,7 +76,8 @@ def dispute(dispute_id: str) -> Response:
 def receipt(dispute_id: str) -> Response:
     s = svc()
     d = s.get_dispute(dispute_id)
-    lead = next((h for h in d["handoffs"] if h["role"] == "lead"), None)
+    leads = [h for h in d["handoffs"] if h["role"] == "lead"]
+    lead = leads[-1] if leads else None  # the current lead: after a re-route, not the first one
     names = s.agency_names()
     cat = s.ctx.config.ruleset.categories.get(d["category"])
     return page("dispute/receipt.html", d=d, lead=lead, lead_name=names.get(lead["agency"], lead["agency"]) if lead

@@ -24,6 +24,11 @@ PLACE = ("district", "town", "village")
 _SCHEMA = DisputeIn()
 
 
+def _index(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also takes ² and ①, which int() refuses."""
+    return text.isascii() and text.isdigit() and len(text) <= 6
+
+
 @dataclass
 class IntakeForm:
     """What the clerk typed (to show again), the body built from it, and the errors by form field."""
@@ -36,7 +41,8 @@ class IntakeForm:
 
     @classmethod
     def blank(cls) -> IntakeForm:
-        return cls({"source": "walk_in", "wish": "unspecified", "people_involved": "1", "risk_flags": []},
+        return cls({"source": "walk_in", "wish": "unspecified", "people_involved": "1", "risk_flags": [],
+                    "features": []},
                    [{"role": "applicant", "kind": "person"}, {"role": "respondent", "kind": "person"}])
 
     @classmethod
@@ -44,7 +50,7 @@ class IntakeForm:
         values: dict[str, Any] = {k: form.get(k, "").strip() for k in (*TEXT_FIELDS, *PLACE)}
         values["risk_flags"] = form.getlist("risk_flags")
         values["features"] = form.getlist("features")
-        indices = sorted({int(k.split("-")[1]) for k in form if k.startswith("parties-") and k.split("-")[1].isdigit()})
+        indices = sorted({int(k.split("-")[1]) for k in form if k.startswith("parties-") and _index(k.split("-")[1])})
         parties = [{f: form.get(f"parties-{i}-{f}", "").strip() for f in PARTY_FIELDS} for i in indices]
         return cls(values, parties)
 
@@ -59,8 +65,8 @@ class IntakeForm:
             "summary": v["summary"], "amount": v["amount"] or None, "occurred_on": v["occurred_on"] or None,
             "division": v["village"] or v["town"] or v["district"], "wish": v["wish"] or "unspecified",
             "risk_flags": v["risk_flags"], "features": v["features"], "parties": []}
-        if v["people_involved"]:
-            body["people_involved"] = int(v["people_involved"]) if v["people_involved"].isdigit() \
+        if v["people_involved"]:  # a number the schema checks; anything else it names as wrong
+            body["people_involved"] = int(v["people_involved"]) if _index(v["people_involved"]) \
                 else v["people_involved"]
         self._party_index = []
         for i, p in enumerate(self.parties):

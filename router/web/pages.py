@@ -27,6 +27,7 @@ RISK_ZH = {
     "media_attention": "舆情关注", "already_in_proceedings": "已进入诉讼/仲裁/行政程序",
     "government_party": "政府机关为一方",
 }
+FEATURE_ZH = {"title_dispute": "房屋宅基地权属争议（确权）", "fight_injury": "因打架斗殴致伤"}
 PARTY_ROLE_ZH = {"applicant": "申请人", "respondent": "被申请人", "third_party": "第三人"}
 PARTY_KIND_ZH = {"person": "自然人", "organization": "法人或其他组织", "government": "政府机关"}
 

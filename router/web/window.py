@@ -11,11 +11,12 @@ from typing import Any
 from flask import Response, g, redirect, request, url_for
 
 from router.domain.errors import DomainError, StateConflict, ValidationError
-from router.domain.model import PartyKind, PartyRole, RiskFlag, Source, Wish
+from router.domain.model import Feature, PartyKind, PartyRole, RiskFlag, Source, Wish
 from router.services.idempotency import request_hash
 from router.web.blueprint import web
 from router.web.forms import IntakeForm
 from router.web.pages import (
+    FEATURE_ZH,
     PARTY_KIND_ZH,
     PARTY_ROLE_ZH,
     RISK_ZH,
@@ -72,6 +73,7 @@ def _context(form: IntakeForm, *, preview: dict[str, Any] | None = None, already
     return {"form": form, "preview": preview, "already": already, "nav": "window", "submission": submission
             or uuid.uuid4().hex, "sources": _options(SOURCE_ZH, Source), "categories": categories,
             "category_names": dict(categories), "wishes": _options(WISH_ZH, Wish), "risks": _options(RISK_ZH, RiskFlag),
+            "features": _options(FEATURE_ZH, Feature),
             "party_roles": _options(PARTY_ROLE_ZH, PartyRole), "party_kinds": _options(PARTY_KIND_ZH, PartyKind),
             "residences": residences, "places": places(v.get("district", ""), v.get("town", ""), v.get("village", "")),
             "today": svc().registered_by(g.user)}
@@ -140,9 +142,10 @@ def places_view() -> Response:
                     places=places(a.get("district", ""), a.get("town", ""), a.get("village", "")))
 
 
-@web.get("/window/lookup")
+@web.route("/window/lookup", methods=["GET", "POST"])
 @requires("clerk", "supervisor", "admin")
 def lookup() -> Response:
-    q = request.args.get("q", "").strip()
+    """A POST, so an ID number or a phone never lands in a URL (history, proxy logs, `next=`)."""
+    q = request.form.get("q", "").strip() if request.method == "POST" else ""
     return page("window/lookup.html", q=q, results=svc().lookup(q) if q else [], nav="window",
                 category_names={c.code: c.name for c in svc().ctx.config.ruleset.categories.values()})

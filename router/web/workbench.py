@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request
+from flask import Response, request, url_for
 
 from router.domain.errors import ValidationError
 from router.domain.model import TIER_NAMES_ZH, Tier
@@ -25,7 +25,7 @@ FILTERS = ("queue", "agency", "tier", "category", "division", "sort", "page")
 def _page(text: str | None) -> int:
     if not text:
         return 1
-    if not text.isdigit() or not 1 <= int(text) <= 100000:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 100000:
         raise ValidationError("页码应为1到100000之间的整数", "page must be 1 to 100000", field="page")
     return int(text)
 
@@ -41,10 +41,11 @@ def queue_context(args: Any) -> dict[str, Any]:
     towns = [d for d in sorted(config.divisions.by_code.values(), key=lambda d: d.code)
              if d.level in ("district", "town")]
     here = {k: args.get(k) for k in FILTERS if args.get(k)}
-    for item in q["items"]:  # the dispute's actions, for its line's dialogs
+    for item in q["items"]:  # the line's actions: a handoff's own, the dispute's only on its lead's line
         item["actions"] = available_actions({"state": item["dispute_state"], "handoffs": [
-            {"state": item["handoff_state"] or ""}]}, in_queue=True)
+            {"state": item["handoff_state"] or ""}]}, in_queue=True, lead_line=item["role"] in (None, "lead"))
     return {"q": q, "f": f, "tabs": TABS, "columns": COLUMNS, "here": here, "nav": "supervise",
+            "back": url_for("web.supervise", **here),
             "categories": [(c.code, c.name) for c in config.ruleset.categories.values()],
             "tiers": [(str(t), TIER_NAMES_ZH[t]) for t in Tier], "divisions": [(d.code, d.name) for d in towns],
             "agencies": sorted(s.agency_names().items())}

@@ -81,7 +81,7 @@
     chart.setOption({
       animation: false,
       grid: { left: 200, right: 30, top: 20, bottom: 40 },
-      tooltip: { formatter: function (p) { return p.name; } },
+      tooltip: { formatter: function (p) { return window.echarts.format.encodeHTML(p.name); } },  // names are text
       xAxis: { type: "time" },
       yAxis: { type: "category", data: spans.map(function (s) { return s.label; }), inverse: true },
       series: [{
