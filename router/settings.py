@@ -22,6 +22,7 @@ from router.domain.bodies import Bodies
 from router.domain.calendar import WorkCalendar, load_overrides
 from router.domain.divisions import DivisionTree
 from router.domain.errors import ConfigError, reject_unknown_keys
+from router.domain.kpis import Thresholds
 from router.domain.model import BodyType, Tier
 from router.domain.registry import AgencyInfo, Registry
 from router.domain.ruleset import RuleSet
@@ -52,6 +53,7 @@ class DomainConfig:
     divisions: DivisionTree
     agencies: tuple[AgencyConfig, ...]
     calendar: WorkCalendar
+    thresholds: Thresholds = field(default_factory=Thresholds)
 
     @cached_property
     def registry(self) -> Registry:
@@ -135,7 +137,9 @@ def load_domain_config(config_dir: Path, *, allow_short_units: bool = False) -> 
         if o.provisional:
             log.warning("holidays.yaml: the %s calendar is provisional; replace it with the State Council notice",
                         year)
-    return DomainConfig(ruleset, bodies, divisions, agencies, WorkCalendar(overrides))
+    reports_path = config_dir / "reports.yaml"
+    thresholds = Thresholds.from_mapping(_read_yaml(reports_path)[0] if reports_path.exists() else None)
+    return DomainConfig(ruleset, bodies, divisions, agencies, WorkCalendar(overrides), thresholds)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from router.store.models import (
     Timer,
     User,
 )
+from router.store.report_models import CaseFile, DisputeFigures, FollowUp, HandoffFigures, Signal
 from tests.builders import AMQP, PII_KEY, START, config_dir
 
 
@@ -120,7 +121,8 @@ def svc(settings: Settings, engine: Any, _synced: None, clock: Clock) -> Iterato
     services = build_services(settings, engine=engine, clock=clock)
     yield services
     with engine.begin() as conn:
-        for table in (SeenRequest, IdempotencyKey, Timer, Delivery, Outbox, Event, Handoff, Party, Dispute, User,
+        for table in (FollowUp, HandoffFigures, DisputeFigures, Signal, CaseFile, SeenRequest, IdempotencyKey, Timer,
+                      Delivery, Outbox, Event, Handoff, Party, Dispute, User,
                       Counter):
             conn.execute(delete(table))
 

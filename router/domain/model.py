@@ -73,6 +73,19 @@ class Source(StrEnum):
     REFERRAL = "referral"
 
 
+# How intake sources and risk flags read on the pages, the reports and the case file.
+SOURCE_ZH: dict[str, str] = {
+    "walk_in": "当事人申请", "hotline": "12345工单", "police": "110转办", "court": "法院委派/委托",
+    "petition": "信访/政府交办", "procuratorate": "检察院", "grid": "排查发现", "online": "网上申请",
+    "referral": "其他移送"}
+RISK_ZH: dict[str, str] = {
+    "violence_threat": "有民转刑风险", "domestic_violence": "涉家庭暴力",
+    "death_or_serious_injury": "涉死亡或重伤", "group": "群体性",
+    "self_harm": "有自伤风险", "vulnerable_party": "涉弱势群体",
+    "media_attention": "舆情关注", "already_in_proceedings": "已进入诉讼/仲裁/行政程序",
+    "government_party": "政府机关为一方",
+}
+
 class RiskFlag(StrEnum):
     VIOLENCE_THREAT = "violence_threat"
     DOMESTIC_VIOLENCE = "domestic_violence"

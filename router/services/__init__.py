@@ -20,6 +20,7 @@ from router.services import (
     agency,
     agency_keys,
     delivery,
+    figures,
     health,
     intake,
     outbox,
@@ -215,4 +216,6 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utcnow
     engine = engine or make_engine(settings.database_url)
     if check_schema:
         ensure_migrated(engine)
-    return Services(ServiceContext(settings, Store(engine), clock))
+    ctx = ServiceContext(settings, Store(engine), clock)
+    ctx.store.observe(figures.observer(ctx))  # the report figures, kept with every event
+    return Services(ctx)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -26,9 +26,15 @@ from router.workflows.engine import Fired
 HTTP_KINDS = frozenset({"handoff.offered", "handoff.urged", "handoff.recalled", "hotline.status", "hotline.reply"})
 
 
+# Called with every event appended, inside its transaction: the read models that fold events
+# (services/figures.py) are kept here, so they can never miss one or see one that rolls back.
+EventObserver = Callable[["UnitOfWork", Event, "Dispute | None"], None]
+
+
 class UnitOfWork:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, observers: tuple[EventObserver, ...] = ()) -> None:
         self.session = session
+        self.observers = observers
 
     # ----------------------------------------------------------------- events
     def append_event(self, *, type: str, actor: str, at: datetime, data: dict[str, Any],
@@ -53,6 +59,8 @@ class UnitOfWork:
                          at=at, dispute_id=e.dispute_id, handoff_id=handoff_id)
         if dispute is not None:
             dispute.event_count, dispute.event_head = seq, e.hash
+        for observe in self.observers:
+            observe(self, e, dispute)
         return e
 
     def apply(self, fired: Fired, *, actor: str, at: datetime, dispute: Dispute,
@@ -132,11 +140,16 @@ class Store:
         # SQLite's busy handler, whose growing sleeps made p99 latency seconds long under load.
         self._write_lock: threading.Lock | contextlib.nullcontext[None] = (
             threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext())
+        self.observers: tuple[EventObserver, ...] = ()
+
+    def observe(self, observer: EventObserver) -> None:
+        """Have `observer` see every event appended from now on, in the appending transaction."""
+        self.observers = (*self.observers, observer)
 
     @contextmanager
     def unit_of_work(self) -> Iterator[UnitOfWork]:
         with self._write_lock, self._sessions() as session, session.begin():
-            yield UnitOfWork(session)
+            yield UnitOfWork(session, self.observers)
 
     @contextmanager
     def read(self) -> Iterator[Session]:

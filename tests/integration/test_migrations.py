@@ -6,10 +6,10 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from router.store.models import Base
+from router.store.schema import metadata
 
 
 def test_the_migrated_schema_is_the_models(engine):
     with engine.connect() as conn:
-        diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        diffs = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diffs == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from router.store.models import Base
+from router.store.schema import metadata
 
 config = context.config
 connection = config.attributes.get("connection")
@@ -13,10 +13,10 @@ if connection is None:  # plain `alembic` CLI use: build an engine from the URL
 
     engine = make_engine(config.get_main_option("sqlalchemy.url"))
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+        context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
         with context.begin_transaction():
             context.run_migrations()
 else:
-    context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+    context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()
