@@ -10,7 +10,7 @@ from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException
 
-from router.api import agency, disputes, health, reference, routing
+from router.api import agency, disputes, health, reference, reports, routing
 from router.api.blueprint import ERRORS, error_name
 from router.api.errors import error_response, from_domain, from_webargs
 from router.domain.errors import DomainError
@@ -68,7 +68,7 @@ def create_app(svc: Services) -> Flask:
                        "(HMAC-SHA256 with the agency's whsec_ secret) plus X-Router-Key naming the key"})
     api.spec.options["security"] = [{"bearer": []}]
     api.register_field(Money, "string", None)  # a decimal string such as "12000.00", not a JSON number
-    for bp in (disputes.blp, routing.blp, agency.blp, reference.blp, health.blp):
+    for bp in (disputes.blp, routing.blp, agency.blp, reference.blp, reports.blp, health.blp):
         api.register_blueprint(bp)
     app.extensions["router.api"] = api
 

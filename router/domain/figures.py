@@ -20,6 +20,8 @@ from router.domain.model import RiskFlag, Satisfaction, Tier
 FAILED_CLOSURES = frozenset({"guided_to_litigation", "failed", "closed_by_centre"})
 LOCAL_TIERS = frozenset({Tier.GRID, Tier.VILLAGE, Tier.TOWN})
 ESCALATION_RISKS = frozenset({RiskFlag.VIOLENCE_THREAT, RiskFlag.GROUP})
+# The flags an open dispute raises an early warning for (docs/reports.md §5).
+ALERT_FLAGS = frozenset({RiskFlag.VIOLENCE_THREAT, RiskFlag.GROUP, RiskFlag.DOMESTIC_VIOLENCE, RiskFlag.SELF_HARM})
 SATISFIED = frozenset({Satisfaction.SATISFIED, Satisfaction.BASICALLY_SATISFIED})
 
 DISPUTE_EVENTS = frozenset({"dispute.registered", "dispute.agree", "dispute.close", "dispute.fulfil"})
@@ -41,7 +43,8 @@ def dispute_changes(type: str, data: Mapping[str, Any], on: date, tier_of: TierO
         flags = set(data.get("risk_flags") or ())
         return {"registered_on": on, "category": data["category"], "source": data["source"],
                 "division": data["division"], "flagged": bool(flags),
-                "escalation_risk": bool(flags & ESCALATION_RISKS), "claimed": money(data.get("amount"))}
+                "escalation_risk": bool(flags & ESCALATION_RISKS), "claimed": money(data.get("amount")),
+                "alert_flags": ",".join(sorted(flags & ALERT_FLAGS)) or None}
     if type == "dispute.agree":
         agency = data.get("agency")
         amount = money((data.get("agreement") or {}).get("amount"))

@@ -25,8 +25,10 @@ _ZH_FIXED = {
     "String does not match expected pattern.": "格式不符合要求。",
     "Special numeric values (nan or infinity) are not permitted.": "不允许 NaN 或无穷大。",
     "At most two decimal places.": "金额最多保留两位小数，不会自动舍入。",
+    "Must not be before `from`.": "结束日期不能早于开始日期。",
 }
 _ZH_PATTERNS = [  # most specific first: fullmatch with greedy groups
+    (re.compile(r"A report covers at most (\d+) days\."), r"一次统计的期间不能超过 \1 天。"),
     (re.compile(r"Must be greater than or equal to (.*) and less than or equal to (.*)\."),
      r"必须介于 \1 与 \2 之间。"),
     (re.compile(r"Must be one of: (.*)\."), r"必须是以下之一：\1。"),

@@ -14,24 +14,31 @@ from typing import Any
 from router.adapters.base import SendResult
 from router.domain.intake import IntakeCommand, validate_intake
 from router.domain.rules import RoutingDecision, decide
+from router.schemas.common import dump
+from router.schemas.reports import AgenciesOut, BehindOut, DivisionsOut, KpiReportOut, WarningsOut
 from router.services import (
     accounts,
     admin,
     agency,
     agency_keys,
+    agency_report,
     delivery,
+    division_report,
     figures,
     health,
     intake,
+    kpis,
     outbox,
     queues,
     supervision,
     timeline,
     timers,
     views,
+    warnings,
     web_sessions,
 )
 from router.services.context import SYSTEM, Actor, ServiceContext, utcnow
+from router.services.report_filter import report_filter
 from router.settings import Settings
 from router.store.db import make_engine
 from router.store.migrate import ensure_migrated
@@ -151,8 +158,42 @@ class Services:
         return timers.run_due_timers(self.ctx, limit)
 
     def housekeeping(self) -> int:
-        """Forget webhook-ids past their window (kept off the request path)."""
-        return agency_keys.purge_seen_requests(self.ctx)
+        """Forget webhook-ids past their window (kept off the request path) and refresh the early
+        warnings, so a new signal reaches supervisors within a minute without anyone asking."""
+        purged = agency_keys.purge_seen_requests(self.ctx)
+        warnings.refresh(self.ctx)
+        return purged
+
+    # ------------------------------------------------------------------ reports (docs/reports.md)
+    def kpi_report(self, q: dict[str, Any]) -> dict[str, Any]:
+        f = report_filter(self.ctx, q)
+        return dump(KpiReportOut(), kpis.report(self.ctx, f), self.ctx.now(), self.ctx.config)
+
+    def kpi_behind(self, code: str, q: dict[str, Any]) -> dict[str, Any]:
+        f = report_filter(self.ctx, q)
+        page = kpis.behind(self.ctx, f, code, q.get("part", "numerator"), q.get("page", 1), q.get("per_page", 50))
+        return dump(BehindOut(), page, self.ctx.now(), self.ctx.config)
+
+    def agency_report(self, q: dict[str, Any]) -> dict[str, Any]:
+        f = report_filter(self.ctx, q)
+        return dump(AgenciesOut(), agency_report.report(self.ctx, f), self.ctx.now(), self.ctx.config)
+
+    def division_report(self, q: dict[str, Any]) -> dict[str, Any]:
+        f = report_filter(self.ctx, q)
+        answer = division_report.report(self.ctx, f, q.get("level", "town"))
+        return dump(DivisionsOut(), answer, self.ctx.now(), self.ctx.config)
+
+    def warnings_report(self, kind: str | None = None) -> dict[str, Any]:
+        return dump(WarningsOut(), warnings.open_signals(self.ctx, kind), self.ctx.now(), self.ctx.config)
+
+    def refresh_warnings(self) -> dict[str, int]:
+        return warnings.refresh(self.ctx)
+
+    def rebuild_figures(self, progress: Callable[[int], None] | None = None) -> int:
+        return figures.rebuild(self.ctx, progress=progress)
+
+    def figures_missing(self) -> bool:
+        return figures.missing(self.ctx)
 
     # ------------------------------------------------------------------ administration
     def add_user(self, name: str, role: str, password: str | None = None) -> str:

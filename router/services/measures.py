@@ -45,26 +45,39 @@ class Filter:
     level: str | None = None  # the level that group_by=division groups at
 
 
+def handoff_predicates(now: datetime) -> dict[str, ColumnElement[bool]]:
+    """What a handoff row is, now: the predicates the KPIs and the agency report share."""
+    hf = HF.c
+    at_now = literal(now, HF.c.handle_due.type)
+    # Never NULL (they are negated): a NULL column makes them false, not unknown.
+    recalled_early = and_(hf.end_state.is_not(None), hf.end_state == "recalled", hf.acknowledged_at.is_(None),
+                          or_(hf.ack_due.is_(None), hf.ended_at < hf.ack_due))
+    # Still waiting and not yet due: neither in time nor late, so not counted either way yet.
+    undecided = and_(hf.acknowledged_at.is_(None), hf.ended_at.is_(None), hf.ack_due.is_not(None),
+                     hf.ack_due > at_now)
+    running = and_(hf.outcome_at.is_(None), hf.ended_at.is_(None), not_(hf.stopped))
+    return {
+        "ack_decided": and_(not_(recalled_early), not_(undecided)),
+        "acked_in_time": and_(hf.acknowledged_at.is_not(None),
+                              or_(hf.ack_due.is_(None), hf.acknowledged_at <= hf.ack_due)),
+        "outcome_in_time": or_(hf.handle_due.is_(None), hf.outcome_at <= hf.handle_due),
+        "late": and_(hf.handle_due.is_not(None), or_(
+            hf.outcome_at > hf.handle_due,
+            and_(hf.outcome_at.is_(None), hf.ended_at > hf.handle_due),
+            and_(running, hf.handle_due < at_now))),
+    }
+
+
 def counts(now: datetime) -> dict[str, Count]:
     """Every count the KPIs divide, by name; `now` decides what is overdue today."""
     df, hf, fu = DF.c, HF.c, FU.c
     lead = hf.role == "lead"
     resolved = df.resolved_on.is_not(None)
-    # Never NULL (it is negated): a NULL end_state makes it false, not unknown.
-    recalled_early = and_(hf.end_state.is_not(None), hf.end_state == "recalled", hf.acknowledged_at.is_(None),
-                          or_(hf.ack_due.is_(None), hf.ended_at < hf.ack_due))
-    # Still waiting and not yet due: neither in time nor late, so not counted either way yet.
-    undecided = and_(hf.acknowledged_at.is_(None), hf.ended_at.is_(None), hf.ack_due.is_not(None),
-                     hf.ack_due > literal(now, HF.c.ack_due.type))
-    acked_in_time = and_(hf.acknowledged_at.is_not(None), or_(hf.ack_due.is_(None), hf.acknowledged_at <= hf.ack_due))
-    running = and_(hf.outcome_at.is_(None), hf.ended_at.is_(None), not_(hf.stopped))
-    late = and_(hf.handle_due.is_not(None), or_(
-        hf.outcome_at > hf.handle_due,
-        and_(hf.outcome_at.is_(None), hf.ended_at > hf.handle_due),
-        and_(running, hf.handle_due < literal(now, HF.c.handle_due.type))))
+    p = handoff_predicates(now)
     return {
         "received": Count(DF, "registered_on", true()),
         "online": Count(DF, "registered_on", df.source == "online"),
+        "flagged": Count(DF, "registered_on", df.flagged),
         "concluded": Count(DF, "concluded_on", true()),
         "resolved": Count(DF, "concluded_on", resolved),
         "resolved_locally": Count(DF, "concluded_on", and_(resolved, df.tier.in_([str(t) for t in LOCAL_TIERS]))),
@@ -75,13 +88,12 @@ def counts(now: datetime) -> dict[str, Count]:
         "follow_ups": Count(FU, "recorded_on", true()),
         "satisfied": Count(FU, "recorded_on", fu.satisfied),
         "offered": Count(HF, "offered_on", lead),
-        "ack_decided": Count(HF, "offered_on", and_(lead, not_(recalled_early), not_(undecided))),
-        "acked_in_time": Count(HF, "offered_on", and_(lead, acked_in_time)),
+        "ack_decided": Count(HF, "offered_on", and_(lead, p["ack_decided"])),
+        "acked_in_time": Count(HF, "offered_on", and_(lead, p["acked_in_time"])),
         "outcomes": Count(HF, "outcome_on", lead),
-        "outcomes_in_time": Count(HF, "outcome_on", and_(lead, or_(hf.handle_due.is_(None),
-                                                                  hf.outcome_at <= hf.handle_due))),
+        "outcomes_in_time": Count(HF, "outcome_on", and_(lead, p["outcome_in_time"])),
         "acknowledged": Count(HF, "acked_on", lead),
-        "overdue": Count(HF, "acked_on", and_(lead, late)),
+        "overdue": Count(HF, "acked_on", and_(lead, p["late"])),
         "returned": Count(HF, "ended_on", and_(lead, hf.end_state == "returned")),
     }
 

@@ -36,6 +36,7 @@ class DisputeFigures(Dims, Base):
     registered_on: Mapped[date] = mapped_column(Date, index=True)
     flagged: Mapped[bool] = mapped_column(Boolean, default=False)
     escalation_risk: Mapped[bool] = mapped_column(Boolean, default=False)
+    alert_flags: Mapped[str | None] = mapped_column(String(128), index=True)  # e.g. "domestic_violence,group"
     claimed: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))
     resolved_on: Mapped[date | None] = mapped_column(Date)
     failed_on: Mapped[date | None] = mapped_column(Date)
@@ -84,7 +85,7 @@ class FollowUp(Dims, Base):
 
 
 class Signal(Base):
-    """An early-warning signal while it holds; `cleared_at` once it no longer does."""
+    """An early-warning signal (docs/reports.md §5) while it holds; `cleared_at` once it no longer does."""
 
     __tablename__ = "signals"
     __table_args__ = (Index("ix_signals_open", "cleared_at", "raised_at"),)

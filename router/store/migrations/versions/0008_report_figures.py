@@ -1,4 +1,4 @@
-"""report figures, early-warning signals and kept case files
+"""report figures (folded from the audit events), early-warning signals and the kept case files
 
 Revision ID: 0008
 Revises: 0007
@@ -29,6 +29,7 @@ def upgrade() -> None:
     sa.Column('registered_on', sa.Date(), nullable=False),
     sa.Column('flagged', sa.Boolean(), nullable=False),
     sa.Column('escalation_risk', sa.Boolean(), nullable=False),
+    sa.Column('alert_flags', sa.String(length=128), nullable=True),
     sa.Column('claimed', sa.Numeric(precision=16, scale=2), nullable=True),
     sa.Column('resolved_on', sa.Date(), nullable=True),
     sa.Column('failed_on', sa.Date(), nullable=True),
@@ -48,6 +49,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('dispute_id', name=op.f('pk_dispute_figures'))
     )
     with op.batch_alter_table('dispute_figures', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_dispute_figures_alert_flags'), ['alert_flags'], unique=False)
         batch_op.create_index(batch_op.f('ix_dispute_figures_concluded_on'), ['concluded_on'], unique=False)
         batch_op.create_index(batch_op.f('ix_dispute_figures_confirmed_on'), ['confirmed_on'], unique=False)
         batch_op.create_index(batch_op.f('ix_dispute_figures_district'), ['district'], unique=False)
@@ -158,6 +160,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_dispute_figures_district'))
         batch_op.drop_index(batch_op.f('ix_dispute_figures_confirmed_on'))
         batch_op.drop_index(batch_op.f('ix_dispute_figures_concluded_on'))
+        batch_op.drop_index(batch_op.f('ix_dispute_figures_alert_flags'))
 
     op.drop_table('dispute_figures')
     op.drop_table('case_files')
