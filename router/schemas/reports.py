@@ -62,6 +62,14 @@ class FiltersOut(Out):
     agency = fields.String(allow_none=True)
 
 
+class PeriodOut(Out):
+    """What every report answer starts with: its period and filters."""
+
+    from_ = fields.Date(data_key="from", attribute="from")
+    to = fields.Date()
+    filters = fields.Nested(FiltersOut)
+
+
 class KpiOut(Out):
     code = fields.String()
     name = fields.String(metadata={"description": "in Chinese, as the centres report it"})
@@ -83,10 +91,7 @@ class KpiGroupOut(Out):
     kpis = fields.List(fields.Nested(KpiOut))
 
 
-class KpiReportOut(Out):
-    from_ = fields.Date(data_key="from", attribute="from")
-    to = fields.Date()
-    filters = fields.Nested(FiltersOut)
+class KpiReportOut(PeriodOut):
     kpis = fields.List(fields.Nested(KpiOut))
     group_by = fields.String()
     groups = fields.List(fields.Nested(KpiGroupOut))
@@ -102,12 +107,9 @@ class BehindItemOut(Out):
     division = fields.String()
 
 
-class BehindOut(Out):
+class BehindOut(PeriodOut):
     kpi = fields.String()
     part = fields.String()
-    from_ = fields.Date(data_key="from", attribute="from")
-    to = fields.Date()
-    filters = fields.Nested(FiltersOut)
     total = fields.Integer()
     page = fields.Integer()
     per_page = fields.Integer()
@@ -140,10 +142,7 @@ class AgencyRowOut(Out):
                         metadata={"description": "rank per rate among agencies with n >= ranking_min_n"})
 
 
-class AgenciesOut(Out):
-    from_ = fields.Date(data_key="from", attribute="from")
-    to = fields.Date()
-    filters = fields.Nested(FiltersOut)
+class AgenciesOut(PeriodOut):
     ranking_min_n = fields.Integer()
     agencies = fields.List(fields.Nested(AgencyRowOut))
 
@@ -171,13 +170,10 @@ class DivisionRowOut(Out):
                        metadata={"description": "per figure: low | mid | high | none, for the heat table"})
 
 
-class DivisionsOut(Out):
-    from_ = fields.Date(data_key="from", attribute="from")
-    to = fields.Date()
+class DivisionsOut(PeriodOut):
     previous_from = fields.Date()
     previous_to = fields.Date()
     level = fields.String()
-    filters = fields.Nested(FiltersOut)
     divisions = fields.List(fields.Nested(DivisionRowOut))
     total = fields.Nested(DivisionRowOut)
 
