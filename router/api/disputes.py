@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import Response, request
 
 from router.api.auth import STAFF, current_actor, require_roles, services
 from router.api.blueprint import Blueprint
@@ -80,3 +80,15 @@ def act(data: dict[str, Any], dispute_id: str) -> Any:
     Every action needs a reason and is audited; one the dispute's state does not allow is 409.
     """
     return services().act(dispute_id, data, current_actor())
+
+
+@blp.get("/<string:dispute_id>/archive")
+@require_roles("supervisor", "admin")
+@blp.response(200, content_type="application/zip", description="the case file: manifest.json, manifest.sig, "
+              "events.json, dispute.json, events.csv, case-file.pdf (docs/reports.md §8)")
+@blp.fails(401, 403, 404)
+def archive(dispute_id: str) -> Any:
+    """一案一卷: the dispute's case file as a zip; an archived dispute's is the one kept when it was archived."""
+    bundle, name = services().case_file(dispute_id)
+    return Response(bundle, mimetype="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

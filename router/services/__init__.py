@@ -22,6 +22,7 @@ from router.services import (
     agency,
     agency_keys,
     agency_report,
+    case_file,
     delivery,
     division_report,
     figures,
@@ -72,6 +73,8 @@ class Services:
     def act(self, dispute_id: str, data: dict[str, Any], actor: Actor) -> dict[str, Any]:
         """A supervisor action (docs/api.md §5); returns the dispute after it."""
         supervision.act(self.ctx, dispute_id, data, actor)
+        if data["action"] == "archive":  # its case file is made now and kept, outside the transaction
+            case_file.keep(self.ctx, dispute_id)
         return views.get_dispute(self.ctx, dispute_id)
 
     # ------------------------------------------------------------------ reading
@@ -83,6 +86,23 @@ class Services:
 
     def timeline(self, dispute_id: str) -> dict[str, Any]:
         return timeline.timeline(self.ctx, dispute_id)
+
+    def case_file(self, dispute_id: str) -> tuple[bytes, str]:
+        """一案一卷: the zip and its file name. An archived dispute's is the kept one, made once."""
+        view = views.get_dispute(self.ctx, dispute_id)
+        bundle = case_file.keep(self.ctx, dispute_id) if view["state"] == "archived" else \
+            case_file.build(self.ctx, dispute_id)
+        return bundle, f"case-file-{view['id']}.zip"
+
+    def case_file_key(self) -> str:
+        """The public key case files are signed with (hex Ed25519): what an auditor checks them against."""
+        return case_file.public_key_hex(self.settings)
+
+    def check_case_file(self, data: bytes, public_key: str | None = None) -> case_file.Check:
+        return case_file.verify(data, public_key or self.case_file_key())
+
+    def closed_between(self, start: date, end: date) -> list[tuple[str, str]]:
+        return case_file.closed_between(self.ctx, start, end)
 
     def queue(self, f: queues.QueueFilter) -> dict[str, Any]:
         """One page of a supervisors' queue (督办台) with every queue's count."""

@@ -27,6 +27,8 @@ def apply_report(op: Operation, h: Handoff, body: dict[str, Any]) -> None:
     kind = body["type"]
     extra = {k: v for k, v in {"event_id": body["event_id"], "reported_at": body.get("occurred_at"),
                                "note": body.get("note")}.items() if v is not None}
+    if op.dispute.state == DisputeState.ARCHIVED:  # the case file is sealed: nothing more is recorded
+        raise StateConflict("该纠纷已归档，不再接受报告", "the dispute is archived", state=op.dispute.state)
     if h.state in FINAL:
         zh = STATE_NAMES_ZH.get(h.state, h.state)
         raise StateConflict(f"该移交已{zh}，不能再报告", f"the handoff is {h.state}", state=h.state)

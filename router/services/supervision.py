@@ -53,6 +53,8 @@ def act(ctx: ServiceContext, dispute_id: str, data: dict[str, Any], actor: Actor
         elif action == A.RECORD_FULFILMENT:
             agreement.record_fulfilment(op, {"fulfilled_on": data.get("fulfilled_on"),
                                              "note": data.get("note") or reason})
+        elif action == A.ARCHIVE:  # 归档: closed -> archived; the facade keeps its case file
+            op.fire_dispute("archive", extra={"reason": reason})
         elif action == A.EXTEND:
             clock.extend(op, target_handoff(op, data.get("handoff")), reason,
                          clock.parse_period(data.get("period"), "period"))

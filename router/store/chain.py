@@ -23,14 +23,26 @@ def _canonical_time(t: datetime) -> str:
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def event_hash(e: Event) -> str:
-    body = {
-        "id": e.id, "stream": e.stream, "stream_seq": e.stream_seq, "dispute_id": e.dispute_id,
-        "handoff_id": e.handoff_id, "type": e.type, "actor": e.actor,
-        "occurred_at": _canonical_time(e.occurred_at), "data": e.data, "prev_hash": e.prev_hash,
-    }
-    raw = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+HASHED = ("id", "stream", "stream_seq", "dispute_id", "handoff_id", "type", "actor", "occurred_at", "data",
+          "prev_hash")
+
+
+def hashed_fields(e: Event) -> dict[str, Any]:
+    """Exactly what an event's hash covers, `occurred_at` in its canonical form (docs/audit-chain.md §2)."""
+    return {"id": e.id, "stream": e.stream, "stream_seq": e.stream_seq, "dispute_id": e.dispute_id,
+            "handoff_id": e.handoff_id, "type": e.type, "actor": e.actor,
+            "occurred_at": _canonical_time(e.occurred_at), "data": e.data, "prev_hash": e.prev_hash}
+
+
+def hash_of(body: dict[str, Any]) -> str:
+    """The hash of the ten hashed fields as exported (a case file's events.json holds them)."""
+    raw = json.dumps({k: body[k] for k in HASHED}, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                     default=str)
     return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def event_hash(e: Event) -> str:
+    return hash_of(hashed_fields(e))
 
 
 @dataclass(frozen=True)

@@ -10,32 +10,11 @@ from typing import Any
 
 from flask import Response, g
 
+from router.domain.model import EVENT_ZH, ROLE_ZH
 from router.web.actions import available_actions
 from router.web.blueprint import web
-from router.web.pages import ROLE_ZH, page
+from router.web.pages import page
 from router.web.session import requires, svc
-
-EVENT_ZH = {
-    "dispute.registered": "受理登记", "dispute.route": "分流",
-    "dispute.route_to_supervisor": "转督办人员", "dispute.hand_off": "移交",
-    "dispute.reroute": "改派", "dispute.start_handling": "开始办理",
-    "dispute.agree": "达成调解协议", "dispute.request_confirmation": "申请司法确认",
-    "dispute.start_fulfilment": "开始履行", "dispute.fulfil": "履行完毕",
-    "dispute.follow_up_recorded": "登记回访", "dispute.close": "办结",
-    "dispute.reopen": "重新办理", "dispute.relapse": "回访发现复发",
-    "dispute.fulfilment_overdue": "履行期限已到", "dispute.follow_up_due": "回访到期",
-    "dispute.confirmation_window_closed": "司法确认申请期限届满", "handoff.offer": "推送",
-    "handoff.deliver": "送达", "handoff.acknowledge": "签收",
-    "handoff.return_": "退回", "handoff.progress": "报告进展",
-    "handoff.complete": "报告办理结果", "handoff.close": "承办单位结案",
-    "handoff.expire": "逾期未签收", "handoff.fail_delivery": "无法送达",
-    "handoff.recall": "撤回", "handoff.warned": "临期预警",
-    "handoff.overdue": "办理超期", "handoff.urged": "催办",
-    "handoff.escalated": "督办", "handoff.deadline_moved": "办理期限调整",
-    "handoff.clock_stopped": "中止计时", "delivery.attempt_failed": "投递失败",
-    "delivery.succeeded": "送达（补记）", "notice.delivered": "通知已送达",
-    "notice.attempt_failed": "通知投递失败", "pii.revealed": "个人信息查阅",
-}
 
 
 def _gantt(timeline: dict[str, Any], names: dict[str, str], now: datetime) -> list[dict[str, Any]]:

@@ -9,17 +9,23 @@ from typing import Any
 from flask import Flask, Response, current_app, make_response, render_template, request
 from jinja2_fragments.flask import render_block
 
-from router.domain.model import BODY_NAMES_ZH, RISK_ZH, SATISFACTION_ZH, SOURCE_ZH, TIER_NAMES_ZH
+from router.domain.model import (
+    BODY_NAMES_ZH,
+    PARTY_KIND_ZH,
+    PARTY_ROLE_ZH,
+    RISK_ZH,
+    ROLE_ZH,
+    SATISFACTION_ZH,
+    SOURCE_ZH,
+    TIER_NAMES_ZH,
+    WISH_ZH,
+)
 from router.workflows.dispute import STATE_NAMES_ZH as DISPUTE_STATES_ZH
 from router.workflows.handoff import STATE_NAMES_ZH as HANDOFF_STATES_ZH
 
 SLA_ZH = {"on_time": "正常", "warned": "临期", "overdue": "超期", "breached": "已超时"}
-ROLE_ZH = {"lead": "主办", "assist": "协办", "confirm": "司法确认"}
 STAFF_ROLE_ZH = {"clerk": "受理窗口", "supervisor": "督办", "admin": "管理员"}
-WISH_ZH = {"mediation": "调解", "litigation": "诉讼", "arbitration": "仲裁", "unspecified": "未表示"}
 FEATURE_ZH = {"title_dispute": "房屋宅基地权属争议（确权）", "fight_injury": "因打架斗殴致伤"}
-PARTY_ROLE_ZH = {"applicant": "申请人", "respondent": "被申请人", "third_party": "第三人"}
-PARTY_KIND_ZH = {"person": "自然人", "organization": "法人或其他组织", "government": "政府机关"}
 
 
 def is_htmx() -> bool:

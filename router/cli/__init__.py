@@ -17,6 +17,7 @@ from marshmallow import ValidationError as SchemaError
 
 from router import server
 from router.adapters.contracts import write_all
+from router.cli import reports
 from router.domain.errors import ConfigError, DomainError, ValidationError
 from router.domain.model import StaffRole, Tier
 from router.logs import configure
@@ -41,6 +42,8 @@ def cmd_init_db(args: argparse.Namespace) -> int:
     counts = svc.sync_agencies()
     print(f"database migrated; agencies: {counts['added']} added, {counts['updated']} updated, "
           f"{counts['unchanged']} unchanged")
+    if svc.figures_missing():  # disputes from before the reports: fold their events into the figures
+        print(f"report figures rebuilt for {svc.rebuild_figures()} disputes")
     return 0
 
 
@@ -247,6 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--acknowledge", action="store_true", help="answer each handoff with a signed 签收 callback")
     st.add_argument("--router", help="the router's base URL for callbacks (default: ROUTER_PUBLIC_URL)")
     st.set_defaults(func=cmd_stub_agency)
+    reports.register(sub, _services)
     return p
 
 

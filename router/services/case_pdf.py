@@ -1,0 +1,86 @@
+"""The 一案一卷 PDF (docs/reports.md §8): the case file in Chinese, laid out by WeasyPrint from one Jinja
+template, with Debian's Noto CJK fonts embedded (subset) so it prints the same anywhere.
+
+Cover (卷名, 卷号), 卷内目录 with page numbers, 受理登记表, routing reasons, every handoff, agreement,
+judicial confirmation, fulfilment, follow-up visits, closure and every event; 第 N 页 共 M 页.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from datetime import datetime
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from router.domain.model import (
+    BODY_NAMES_ZH,
+    EVENT_ZH,
+    PARTY_KIND_ZH,
+    PARTY_ROLE_ZH,
+    RISK_ZH,
+    ROLE_ZH,
+    SATISFACTION_ZH,
+    SOURCE_ZH,
+    TIER_NAMES_ZH,
+    WISH_ZH,
+)
+from router.services.context import ServiceContext
+from router.workflows.dispute import STATE_NAMES_ZH as DISPUTE_STATES_ZH
+from router.workflows.handoff import STATE_NAMES_ZH as HANDOFF_STATES_ZH
+
+log = logging.getLogger(__name__)
+CLOSURE_ZH = {"followed_up": "已化解并回访", "withdrawn": "申请人撤回", "guided_to_litigation": "调解不成，引导诉讼",
+              "closed_by_centre": "中心办结", "failed": "调解不成"}
+# What an event's data says in a sentence, for the event list (the rest is in events.json).
+NOTE_KEYS = ("reason", "note", "returned_reason", "basis", "why")
+
+_env = Environment(loader=PackageLoader("router.services", "templates"), autoescape=select_autoescape(["html"]))
+
+
+def _names(table: dict[Any, str]) -> Any:
+    return lambda v: table.get(v, v) if v is not None else ""
+
+
+def _local(ctx: ServiceContext) -> Any:
+    def fmt(value: str | datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+        if not value:
+            return ""
+        t = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return t.astimezone(ctx.config.calendar.tz).strftime(pattern)
+
+    return fmt
+
+
+for _name, _table in {"dispute_state": DISPUTE_STATES_ZH, "handoff_state": HANDOFF_STATES_ZH, "body": BODY_NAMES_ZH,
+                      "tier": TIER_NAMES_ZH, "role": ROLE_ZH, "source": SOURCE_ZH, "wish": WISH_ZH, "risk": RISK_ZH,
+                      "party_role": PARTY_ROLE_ZH, "party_kind": PARTY_KIND_ZH, "satisfaction": SATISFACTION_ZH,
+                      "event": EVENT_ZH, "closure": CLOSURE_ZH}.items():
+    _env.filters[f"{_name}_zh"] = _names(_table)
+
+
+def note_of(data: dict[str, Any]) -> str:
+    return "；".join(str(data[k]) for k in NOTE_KEYS if data.get(k))
+
+
+def html(ctx: ServiceContext, view: dict[str, Any], spans: list[dict[str, Any]], events: list[dict[str, Any]],
+         follow_ups: list[dict[str, Any]], generated_at: datetime) -> str:
+    tree, names = ctx.config.divisions, {c: a.name for c, a in ctx.registry().by_code.items()}
+    cat = ctx.config.ruleset.categories.get(view["category"])
+    return _env.get_template("case-file.html").render(
+        d=view, spans=spans, events=events, follow_ups=follow_ups, names=names, note_of=note_of,
+        centre=tree.centre.name, category_name=cat.name if cat else view["category"],
+        place=" / ".join(x.name for x in tree.path(view["division"])[1:]), generated_at=generated_at,
+        local=_local(ctx))
+
+
+def render(ctx: ServiceContext, view: dict[str, Any], spans: list[dict[str, Any]], events: list[dict[str, Any]],
+           follow_ups: list[dict[str, Any]], generated_at: datetime) -> bytes:
+    """The PDF's bytes. WeasyPrint is loaded on first use (about a second, and Pango with it): every
+    command and process would pay for it otherwise, and only a case file needs it."""
+    weasyprint = importlib.import_module("weasyprint")
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    doc = weasyprint.HTML(string=html(ctx, view, spans, events, follow_ups, generated_at))
+    return doc.write_pdf(pdf_identifier=view["id"].encode(), uncompressed_pdf=False)
