@@ -24,12 +24,14 @@ from router.services import (
     agency_report,
     case_file,
     delivery,
+    digest,
     division_report,
     figures,
     health,
     intake,
     kpis,
     outbox,
+    pdf,
     queues,
     supervision,
     timeline,
@@ -205,6 +207,13 @@ class Services:
 
     def warnings_report(self, kind: str | None = None) -> dict[str, Any]:
         return dump(WarningsOut(), warnings.open_signals(self.ctx, kind), self.ctx.now(), self.ctx.config)
+
+    def digest(self, division: str | None, period: str | None, end: date | None) -> dict[str, Any]:
+        """研判: the digest of one division and period (docs/reports.md §6)."""
+        return digest.digest(self.ctx, division, period, end)
+
+    def digest_pdf(self, g: dict[str, Any]) -> bytes:
+        return pdf.to_pdf(pdf.digest_html(self.ctx, g), f"digest-{g['division']}-{g['from']}")
 
     def refresh_warnings(self) -> dict[str, int]:
         return warnings.refresh(self.ctx)

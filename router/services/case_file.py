@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import select
 
 from router.domain.errors import NotFound
-from router.services import case_pdf, timeline, views
+from router.services import pdf, timeline, views
 from router.services.context import ServiceContext
 from router.settings import Settings
 from router.store.chain import GENESIS, hash_of, hashed_fields
@@ -89,7 +89,7 @@ def build(ctx: ServiceContext, dispute_id: str) -> bytes:
         "events.json": _json(events),
         "dispute.json": _json({"dispute": view, "spans": tl["spans"], "follow_ups": follow_ups}),
         "events.csv": _events_csv(ctx, events),
-        "case-file.pdf": case_pdf.render(ctx, view, tl["spans"], events, follow_ups, generated_at),
+        "case-file.pdf": pdf.case_file(ctx, view, tl["spans"], events, follow_ups, generated_at),
     }
     manifest = {"format": FORMAT, "dispute_id": dispute_id, "reference": d.reference, "state": d.state,
                 "generated_at": generated_at.isoformat(), "hash_algorithm": "sha256",

@@ -80,3 +80,30 @@ def behind(page: dict[str, Any]) -> Table:
     cols = [("reference", "纠纷编号"), ("category", "类别"), ("state", "状态"), ("created_at", "受理时间"),
             ("lead_agency", "承办单位"), ("division", "区划代码"), ("id", "纠纷ID")]
     return Table("纠纷清单", cols, page["items"])
+
+
+def digest(g: dict[str, Any]) -> Table:
+    """The digest as one table: a section column, then what and how many, now and in the previous period."""
+    cols = [("section", "部分"), ("item", "项目"), ("count", "本期"), ("previous", "上期"), ("note", "说明")]
+
+    def rows() -> Iterator[dict[str, Any]]:
+        t = g["total"]
+        yield {"section": "总体", "item": "受理数", "count": t["received"], "previous": t["previous_received"]}
+        yield {"section": "总体", "item": "涉风险", "count": t["flagged"]}
+        for c in t["by_category"]:
+            yield {"section": "按类别", "item": c["name"], "count": c["count"], "previous": c["previous"],
+                   "note": "上升" if c["rising"] else None}
+        for d in g["divisions"]:
+            yield {"section": "按辖区", "item": d["name"], "count": d["received"], "previous": d["previous_received"],
+                   "note": "、".join(x["name"] for x in d["by_category"] if x["rising"]) or None}
+        for f in g["flagged"]:
+            yield {"section": "高风险在办", "item": f["reference"], "note": f["category_name"]}
+        for o in g["overdue"]:
+            yield {"section": "超期", "item": o["reference"], "note": o.get("agency_name")}
+        for r in g["repeat_parties"]:
+            yield {"section": "重复当事人", "item": r["why"], "count": r["disputes"]}
+        for a in g["top_returns"]:
+            yield {"section": "退回较多的单位", "item": a["name"], "count": a["returned"],
+                   "note": f"共接收{a['offered']}件"}
+
+    return Table("研判", cols, rows())

@@ -1,5 +1,5 @@
 """Which supervisor actions a dispute offers on the web (催办, 提级, 改派, 指定, 延期, 回访登记, 关闭,
-重新打开), each opened in a dialog with a required 理由 (templates/partials/actions.html)."""
+重新打开, 归档), each opened in a dialog with a required 理由 (templates/partials/actions.html)."""
 
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ class Action:
 
 
 LABELS = {"urge": "催办", "escalate": "提级", "reroute": "改派", "designate": "指定", "extend": "延期",
-          "record_follow_up": "回访登记", "close": "关闭", "reopen": "重新打开"}
+          "record_follow_up": "回访登记", "close": "关闭", "reopen": "重新打开", "archive": "归档"}
 DONE = {"urge": "已催办", "escalate": "已提级", "reroute": "已改派", "designate": "已指定承办单位", "extend": "已延期",
-        "record_follow_up": "已登记回访", "close": "已关闭", "reopen": "已重新打开"}
+        "record_follow_up": "已登记回访", "close": "已关闭", "reopen": "已重新打开", "archive": "已归档，案卷已封存"}
 
 
 def available_actions(d: dict[str, Any], *, in_queue: bool = False, lead_line: bool = True) -> list[Action]:
@@ -47,4 +47,6 @@ def available_actions(d: dict[str, Any], *, in_queue: bool = False, lead_line: b
         out.append(Action("close", LABELS["close"]))
     if state == DisputeState.CLOSED:
         out.append(Action("reopen", LABELS["reopen"]))
+        if not in_queue:
+            out.append(Action("archive", LABELS["archive"]))
     return out

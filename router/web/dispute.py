@@ -61,3 +61,12 @@ def receipt(dispute_id: str) -> Response:
     cat = s.ctx.config.ruleset.categories.get(d["category"])
     return page("dispute/receipt.html", d=d, lead=lead, lead_name=names.get(lead["agency"], lead["agency"]) if lead
                 else None, category_name=cat.name if cat else d["category"], nav="window")
+
+
+@web.get("/disputes/<dispute_id>/archive")
+@requires("supervisor", "admin")
+def case_file(dispute_id: str) -> Response:
+    """一案一卷: the same zip as the API's, for a signed-in supervisor."""
+    bundle, name = svc().case_file(dispute_id)
+    return Response(bundle, mimetype="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

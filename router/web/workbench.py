@@ -16,7 +16,7 @@ from router.web.pages import page, page_or_fragment
 from router.web.session import requires, svc
 
 TABS = {"needs_supervisor": "待督办指定", "overdue": "超期", "due_today": "临期·今天", "due_tomorrow": "临期·明天",
-        "due_week": "临期·本周", "undeliverable": "无法送达", "follow_up": "待回访"}
+        "due_week": "临期·本周", "undeliverable": "无法送达", "follow_up": "待回访", "warnings": "预警"}
 COLUMNS = (("reference", "受理编号"), ("category", "类别"), ("agency", "承办单位"), ("due", "期限"),
            ("updated", "更新时间"))
 FILTERS = ("queue", "agency", "tier", "category", "division", "sort", "page")
@@ -31,12 +31,18 @@ def _page(text: str | None) -> int:
 
 
 def queue_context(args: Any) -> dict[str, Any]:
+    """A queue's page; 预警 lists the early-warning signals (docs/reports.md §5) beside the queues."""
     s = svc()
-    f = QueueFilter(queue=args.get("queue") or "overdue", agency=args.get("agency") or None,
+    wanted = args.get("queue") or "overdue"
+    f = QueueFilter(queue="overdue" if wanted == "warnings" else wanted, agency=args.get("agency") or None,
                     tier=args.get("tier") or None, category=args.get("category") or None,
                     division=args.get("division") or None, sort=args.get("sort") or "due",
                     page=_page(args.get("page")))
     q = s.queue(f)
+    signals = s.warnings_report()
+    q["counts"]["warnings"] = signals["total"]
+    if wanted == "warnings":
+        q.update(queue="warnings", items=[], total=signals["total"], page=1)
     config = s.ctx.config
     towns = [d for d in sorted(config.divisions.by_code.values(), key=lambda d: d.code)
              if d.level in ("district", "town")]
@@ -48,13 +54,14 @@ def queue_context(args: Any) -> dict[str, Any]:
             "back": url_for("web.supervise", **here),
             "categories": [(c.code, c.name) for c in config.ruleset.categories.values()],
             "tiers": [(str(t), TIER_NAMES_ZH[t]) for t in Tier], "divisions": [(d.code, d.name) for d in towns],
-            "agencies": sorted(s.agency_names().items())}
+            "agencies": sorted(s.agency_names().items()), "names": s.agency_names(),
+            "signals": signals["signals"] if wanted == "warnings" else []}
 
 
 @web.get("/supervise")
 @requires("supervisor", "admin")
 def supervise() -> Response:
-    if request.args.get("queue") and request.args["queue"] not in QUEUES:
+    if request.args.get("queue") and request.args["queue"] not in (*QUEUES, "warnings"):
         return page("error.html", 404, title="没有这个队列", message="请从督办台的标签进入。")
     try:
         return page_or_fragment("supervise/queues.html", "queue", **queue_context(request.args))

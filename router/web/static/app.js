@@ -104,7 +104,38 @@
       }]
     });
   }
-  document.addEventListener("DOMContentLoaded", gantt);
-  document.addEventListener("htmx:after:swap", gantt);
-  window.addEventListener("load", gantt);
+  // A report's breakdown: one bar series per figure (the table beside it says the same in text).
+  function charts() {
+    document.querySelectorAll("[data-chart]").forEach(function (el) {
+      if (!window.echarts || el.getAttribute("data-drawn")) return;
+      var d = JSON.parse(el.getAttribute("data-chart") || "{}");
+      if (!d.labels || !d.labels.length) return;
+      el.setAttribute("data-drawn", "1");
+      var count = d.series[0], rates = d.series.slice(1);
+      var chart = window.echarts.init(el, null, { renderer: "svg" });
+      var esc = window.echarts.format.encodeHTML;
+      chart.setOption({
+        animation: false,
+        legend: { top: 0, textStyle: { color: document.body.classList.contains("screen") ? "#f1f5f9" : "#111" } },
+        tooltip: { trigger: "axis", formatter: function (ps) {
+          return esc(ps[0].axisValue) + "<br>" + ps.map(function (p) {
+            var v = p.value == null ? "—" : p.seriesIndex === 0 ? p.value : (p.value * 100).toFixed(1) + "%";
+            return esc(p.seriesName) + "：" + v; }).join("<br>"); } },
+        grid: { left: 50, right: 50, top: 40, bottom: 60 },
+        xAxis: { type: "category", data: d.labels, axisLabel: { rotate: d.labels.length > 6 ? 30 : 0 } },
+        yAxis: [{ type: "value", name: count.name }, { type: "value", min: 0, max: 1,
+                 axisLabel: { formatter: function (v) { return v * 100 + "%"; } } }],
+        series: [{ type: "bar", name: count.name, data: count.data }].concat(rates.map(function (s) {
+          return { type: "line", name: s.name, yAxisIndex: 1, data: s.data, connectNulls: false };
+        }))
+      });
+    });
+  }
+  // The wall screen (大屏) reloads itself: nobody is there to press a key.
+  var reload = document.body && document.body.getAttribute("data-reload");
+  if (reload) window.setTimeout(function () { window.location.reload(); }, parseInt(reload, 10) * 1000);
+  function draw() { gantt(); charts(); }
+  document.addEventListener("DOMContentLoaded", draw);
+  document.addEventListener("htmx:after:swap", draw);
+  window.addEventListener("load", draw);
 })();

@@ -1,8 +1,9 @@
-"""The 一案一卷 PDF (docs/reports.md §8): the case file in Chinese, laid out by WeasyPrint from one Jinja
-template, with Debian's Noto CJK fonts embedded (subset) so it prints the same anywhere.
+"""The PDFs: the 一案一卷 case file (docs/reports.md §8) and the 研判 digest (§6), in Chinese, laid out by
+WeasyPrint from Jinja templates (router/services/templates/), with Debian's Noto CJK fonts embedded
+(subset) so they print the same anywhere; 第 N 页 共 M 页 on every page.
 
-Cover (卷名, 卷号), 卷内目录 with page numbers, 受理登记表, routing reasons, every handoff, agreement,
-judicial confirmation, fulfilment, follow-up visits, closure and every event; 第 N 页 共 M 页.
+The case file: cover (卷名, 卷号), 卷内目录 with page numbers, 受理登记表, routing reasons, every handoff,
+agreement, judicial confirmation, fulfilment, follow-up visits, closure and every event.
 """
 
 from __future__ import annotations
@@ -64,8 +65,8 @@ def note_of(data: dict[str, Any]) -> str:
     return "；".join(str(data[k]) for k in NOTE_KEYS if data.get(k))
 
 
-def html(ctx: ServiceContext, view: dict[str, Any], spans: list[dict[str, Any]], events: list[dict[str, Any]],
-         follow_ups: list[dict[str, Any]], generated_at: datetime) -> str:
+def case_file_html(ctx: ServiceContext, view: dict[str, Any], spans: list[dict[str, Any]],
+                   events: list[dict[str, Any]], follow_ups: list[dict[str, Any]], generated_at: datetime) -> str:
     tree, names = ctx.config.divisions, {c: a.name for c, a in ctx.registry().by_code.items()}
     cat = ctx.config.ruleset.categories.get(view["category"])
     return _env.get_template("case-file.html").render(
@@ -75,12 +76,19 @@ def html(ctx: ServiceContext, view: dict[str, Any], spans: list[dict[str, Any]],
         local=_local(ctx))
 
 
-def render(ctx: ServiceContext, view: dict[str, Any], spans: list[dict[str, Any]], events: list[dict[str, Any]],
-           follow_ups: list[dict[str, Any]], generated_at: datetime) -> bytes:
-    """The PDF's bytes. WeasyPrint is loaded on first use (about a second, and Pango with it): every
-    command and process would pay for it otherwise, and only a case file needs it."""
+def case_file(ctx: ServiceContext, view: dict[str, Any], spans: list[dict[str, Any]], events: list[dict[str, Any]],
+              follow_ups: list[dict[str, Any]], generated_at: datetime) -> bytes:
+    return to_pdf(case_file_html(ctx, view, spans, events, follow_ups, generated_at), view["id"])
+
+
+def digest_html(ctx: ServiceContext, digest: dict[str, Any]) -> str:
+    return _env.get_template("digest.html").render(g=digest, local=_local(ctx), centre=ctx.config.divisions.centre.name)
+
+
+def to_pdf(html: str, identifier: str) -> bytes:
+    """WeasyPrint is loaded on first use (about a second, and Pango with it): every command and process
+    would pay for it otherwise, and only a PDF needs it."""
     weasyprint = importlib.import_module("weasyprint")
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    doc = weasyprint.HTML(string=html(ctx, view, spans, events, follow_ups, generated_at))
-    return doc.write_pdf(pdf_identifier=view["id"].encode(), uncompressed_pdf=False)
+    return weasyprint.HTML(string=html).write_pdf(pdf_identifier=identifier.encode())
