@@ -13,6 +13,7 @@ from typing import Any
 from tqdm import tqdm
 
 from router.services import Services
+from router.testing.seed import seed
 
 
 def _day(text: str) -> date:
@@ -69,6 +70,13 @@ def cmd_rebuild(svc: Services, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo_data(svc: Services, args: argparse.Namespace) -> int:
+    """The demo's history: disputes of the past months played to today, so the reports show something."""
+    added = seed(svc, args.disputes, args.days)
+    print(f"demo data: {added} disputes added ({args.disputes} over the last {args.days} days in all)")
+    return 0
+
+
 def register(sub: Any, services: Callable[[], Services]) -> None:
     def run(fn: Callable[[Services, argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
         return lambda args: fn(services(), args)
@@ -88,6 +96,10 @@ def register(sub: Any, services: Callable[[], Services]) -> None:
     e.set_defaults(func=run(cmd_export))
     archive.add_parser("public-key", help="print the key case files are signed with (hex Ed25519)").set_defaults(
         func=run(cmd_public_key))
+    demo = sub.add_parser("demo-data", help="seed past disputes (routed, handled, closed) for the demo's reports")
+    demo.add_argument("--disputes", type=int, default=1500)
+    demo.add_argument("--days", type=int, default=365)
+    demo.set_defaults(func=run(cmd_demo_data))
     reports = sub.add_parser("reports", help="report figures").add_subparsers(dest="reports_command", required=True)
     r = reports.add_parser("rebuild", help="fold the whole event log into the report figures again")
     r.add_argument("--quiet", action="store_true", help="no progress bar")

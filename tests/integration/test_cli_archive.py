@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import zipfile
+from datetime import date, timedelta
 
 import pytest
 
@@ -66,3 +67,13 @@ def test_public_key_and_rebuild(env, svc, clock):
     assert r.returncode == 0 and r.stdout.strip() == svc.case_file_key()
     r = run(env, "reports", "rebuild", "--quiet")
     assert r.returncode == 0 and "10 disputes" in r.stdout, r.stderr
+
+
+def test_demo_data_fills_the_reports_once(env, svc):
+    r = run(env, "demo-data", "--disputes", "300", "--days", "200")
+    assert r.returncode == 0 and "300 disputes added" in r.stdout, r.stderr
+    assert "0 disputes added" in run(env, "demo-data", "--disputes", "300", "--days", "200").stdout
+    today = date.today() + timedelta(days=1)  # the command ran on the real clock, not the suite's
+    k = {x["code"]: x for x in svc.kpi_report({"from_": today - timedelta(days=400), "to": today})["kpis"]}
+    assert k["received"]["value"] == 300 and k["success_rate"]["denominator"] > 100
+    assert svc.verify_chain()["ok"]
