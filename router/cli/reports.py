@@ -77,16 +77,18 @@ def cmd_demo_data(svc: Services, args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: Any, services: Callable[[], Services]) -> None:
-    def run(fn: Callable[[Services, argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-        return lambda args: fn(services(), args)
+def register(sub: Any, services: Callable[[], Services], offline: Callable[[], Services]) -> None:
+    """`offline`: services that need no migrated database (checking a file needs only the key)."""
+    def run(fn: Callable[[Services, argparse.Namespace], int],
+            make: Callable[[], Services] = services) -> Callable[[argparse.Namespace], int]:
+        return lambda args: fn(make(), args)
 
     archive = sub.add_parser("archive", help="一案一卷: case files").add_subparsers(dest="archive_command",
                                                                                    required=True)
     v = archive.add_parser("verify", help="check a case file (zip): members, signature, hash chain")
     v.add_argument("file")
     v.add_argument("--public-key", help="the service's public key (hex); default: this service's own")
-    v.set_defaults(func=run(cmd_verify))
+    v.set_defaults(func=run(cmd_verify, offline))
     e = archive.add_parser("export", help="write the case files of the disputes closed in a period")
     e.add_argument("--from", dest="from_", type=_day, required=True)
     e.add_argument("--to", type=_day, required=True)
@@ -95,7 +97,7 @@ def register(sub: Any, services: Callable[[], Services]) -> None:
     e.add_argument("--quiet", action="store_true", help="no progress bar")
     e.set_defaults(func=run(cmd_export))
     archive.add_parser("public-key", help="print the key case files are signed with (hex Ed25519)").set_defaults(
-        func=run(cmd_public_key))
+        func=run(cmd_public_key, offline))
     demo = sub.add_parser("demo-data", help="seed past disputes (routed, handled, closed) for the demo's reports")
     demo.add_argument("--disputes", type=int, default=1500)
     demo.add_argument("--days", type=int, default=365)

@@ -8,7 +8,7 @@ import io
 
 import openpyxl
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from router.store.models import Agency
 from tests.builders import county, lead_of
@@ -86,8 +86,18 @@ def test_csv_by_accept_header_and_by_format(live, scenarios):
 def test_csv_and_xlsx_of_the_agencies_keep_chinese_codes_and_neutralise_formulas(live, svc, scenarios):
     code = lead_of(scenarios["S4"])["agency"]
     with svc.ctx.store.unit_of_work() as uow:
+        original = uow.session.scalar(select(Agency.name).where(Agency.code == code))
         uow.session.execute(update(Agency).where(Agency.code == code).values(name='=HYPERLINK("http://x","点我")'))
     svc.ctx.invalidate_registry()
+    try:
+        _check_agencies_exports(live, code)
+    finally:  # the agencies are seeded once for the whole session: later tests read this name
+        with svc.ctx.store.unit_of_work() as uow:
+            uow.session.execute(update(Agency).where(Agency.code == code).values(name=original))
+        svc.ctx.invalidate_registry()
+
+
+def _check_agencies_exports(live, code: str) -> None:
     rows = _csv(live.get("/api/v1/reports/agencies", params={**NOV, "format": "csv"}))
     named = {r[0]: r for r in rows[1:]}
     assert named[code][1] == "'=HYPERLINK(\"http://x\",\"点我\")"
