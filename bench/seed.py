@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import argparse
 import base64
+import itertools
 import multiprocessing
 import os
 import sys
+from collections import deque
 from datetime import UTC, datetime
+from multiprocessing.pool import AsyncResult
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +69,16 @@ def main() -> None:
     bounds = [(b, min(b + args.batch, args.disputes)) for b in range(done, args.disputes, args.batch)]
     with tqdm(total=args.disputes, initial=done, unit="件", desc="disputes", smoothing=0.05) as bar, \
             multiprocessing.get_context("spawn").Pool(args.workers, _start_worker, (args.database, days)) as pool:
-        for rows in pool.imap(_generate, bounds):  # in order: the resume count stays exact
+        # In order (the resume count stays exact) and at most two batches ahead per worker: imap would
+        # let the generators run arbitrarily far ahead of the writer and hold every batch in memory.
+        ahead: deque[AsyncResult[dict[str, list[dict[str, Any]]]]] = deque()
+        queued = iter(bounds)
+        for b in itertools.islice(queued, 2 * args.workers):
+            ahead.append(pool.apply_async(_generate, (b,)))
+        while ahead:
+            rows = ahead.popleft().get()
+            for b in itertools.islice(queued, 1):
+                ahead.append(pool.apply_async(_generate, (b,)))
             write(svc, rows)
             bar.update(len(rows["disputes"]))
     if engine.dialect.name == "postgresql":

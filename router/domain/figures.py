@@ -45,11 +45,11 @@ def dispute_changes(type: str, data: Mapping[str, Any], on: date, tier_of: TierO
                 "division": data["division"], "flagged": bool(flags),
                 "escalation_risk": bool(flags & ESCALATION_RISKS), "claimed": money(data.get("amount")),
                 "alert_flags": ",".join(sorted(flags & ALERT_FLAGS)) or None}
-    if type == "dispute.agree":
+    if type == "dispute.agree":  # a new agreement (after a relapse) is not yet performed: fulfilment starts again
         agency = data.get("agency")
         amount = money((data.get("agreement") or {}).get("amount"))
         return {"resolved_on": on, "failed_on": None, "concluded_on": on, "agency": agency,
-                "tier": tier_of(agency) if agency else None, "agreed_amount": amount}
+                "tier": tier_at(data, tier_of), "agreed_amount": amount, "fulfilled_on": None}
     if type == "dispute.close":
         code = data.get("closure")
         changes: dict[str, Any] = {"closure": code, "closed_on": on}
@@ -65,8 +65,16 @@ def dispute_changes(type: str, data: Mapping[str, Any], on: date, tier_of: TierO
 def lead_changes(type: str, data: Mapping[str, Any], tier_of: TierOf) -> dict[str, Any]:
     """A new lead placement moves the dispute's agency and tier (the one that decides it, in the end)."""
     if type == "handoff.offer" and data.get("role") == "lead":
-        return {"agency": data["agency"], "tier": tier_of(data["agency"])}
+        return {"agency": data["agency"], "tier": tier_at(data, tier_of)}
     return {}
+
+
+def tier_at(data: Mapping[str, Any], tier_of: TierOf) -> str | None:
+    """The agency's tier when the event happened (the event names it), so a later change of the
+    registry never rewrites past figures; events from before the field existed ask the registry."""
+    if data.get("tier"):
+        return str(data["tier"])
+    return tier_of(data["agency"]) if data.get("agency") else None
 
 
 def confirmation_changes(type: str, data: Mapping[str, Any], on: date) -> dict[str, Any]:
@@ -77,15 +85,19 @@ def confirmation_changes(type: str, data: Mapping[str, Any], on: date) -> dict[s
     return {}
 
 
-def handoff_changes(type: str, data: Mapping[str, Any], at: datetime, on: date) -> dict[str, Any]:
+def handoff_changes(type: str, data: Mapping[str, Any], at: datetime, on: date,
+                    tier_of: TierOf) -> dict[str, Any]:
     """The handoff figures' columns that event `type` (at `at`, local date `on`) sets."""
     if type == "handoff.offer":
-        return {"role": data.get("role", "lead"), "agency": data["agency"], "offered_at": at, "offered_on": on,
-                "ack_due": instant(data.get("ack_due"))}
+        return {"role": data.get("role", "lead"), "agency": data["agency"], "tier": tier_at(data, tier_of),
+                "offered_at": at, "offered_on": on, "ack_due": instant(data.get("ack_due"))}
     if type == "handoff.acknowledge":
         return {"acknowledged_at": at, "acked_on": on, "handle_due": instant(data.get("handle_due"))}
     if type == "handoff.deadline_moved" and data.get("deadline", "handle_due") == "handle_due":
-        return {"handle_due": instant(data.get("to")), "stopped": False}
+        # Only the end of an excluded interval restarts a stopped clock; an extension granted while it
+        # is stopped moves the deadline and leaves it stopped (router/services/clock.py).
+        moved: dict[str, Any] = {"handle_due": instant(data.get("to"))}
+        return moved | ({"stopped": False} if data.get("why") == "excluded_interval" else {})
     if type == "handoff.clock_stopped":
         return {"stopped": True}
     if type == "handoff.complete":

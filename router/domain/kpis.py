@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from router.domain.errors import ConfigError, reject_unknown_keys
@@ -37,6 +38,9 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("prevented_escalations", "预防民转刑/群体性", "resolved disputes flagged violence or group", "count"),
 )
 KPI_BY_CODE = {k.code: k for k in KPIS}
+# The dates a report may name: wide enough for any centre's history, and far from the calendar's ends
+# (a period's previous one is computed by subtracting its length).
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 GROUPS = ("category", "tier", "agency", "source", "month", "division")
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from marshmallow import ValidationError as SchemaError
 from marshmallow import fields, validate, validates_schema
 
-from router.domain.kpis import GROUPS
+from router.domain.kpis import FIRST_DAY, GROUPS, LAST_DAY
 from router.domain.model import Source, Tier
 from router.schemas.common import DIVISION, Instant, Out, Strict, page_number, page_size, values
 
@@ -15,8 +15,8 @@ MAX_DAYS = 3 * 366 + 1  # three years: the longest period a report covers in one
 
 
 class ReportQuery(Strict):
-    from_ = fields.Date(data_key="from", required=True)
-    to = fields.Date(required=True)
+    from_ = fields.Date(data_key="from", required=True, validate=validate.Range(FIRST_DAY, LAST_DAY))
+    to = fields.Date(required=True, validate=validate.Range(FIRST_DAY, LAST_DAY))
     division = fields.String(validate=DIVISION)
     category = fields.String(validate=validate.Length(max=48))
     tier = fields.String(validate=validate.OneOf(values(Tier)))
@@ -167,7 +167,7 @@ class DivisionRowOut(Out):
     local_resolution_rate = fields.Nested(KpiOut)
     success_rate = fields.Nested(KpiOut)
     heat = fields.Dict(keys=fields.String(), values=fields.String(),
-                       metadata={"description": "per figure: low | mid | high | none, for the heat table"})
+                       metadata={"description": "per figure: hot | warm | cool | none, for the heat table"})
 
 
 class DivisionsOut(PeriodOut):

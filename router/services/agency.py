@@ -24,6 +24,7 @@ from router.services.idempotency import Idempotency, request_hash
 from router.services.operation import Operation
 from router.services.referral import referral_input, revealed_fields
 from router.store.models import Dispute, Handoff
+from router.workflows.dispute import DisputeState
 from router.workflows.handoff import ENDED
 
 _HANDOFF, _EVENT = AgencyHandoffOut(), AgencyEventOut()
@@ -63,8 +64,8 @@ def get_handoff(ctx: ServiceContext, agency_code: str, handoff_id: str) -> dict[
         d = uow.session.get(Dispute, h.dispute_id, with_for_update=True)
         uow.session.refresh(h)  # a recall may have committed while we waited for the lock
         answer = dump(_HANDOFF, h, at, ctx.config)
-        if h.state in ENDED:  # no longer this agency's to handle: what happened, not the parties' data
-            return answer
+        if h.state in ENDED or d.state == DisputeState.ARCHIVED:
+            return answer  # no longer this agency's to handle (or the file is sealed): not the parties' data
         referral = adapter_for(h.body_type).build(referral_input(ctx, uow.session, h))
         if revealed := revealed_fields(d):
             Operation(ctx, uow, d, agency_actor(agency_code), at).event(

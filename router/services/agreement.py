@@ -37,7 +37,8 @@ def lead_result(op: Operation, h: Handoff, outcome: dict[str, Any]) -> None:
     if result == OutcomeResult.AGREEMENT:
         agreement = dict(outcome.get("agreement") or {})
         d.outcome = jsonable({"result": result, "agreed_at": op.at, **agency, "agreement": agreement})
-        op.fire_dispute("agree", extra={**agency, "agreement": agreement}, inputs=clock.confirmation_window_inputs(op))
+        op.fire_dispute("agree", extra={**agency, "tier": op.tier_of(h.agency_code), "agreement": agreement},
+                        inputs=clock.confirmation_window_inputs(op))
         if not agreement.get("judicial_confirmation"):
             start_fulfilment(op)
         elif _court(op) is None:  # the parties' wish stands on the record; the agreement is performed

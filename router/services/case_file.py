@@ -146,10 +146,14 @@ def verify(data: bytes, public_key: str | None = None) -> Check:
     c = Check()
     try:
         z = zipfile.ZipFile(io.BytesIO(data))
-        files = {i.filename: z.read(i) for i in z.infolist()}
+        entries = z.infolist()
+        files = {i.filename: z.read(i) for i in entries}
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as e:
         c.problems.append(f"not a readable zip: {e}")
         return c
+    names = [i.filename for i in entries]
+    for name in sorted({n for n in names if names.count(n) > 1}):  # readers differ on which copy they take
+        c.problems.append(f"{name}: more than one member of this name")
     try:
         manifest = json.loads(files["manifest.json"])
     except (KeyError, ValueError) as e:

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from router.domain.errors import ValidationError
+from router.domain.kpis import FIRST_DAY, LAST_DAY
 from router.services import agency_report, division_report, warnings
 from router.services.context import ServiceContext
 from router.services.measures import Filter
@@ -42,6 +43,9 @@ def period_ending(kind: str, today: date, end: date | None) -> tuple[date, date]
 
 
 def digest(ctx: ServiceContext, division: str | None, kind: str | None, end: date | None) -> dict[str, Any]:
+    if end is not None and not FIRST_DAY <= end <= LAST_DAY:
+        raise ValidationError(f"日期须在{FIRST_DAY}至{LAST_DAY}之间", f"a date between {FIRST_DAY} and {LAST_DAY}",
+                              field="end")
     tree = ctx.config.divisions
     code = division or tree.centre.code
     d = tree.get(code)

@@ -74,7 +74,8 @@ def offer(op: Operation, agency_code: str, body_type: BodyType, role: HandoffRol
     inputs = clock.ack_clock(op, h)
     d.handoffs.append(h)  # cascades the insert; a separate session.add would autoflush it in twice
     op.fire_handoff(h, "offer", extra={"ack_due": h.ack_due, "return_due": h.return_due, "designated": designated,
-                                       "deadline_rules": h.deadline_rules}, inputs=inputs)
+                                       "deadline_rules": h.deadline_rules, "tier": op.tier_of(agency_code)},
+                    inputs=inputs)
     return h
 
 

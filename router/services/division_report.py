@@ -45,8 +45,11 @@ def _categories(ctx: ServiceContext, f: Filter, level: str) -> dict[Any, dict[st
 
 
 def report(ctx: ServiceContext, f: Filter, level: str) -> dict[str, Any]:
-    scope = f.division or ctx.config.divisions.centre.code
-    grouped = replace(f, group_by="division", level=level)
+    tree = ctx.config.divisions
+    scope = f.division or tree.centre.code
+    # Without a division the report is the centre's area: its total counts nothing outside it.
+    scoped = f if f.division else replace(f, division=scope, division_level=tree.get(scope).level)
+    grouped = replace(scoped, group_by="division", level=level)
     before = previous(grouped)
     now_v, prev_v = tallies(ctx, grouped, NAMES), tallies(ctx, before, ["received"])
     now_c, prev_c = _categories(ctx, grouped, level), _categories(ctx, before, level)

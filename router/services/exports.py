@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
@@ -29,7 +30,13 @@ class Table:
     rows: Iterable[dict[str, Any]]
 
 
+# An instant as the schemas dump it (UTC); the files give every instant in the centre's zone.
+INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
+
+
 def _text(v: Any, tz: tzinfo) -> Any:
+    if isinstance(v, str) and INSTANT.match(v):
+        v = datetime.fromisoformat(v)
     if isinstance(v, datetime):
         return v.astimezone(tz).isoformat()
     if isinstance(v, date):

@@ -85,12 +85,11 @@ def _project(ctx: ServiceContext, s: Session, e: Event, dispute_id: str) -> None
     if changes:
         s.execute(update(DF).where(key).values(**changes))
     if e.handoff_id and e.type in HANDOFF_EVENTS:
-        hchanges = handoff_changes(e.type, e.data, e.occurred_at, on)
+        hchanges = handoff_changes(e.type, e.data, e.occurred_at, on, tier_of)
         if e.type == "handoff.offer":
             dims = s.execute(select(DF.c.district, DF.c.town, DF.c.village, DF.c.category, DF.c.source)
                              .where(key)).one()._asdict()
-            s.execute(insert(HF).values(handoff_id=e.handoff_id, dispute_id=dispute_id, **dims,
-                                        tier=tier_of(hchanges["agency"]), **hchanges))
+            s.execute(insert(HF).values(handoff_id=e.handoff_id, dispute_id=dispute_id, **dims, **hchanges))
         elif hchanges:
             s.execute(update(HF).where(HF.c.handoff_id == e.handoff_id).values(**hchanges))
 
@@ -121,11 +120,11 @@ def fold(ctx: ServiceContext, events: Iterable[Event]) -> tuple[dict[str, Any] |
             row.update(dispute_changes(e.type, e.data, on, tier_of, resolved=row["resolved_on"] is not None))
         row.update(lead_changes(e.type, e.data, tier_of) | confirmation_changes(e.type, e.data, on))
         if e.handoff_id and e.type in HANDOFF_EVENTS:
-            hchanges = handoff_changes(e.type, e.data, e.occurred_at, on)
+            hchanges = handoff_changes(e.type, e.data, e.occurred_at, on, tier_of)
             if e.type == "handoff.offer":
                 handoffs[e.handoff_id] = {**_blank_handoff(), "handoff_id": e.handoff_id, "dispute_id": e.dispute_id,
                                           **{k: row[k] for k in ("district", "town", "village", "category", "source")},
-                                          "tier": tier_of(hchanges["agency"]), **hchanges}
+                                          **hchanges}
             elif e.handoff_id in handoffs:
                 handoffs[e.handoff_id].update(hchanges)
     return row, list(handoffs.values()), follow_ups
@@ -140,29 +139,34 @@ def _blank_handoff() -> dict[str, Any]:
 
 
 def rebuild(ctx: ServiceContext, batch: int = 500, progress: Callable[[int], None] | None = None) -> int:
-    """Empty the figures and fold every dispute's events again; returns the number of disputes."""
-    with ctx.store.unit_of_work() as uow:
-        for t in (FU, HF, DF):
-            uow.session.execute(delete(t))
+    """Fold every dispute's events again and replace its figures; returns the number of disputes.
+
+    Safe on a running service: each batch is one transaction that locks its disputes (as every
+    operation on a dispute does), so an event is either in the log the batch folds or applied by
+    the observer to the rows the batch wrote, and no dispute is ever without its row."""
     done = 0
     for ids in _batches(ctx, batch):
-        with ctx.store.read() as s:
+        with ctx.store.unit_of_work() as uow:
+            s = uow.session
+            lock = select(Dispute.id).where(Dispute.id.in_(ids)).order_by(Dispute.id)
+            s.execute(lock if ctx.settings.is_sqlite else lock.with_for_update())
             events = s.scalars(select(Event).where(Event.stream.in_(ids))
                                .order_by(Event.stream, Event.stream_seq)).all()
-        rows: tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]] = ([], [], [])
-        by_stream: dict[str, list[Event]] = {}
-        for e in events:
-            by_stream.setdefault(e.stream, []).append(e)
-        for stream in ids:
-            row, handoffs, follow_ups = fold(ctx, by_stream.get(stream, ()))
-            if row is not None:
-                rows[0].append(row)
-                rows[1].extend(handoffs)
-                rows[2].extend(follow_ups)
-        with ctx.store.unit_of_work() as uow:
+            rows: tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]] = ([], [], [])
+            by_stream: dict[str, list[Event]] = {}
+            for e in events:
+                by_stream.setdefault(e.stream, []).append(e)
+            for stream in ids:
+                row, handoffs, follow_ups = fold(ctx, by_stream.get(stream, ()))
+                if row is not None:
+                    rows[0].append(row)
+                    rows[1].extend(handoffs)
+                    rows[2].extend(follow_ups)
+            for t in (FU, HF, DF):
+                s.execute(delete(t).where(t.c.dispute_id.in_(ids)))
             for table, items in zip((DF, HF, FU), rows, strict=True):
                 if items:
-                    uow.session.execute(insert(table), items)
+                    s.execute(insert(table), items)
         done += len(ids)
         if progress:
             progress(len(ids))

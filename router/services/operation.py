@@ -38,6 +38,11 @@ class Operation:
     def config(self) -> DomainConfig:
         return self.ctx.config
 
+    def tier_of(self, agency_code: str) -> str | None:
+        """The agency's tier now: written into the events that place it, so figures keep it."""
+        a = self.ctx.registry().by_code.get(agency_code)
+        return str(a.tier) if a else None
+
     def by_system(self) -> Operation:
         """The same operation, its next steps taken by the router itself (a re-route after a return)."""
         return replace(self, actor=SYSTEM)

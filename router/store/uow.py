@@ -20,7 +20,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from router.store.chain import GENESIS, SYSTEM_STREAM, event_hash
 from router.store.models import Counter, Delivery, Dispute, Event, Outbox, Timer
+from router.workflows.dispute import DisputeState
 from router.workflows.engine import Fired
+
+ARCHIVE_EVENT = "dispute.archive"  # the last event on an archived dispute's own chain
 
 # Outbox kinds delivered to an agency over HTTP (the rest go only to the broker).
 HTTP_KINDS = frozenset({"handoff.offered", "handoff.urged", "handoff.recalled", "hotline.status", "hotline.reply"})
@@ -39,7 +42,14 @@ class UnitOfWork:
     # ----------------------------------------------------------------- events
     def append_event(self, *, type: str, actor: str, at: datetime, data: dict[str, Any],
                      dispute: Dispute | None = None, handoff_id: str | None = None) -> Event:
-        """Append to the dispute's chain (or the system chain) and move its head."""
+        """Append to the dispute's chain (or the system chain) and move its head.
+
+        An archived dispute's chain ends with its archiving: its case file is signed over that head
+        (docs/reports.md §8). Whatever is recorded about it afterwards (a notice delivered late, a
+        warning cleared) goes on the system chain, naming the dispute."""
+        about = dispute.id if dispute is not None else None
+        if dispute is not None and dispute.state == DisputeState.ARCHIVED and type != ARCHIVE_EVENT:
+            data, dispute = {**data, "after_archiving": True}, None
         if dispute is not None:
             stream, seq, prev = dispute.id, dispute.event_count + 1, dispute.event_head or GENESIS
         else:
@@ -47,7 +57,7 @@ class UnitOfWork:
                 select(Event.stream_seq, Event.hash).where(Event.stream == SYSTEM_STREAM)
                 .order_by(Event.stream_seq.desc()).limit(1)).first()
             stream, seq, prev = SYSTEM_STREAM, (last[0] + 1 if last else 1), (last[1] if last else GENESIS)
-        e = Event(id=str(uuid.uuid4()), stream=stream, stream_seq=seq, dispute_id=dispute.id if dispute else None,
+        e = Event(id=str(uuid.uuid4()), stream=stream, stream_seq=seq, dispute_id=about,
                   handoff_id=handoff_id, type=type, actor=actor, occurred_at=at, data=jsonable(data),
                   prev_hash=prev)
         e.hash = event_hash(e)

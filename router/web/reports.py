@@ -104,8 +104,9 @@ def reports() -> Response:
         q = load(KpiQuery, args)
         s = svc()
         report = s.kpi_report(q)
-        level = "village" if q.get("division") and s.ctx.config.divisions.get(q["division"]).level == "town" \
-            else "town"
+        level = "village" if q.get("division") and s.ctx.config.divisions.get(q["division"]).level in ("town",
+                                                                                                  "village") \
+            else "town"  # a village's heat table is its own row
         heat = s.division_report({**{k: v for k, v in q.items() if k != "group_by"}, "level": level})
     except (BadQuery, ValidationError) as e:  # a malformed filter, or an unknown division, category, agency
         return _refused(e, args)
