@@ -64,17 +64,21 @@ def _clusters(ctx: ServiceContext, s: Any, now: datetime) -> list[Found]:
     th, tree = ctx.config.thresholds, ctx.config.divisions
     since = now.astimezone(ctx.config.calendar.tz).date() - timedelta(days=th.cluster_days - 1)
     df = DisputeFigures
-    q = (select(df.village, df.category, func.count().label("n")).where(df.registered_on >= since,
-                                                                         df.village.is_not(None))
-         .group_by(df.village, df.category).having(func.count() >= th.cluster_size))
+    recent = (df.registered_on >= since, df.village.is_not(None))
+    hot = (select(df.village, df.category).where(*recent).group_by(df.village, df.category)
+           .having(func.count() >= th.cluster_size).subquery())
+    members: dict[tuple[str, str], list[str]] = {}
+    q = (select(df.village, df.category, df.dispute_id).where(*recent)
+         .join(hot, (hot.c.village == df.village) & (hot.c.category == df.category))
+         .order_by(df.village, df.category, df.dispute_id))
+    for village, category, dispute_id in s.execute(q):  # one query for every cluster and its disputes
+        members.setdefault((village, category), []).append(dispute_id)
     out = []
-    for village, category, n in s.execute(q):
-        ids = list(s.scalars(select(df.dispute_id).where(df.registered_on >= since, df.village == village,
-                                                         df.category == category)))
+    for (village, category), ids in members.items():
         place = tree.get(village).name if tree.get(village) else village
         cat = ctx.config.ruleset.categories.get(category)
         out.append(Found(f"cluster:{village}:{category}", "cluster",
-                         f"{place}{th.cluster_days}天内登记{n}件{cat.name if cat else category}", ids,
+                         f"{place}{th.cluster_days}天内登记{len(ids)}件{cat.name if cat else category}", ids,
                          division=village))
     return out
 
@@ -83,18 +87,21 @@ def _repeat_parties(ctx: ServiceContext, s: Any, now: datetime) -> list[Found]:
     th = ctx.config.thresholds
     since = now - timedelta(days=th.repeat_party_days)
     out = []
-    for column, what in ((Party.id_number_hash, "身份证号"), (Party.phone_hash, "手机号")):
-        q = (select(column.label("h"), func.count(func.distinct(Party.dispute_id)).label("n"))
-             .join(Dispute, Dispute.id == Party.dispute_id)
-             .where(column.is_not(None), Dispute.created_at >= since)
-             .group_by(column).having(func.count(func.distinct(Party.dispute_id)) >= th.repeat_party_disputes))
-        for h, n in s.execute(q):
-            ids = sorted(set(s.scalars(select(Party.dispute_id).join(Dispute, Dispute.id == Party.dispute_id)
-                                       .where(column == h, Dispute.created_at >= since))))
-            masked = s.scalar(select(Party.id_number_masked if what == "身份证号" else Party.phone_masked)
-                              .where(column == h).limit(1))
+    for column, masked_col, what in ((Party.id_number_hash, Party.id_number_masked, "身份证号"),
+                                     (Party.phone_hash, Party.phone_masked, "手机号")):
+        recent = (column.is_not(None), Dispute.created_at >= since)
+        repeated = (select(column.label("h")).join(Dispute, Dispute.id == Party.dispute_id).where(*recent)
+                    .group_by(column).having(func.count(func.distinct(Party.dispute_id)) >= th.repeat_party_disputes)
+                    .subquery())
+        found: dict[str, tuple[set[str], str | None]] = {}
+        q = (select(column, Party.dispute_id, masked_col).join(Dispute, Dispute.id == Party.dispute_id)
+             .join(repeated, repeated.c.h == column).where(*recent))
+        for h, dispute_id, masked in s.execute(q):  # one query for every repeated party and its disputes
+            ids, first = found.setdefault(h, (set(), masked))
+            ids.add(dispute_id)
+        for h, (ids, masked) in sorted(found.items()):
             out.append(Found(f"repeat_party:{what}:{h[:24]}", "repeat_party",
-                             f"同一{what}（{masked}）{th.repeat_party_days}天内涉及{n}件纠纷", ids))
+                             f"同一{what}（{masked}）{th.repeat_party_days}天内涉及{len(ids)}件纠纷", sorted(ids)))
     return out
 
 
