@@ -85,7 +85,9 @@ def _handoff_rows(ctx: ServiceContext, f: QueueFilter, now: datetime) -> Select[
     return select(Handoff, Dispute, running.label("due")).join(Handoff.dispute).where(deadline_between(lo, hi))
 
 
-def _dispute_rows(f: QueueFilter) -> Select[Any]:
+def _dispute_rows(f: QueueFilter, counting: bool = False) -> Select[Any]:
+    if f.queue == "follow_up" and counting:  # at most one pending follow-up timer: the join adds no rows
+        return select(Dispute.id).where(Dispute.state == DisputeState.FOLLOW_UP)
     if f.queue == "follow_up":
         pending = and_(Timer.dispute_id == Dispute.id, Timer.kind == "follow_up_due", Timer.fired_at.is_(None),
                        Timer.cancelled_at.is_(None))
@@ -138,7 +140,8 @@ def queue(ctx: ServiceContext, f: QueueFilter) -> dict[str, Any]:
         for name in QUEUES:
             sub = QueueFilter(name, f.agency, f.tier, f.category, f.division)
             handoffs = name not in ("needs_supervisor", "follow_up")
-            base = _filtered(_handoff_rows(ctx, sub, now) if handoffs else _dispute_rows(sub), sub, handoffs)
+            base = _filtered(_handoff_rows(ctx, sub, now) if handoffs else _dispute_rows(sub, counting=True), sub,
+                             handoffs)
             counts[name] = s.scalar(select(func.count()).select_from(base.subquery())) or 0
         q = _filtered(_handoff_rows(ctx, f, now) if by_handoff else _dispute_rows(f), f, by_handoff)
         q = _ordered(q, f, by_handoff).options(selectinload(Dispute.handoffs))  # each row's lead, in one query
