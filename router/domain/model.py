@@ -169,6 +169,25 @@ class ReportType(StrEnum):
     CLOSED = "closed"
 
 
+class ReturnReason(StrEnum):
+    """Why a body returns a handoff (退回); the code decides where the dispute goes next (docs/domain.md §7)."""
+
+    NOT_OUR_AREA = "not_our_area"
+    NOT_OUR_SCOPE = "not_our_scope"
+    INCOMPLETE = "incomplete"
+    PARTY_REFUSES = "party_refuses"
+    IN_PROCEEDINGS = "in_proceedings"
+    OTHER = "other"
+
+
+RETURN_REASON_ZH = {ReturnReason.NOT_OUR_AREA: "不属本辖区", ReturnReason.NOT_OUR_SCOPE: "不属本单位职责",
+                    ReturnReason.INCOMPLETE: "材料不全", ReturnReason.PARTY_REFUSES: "当事人不同意调解",
+                    ReturnReason.IN_PROCEEDINGS: "已进入诉讼/仲裁/行政程序", ReturnReason.OTHER: "其他"}
+# Returns a body cannot solve by offering the dispute to another one: a supervisor decides.
+RETURNS_FOR_SUPERVISORS = frozenset({ReturnReason.INCOMPLETE, ReturnReason.PARTY_REFUSES,
+                                     ReturnReason.IN_PROCEEDINGS})
+
+
 class OutcomeResult(StrEnum):
     AGREEMENT = "agreement"
     FAILED = "failed"

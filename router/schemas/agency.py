@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from router.domain.model import OutcomeResult, ReportType
+from router.domain.model import OutcomeResult, ReportType, ReturnReason
 from router.schemas.common import PERIOD, Instant, Money, Out, Strict, page_number, page_of, page_size, values
 from router.schemas.disputes import HandoffOut
 from router.workflows.handoff import HandoffState
@@ -44,6 +44,9 @@ class AgencyEventIn(Strict):
     occurred_at = fields.AwareDateTime(allow_none=True, load_default=None)
     reason = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
     basis = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
+    reason_code = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(values(ReturnReason)),
+                                metadata={"description": "returned only: why, as a code that decides where the "
+                                                         "dispute goes next (default other)"})
     note = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=4000))
     outcome = fields.Nested(OutcomeIn, allow_none=True, load_default=None)
     fulfilment = fields.Nested(FulfilmentIn, allow_none=True, load_default=None, metadata={

@@ -12,7 +12,7 @@ import uuid
 from typing import Any
 
 from router.adapters.base import recall_notice
-from router.domain.model import BodyType, Tier
+from router.domain.model import RETURNS_FOR_SUPERVISORS, BodyType, ReturnReason, Tier
 from router.domain.registry import AgencyInfo
 from router.domain.rules import RoutingDecision, next_candidate
 from router.services import clock
@@ -51,15 +51,22 @@ def lead_type(d: Dispute) -> str:
     return ((d.routing or {}).get("lead") or {}).get("body_type") or "people_mediation"
 
 
-def next_lead(op: Operation, current: BodyType, tier: Tier | None = None) -> AgencyInfo | None:
+def next_lead(op: Operation, current: BodyType, tier: Tier | None = None,
+              code: ReturnReason = ReturnReason.OTHER) -> AgencyInfo | None:
     """The next agency for the lead, never one that already had it.
 
     While the lead is still of a body type the routing chose, any of those types may take it;
-    at a later stage (mediation failed -> arbitration) only the current stage's type.
+    at a later stage (mediation failed -> arbitration) only the current stage's type. A return
+    "not our area" keeps the body type (another agency of it); "not our scope" moves on to the
+    routing's next body type.
     """
     d = op.dispute
     routed = [BodyType(b) for b in (d.routing or {}).get("lead_body_types", [])]
     body_types = routed if current in routed else [current]
+    if code == ReturnReason.NOT_OUR_AREA:
+        body_types = [current]
+    elif code == ReturnReason.NOT_OUR_SCOPE:
+        body_types = body_types[body_types.index(current) + 1:] if current in body_types else []
     return next_candidate(facts_of(d), body_types, tier or Tier(d.tier or Tier.TOWN), op.ctx.registry(), tried(d))
 
 
@@ -105,18 +112,23 @@ def place_lead(op: Operation, agency_code: str, body_type: BodyType, *, extra: d
     op.fire_dispute("hand_off")
 
 
-def replace_lead(op: Operation, failed: Handoff, reason: str) -> None:
-    """The lead was not taken: the next candidate, or supervisors after 3 failed placements
-    (`max_placements` in bodies.yaml) or when no candidate is left."""
+def replace_lead(op: Operation, failed: Handoff, reason: str, code: ReturnReason = ReturnReason.OTHER) -> None:
+    """The lead was not taken: the next candidate for the return's reason, or supervisors after 3 failed
+    placements (`max_placements` in bodies.yaml), when no candidate is left, or when the reason is one
+    no other body solves (incomplete, the party refuses, already in proceedings)."""
     if op.dispute.state not in WITH_A_LEAD:
         return
     op = op.by_system()
     limit = op.config.bodies.max_placements
     failures = failed_placements(op.dispute)
-    cand = next_lead(op, BodyType(failed.body_type)) if failures < limit else None
+    for_supervisors = code in RETURNS_FOR_SUPERVISORS
+    cand = next_lead(op, BodyType(failed.body_type), code=code) if failures < limit and not for_supervisors \
+        else None
     if cand is None:
-        why = f"已{failures}次分派未成功" if failures >= limit else "没有其他可承接的单位"
-        op.fire_dispute("route_to_supervisor", extra={"reason": f"{reason}；{why}", "failed_placements": failures})
+        why = ("需督办决定" if for_supervisors else f"已{failures}次分派未成功" if failures >= limit
+               else "没有其他可承接的单位")
+        op.fire_dispute("route_to_supervisor", extra={"reason": f"{reason}；{why}", "failed_placements": failures,
+                                                      "return_code": code})
         return
     place_lead(op, cand.code, cand.body_type, extra={"reason": reason})
 

@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from router.domain.errors import StateConflict, ValidationError
-from router.domain.model import OutcomeResult, ReportType
+from router.domain.model import RETURN_REASON_ZH, OutcomeResult, ReportType, ReturnReason
 from router.services import agreement, clock
 from router.services.not_taken import handoff_not_taken
 from router.services.operation import Operation
@@ -32,6 +32,8 @@ def apply_report(op: Operation, h: Handoff, body: dict[str, Any]) -> None:
     if h.state in FINAL:
         zh = STATE_NAMES_ZH.get(h.state, h.state)
         raise StateConflict(f"该移交已{zh}，不能再报告", f"the handoff is {h.state}", state=h.state)
+    if body.get("reason_code") and kind != ReportType.RETURNED:
+        raise ValidationError("退回原因代码只用于退回", "reason_code is for a return only", field="reason_code")
     if kind == ReportType.ACKNOWLEDGED:
         acknowledge(op, h, extra)
     elif kind == ReportType.RETURNED:
@@ -40,7 +42,7 @@ def apply_report(op: Operation, h: Handoff, body: dict[str, Any]) -> None:
                    for f, v in (("reason", reason), ("basis", basis)) if not v}
         if missing:
             raise ValidationError("退回必须写明理由和依据", "a return needs a reason and a basis", fields=missing)
-        return_handoff(op, h, reason, basis, extra)
+        return_handoff(op, h, reason, basis, ReturnReason(body.get("reason_code") or ReturnReason.OTHER), extra)
     elif kind == ReportType.PROGRESS:
         progress(op, h, extra, body)
     elif kind == ReportType.OUTCOME:
@@ -85,11 +87,15 @@ def _ensure_acknowledged(op: Operation, h: Handoff, because: str) -> None:
         acknowledge(op, h, {"implied": True, "implied_by": because})
 
 
-def return_handoff(op: Operation, h: Handoff, reason: str, basis: str, extra: dict[str, Any]) -> None:
-    """退回: within the return window, never on a designated handoff (the workflow's guards say so)."""
-    op.fire_handoff(h, "return_", extra={**extra, "reason": reason, "basis": basis})
+def return_handoff(op: Operation, h: Handoff, reason: str, basis: str, code: ReturnReason,
+                   extra: dict[str, Any]) -> None:
+    """退回: within the return window, never on a designated handoff (the workflow's guards say so).
+    The reason's code decides where the dispute goes next (docs/domain.md §7)."""
+    op.fire_handoff(h, "return_", extra={**extra, "reason": reason, "basis": basis, "reason_code": code,
+                                         "reason_code_name": RETURN_REASON_ZH[code]})
     h.returned_reason = reason
-    handoff_not_taken(op, h, f"{h.agency_code}退回：{reason}")
+    named = "" if code == ReturnReason.OTHER else f"（{RETURN_REASON_ZH[code]}）"
+    handoff_not_taken(op, h, f"{h.agency_code}退回{named}：{reason}", code)
 
 
 def progress(op: Operation, h: Handoff, extra: dict[str, Any], body: dict[str, Any]) -> None:

@@ -6,6 +6,7 @@ performed as it stands; an assisting body's absence changes nothing else (docs/d
 
 from __future__ import annotations
 
+from router.domain.model import ReturnReason
 from router.services.agreement import confirmation_not_taken
 from router.services.dispatch import replace_lead
 from router.services.operation import Operation
@@ -13,8 +14,9 @@ from router.store.models import Handoff
 from router.workflows.handoff import HandoffRole
 
 
-def handoff_not_taken(op: Operation, h: Handoff, reason: str) -> None:
+def handoff_not_taken(op: Operation, h: Handoff, reason: str, code: ReturnReason = ReturnReason.OTHER) -> None:
+    """`code`: a return's reason code (silence and unreachable bodies are `other`)."""
     if h.role == HandoffRole.LEAD:
-        replace_lead(op, h, reason)
+        replace_lead(op, h, reason, code)
     elif h.role == HandoffRole.CONFIRM:
         confirmation_not_taken(op, h, reason)

@@ -370,3 +370,18 @@ def test_an_extension_while_the_clock_is_stopped_does_not_rearm_the_ladder(live,
     svc.run_due_timers()
     assert not events_of(svc, d["id"], "handoff.urged") and not events_of(svc, d["id"], "handoff.overdue")
     assert lead_of(view_of(live, d))["clock_stopped"] is True
+
+
+def test_a_return_with_a_reason_code_over_http(live, svc, agencies):
+    d = post_dispute(live, svc)
+    lead = lead_of(d)
+    a = agencies(lead["agency"])
+    r = a.event(lead["id"], "returned", reason="当事人不同意", basis="人民调解法第17条", reason_code="bogus")
+    assert r.status_code == 422 and "reason_code" in r.json()["error"]["fields"]
+    assert lead_of(view_of(live, d))["state"] == "offered"
+    r = a.event(lead["id"], "returned", reason="申请人表示不愿调解", basis="人民调解法第17条",
+                reason_code="party_refuses")
+    assert r.status_code == 200, r.text
+    after = view_of(live, d)
+    assert after["state"] == "needs_supervisor"
+    assert [h["state"] for h in after["handoffs"] if h["role"] == "lead"] == ["returned"]

@@ -26,7 +26,8 @@ from tests.builders import START, register
 
 SUPERVISOR = Actor("user", "prop-supervisor", "supervisor")
 
-AGENCY_EVENTS = ("acknowledged", "returned", "progress", "outcome_agreement", "outcome_confirmed",
+AGENCY_EVENTS = ("acknowledged", "returned", "returned_not_our_area", "returned_not_our_scope",
+                 "returned_party_refuses", "progress", "outcome_agreement", "outcome_confirmed",
                  "outcome_failed", "outcome_withdrawn", "closed", "closed_fulfilled")
 ACTIONS = ("urge", "escalate", "reroute", "designate", "withdraw", "close", "reopen", "follow_up_ok",
            "follow_up_relapse", "record_fulfilment", "request_confirmation")
@@ -76,8 +77,10 @@ def _check(svc, dispute_id):
 
 def _agency_body(kind, today):
     b = {"event_id": str(uuid.uuid4())}
-    if kind == "returned":
-        return {**b, "type": "returned", "reason": "非本单位职责", "basis": "职责规定"}
+    if kind.startswith("returned"):
+        code = kind.removeprefix("returned").lstrip("_") or None  # no code: `other`
+        return {**b, "type": "returned", "reason": "非本单位职责", "basis": "职责规定",
+                **({"reason_code": code} if code else {})}
     if kind.startswith("outcome_"):
         result = {"agreement": "agreement", "confirmed": "agreement", "failed": "failed",
                   "withdrawn": "withdrawn"}[kind.split("_")[1]]
