@@ -23,7 +23,7 @@ from router.domain.calendar import WorkCalendar, load_overrides
 from router.domain.divisions import DivisionTree
 from router.domain.errors import ConfigError, reject_unknown_keys
 from router.domain.kpis import Thresholds
-from router.domain.model import BodyType, Tier
+from router.domain.model import DELIVERY_MODES, BodyType, Tier
 from router.domain.registry import AgencyInfo, Registry
 from router.domain.ruleset import RuleSet
 
@@ -34,7 +34,8 @@ DEFAULT_VAR_DIR = Path("var")
 DEFAULT_BROKER_URL = "memory://"
 
 
-AGENCY_KEYS = ("code", "name", "body_type", "tier", "jurisdiction", "endpoint", "active", "retry_schedule", "priority")
+AGENCY_KEYS = ("code", "name", "body_type", "tier", "jurisdiction", "endpoint", "delivery", "active", "retry_schedule",
+               "priority")
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class AgencyConfig:
     info: AgencyInfo
     endpoint: str | None
     retry_schedule: tuple[float, ...] | None = None
+    delivery: str = "push"
 
 
 @dataclass(frozen=True)
@@ -116,10 +118,15 @@ def load_agencies(data: Any, divisions: DivisionTree, file: str = "agencies.yaml
         priority = a.get("priority", 0)
         if not isinstance(priority, int) or isinstance(priority, bool):
             raise ConfigError(file, f"{key}.priority", "must be a whole number (higher wins a tie)")
+        endpoint = str(a["endpoint"]) if a.get("endpoint") else None
+        delivery = str(a.get("delivery") or ("push" if endpoint else "pull"))
+        if delivery not in DELIVERY_MODES:
+            raise ConfigError(file, f"{key}.delivery", f"must be one of {', '.join(DELIVERY_MODES)}")
+        if delivery == "push" and endpoint is None:
+            raise ConfigError(file, f"{key}.endpoint", "a push agency needs an endpoint (or delivery: pull | paper)")
         out.append(AgencyConfig(AgencyInfo(code, str(a["name"]), body, tier, juris, bool(a.get("active", True)),
                                            priority),
-                                str(a["endpoint"]) if a.get("endpoint") else None,
-                                tuple(float(x) for x in schedule) if schedule else None))
+                                endpoint, tuple(float(x) for x in schedule) if schedule else None, delivery))
     return tuple(out)
 
 

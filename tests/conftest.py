@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from waitress import create_server
 
 from router.services import Services, build_services
@@ -20,6 +20,7 @@ from router.settings import Settings, load_settings
 from router.store.db import make_engine
 from router.store.migrate import upgrade
 from router.store.models import (
+    Agency,
     Counter,
     Delivery,
     Dispute,
@@ -231,3 +232,22 @@ def background(svc: Services) -> Iterator[Any]:
     bg = Background(svc, workers=2).start()
     yield bg
     bg.close()
+
+
+@pytest.fixture
+def offline(svc: Services) -> Iterator[Callable[[str, dict[str, Any]], str]]:
+    """Make an agency of the given mode on the dispute's body type; deactivated afterwards (the
+    agencies outlive one test, and an active one would take part in other tests' routing)."""
+    made: list[str] = []
+
+    def make(mode: str, d: dict[str, Any]) -> str:
+        lead = d["handoffs"][0]
+        code = f"T-{mode.upper()}-{uuid.uuid4().hex[:8]}"
+        svc.add_agency(code, f"测试{mode}单位", lead["body_type"], "town", d["division"], None, -100, mode)
+        made.append(code)
+        return code
+
+    yield make
+    with svc.ctx.store.unit_of_work() as uow:
+        uow.session.execute(update(Agency).where(Agency.code.in_(made)).values(active=False))
+    svc.ctx.invalidate_registry()

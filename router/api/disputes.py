@@ -9,7 +9,7 @@ from flask import Response, request
 from router.api.auth import STAFF, current_actor, require_roles, services
 from router.api.blueprint import Blueprint
 from router.domain.errors import ValidationError
-from router.schemas.disputes import ActionIn, DisputeOut, DisputePage, DisputeQuery, TimelineOut
+from router.schemas.disputes import ActionIn, DisputeOut, DisputePage, DisputeQuery, PaperHandoverIn, TimelineOut
 from router.schemas.intake import DisputeIn, intake_command
 from router.services.idempotency import request_hash
 from router.services.views import DisputeFilter
@@ -80,6 +80,18 @@ def act(data: dict[str, Any], dispute_id: str) -> Any:
     Every action needs a reason and is audited; one the dispute's state does not allow is 409.
     """
     return services().act(dispute_id, data, current_actor())
+
+
+@blp.post("/<string:dispute_id>/handoffs/<string:handoff_id>/paper-handover")
+@require_roles("clerk", "supervisor", "admin")
+@blp.arguments(PaperHandoverIn)
+@blp.answers(200, DisputeOut)
+@blp.fails(400, 401, 403, 404, 409, 413, 415, 422)
+def paper_handover(data: dict[str, Any], dispute_id: str, handoff_id: str) -> Any:
+    """纸质移交: the 委托函 of a paper agency's handoff was handed over (who took it, when): it is delivered.
+    409 when the agency is not a paper agency or the handoff is no longer waiting to be delivered."""
+    return services().record_paper_handover(dispute_id, handoff_id, data["received_by"], data.get("received_at"),
+                                            current_actor())
 
 
 @blp.get("/<string:dispute_id>/archive")

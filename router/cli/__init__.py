@@ -19,7 +19,7 @@ from router import server
 from router.adapters.contracts import write_all
 from router.cli import reports
 from router.domain.errors import ConfigError, DomainError, ValidationError
-from router.domain.model import StaffRole, Tier
+from router.domain.model import DELIVERY_MODES, StaffRole, Tier
 from router.logs import configure
 from router.messaging.worker import DeliveryWorker, Relay, Scheduler, Sweeper
 from router.schemas.intake import DisputeIn, intake_command
@@ -108,7 +108,7 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
 
 def cmd_agency_add(args: argparse.Namespace) -> int:
     key_id, secret = _services().add_agency(args.code, args.name, args.body_type, args.tier, args.division,
-                                            args.endpoint, args.priority)
+                                            args.endpoint, args.priority, args.delivery)
     print(f"agency {args.code} added; key id and signing secret (shown once, keep the secret safe):")
     print(f"{key_id} {secret}")
     return 0
@@ -226,7 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
     aa.add_argument("--body-type", required=True)
     aa.add_argument("--tier", required=True, choices=[str(t) for t in Tier])
     aa.add_argument("--division", required=True, help="12-digit division code of its jurisdiction")
-    aa.add_argument("--endpoint", help="where handoffs are POSTed (http or https URL)")
+    aa.add_argument("--endpoint", help="where handoffs are POSTed (http or https URL); none: a pull agency")
+    aa.add_argument("--delivery", choices=list(DELIVERY_MODES),
+                    help="push (to --endpoint), pull (it fetches its handoffs) or paper (a clerk hands over a 委托函)")
     aa.add_argument("--priority", type=int, default=0,
                     help="beside an agency of the same type, tier and area: higher wins; equal ones share the load")
     aa.set_defaults(func=cmd_agency_add)

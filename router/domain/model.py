@@ -169,6 +169,11 @@ class ReportType(StrEnum):
     CLOSED = "closed"
 
 
+# How handoffs reach an agency (docs/agency-guide.md §1): pushed to its endpoint, waiting for its pull,
+# or handed over on paper (委托函) by a clerk, who records it.
+DELIVERY_MODES = ("push", "pull", "paper")
+
+
 class ReturnReason(StrEnum):
     """Why a body returns a handoff (退回); the code decides where the dispute goes next (docs/domain.md §7)."""
 

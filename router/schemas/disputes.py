@@ -140,6 +140,15 @@ class DisputeQuery(Strict):
     per_page = page_size(20)
 
 
+class PaperHandoverIn(Strict):
+    """A clerk handed a paper agency its 委托函 (docs/agency-guide.md §1)."""
+
+    received_by = fields.String(required=True, validate=validate.Length(min=1, max=64),
+                                metadata={"description": "who at the agency took the letter"})
+    received_at = fields.AwareDateTime(allow_none=True, load_default=None,
+                                       metadata={"description": "when (default: now); not in the future"})
+
+
 class ActionIn(Strict):
     action = fields.String(required=True, validate=validate.OneOf(values(SupervisorAction)),
                            metadata={"description": "see docs/api.md §5"})

@@ -27,6 +27,7 @@ from router.services import (
     digest,
     division_report,
     figures,
+    handover,
     health,
     intake,
     kpis,
@@ -124,6 +125,10 @@ class Services:
     def divisions(self, parent: str | None = None) -> list[dict[str, Any]]:
         return views.divisions(self.ctx, parent)
 
+    def paper_agencies(self) -> set[str]:
+        """Codes of the agencies that take their files on paper (a clerk records the hand-over)."""
+        return handover.paper_agencies(self.ctx)
+
     def agency_names(self) -> dict[str, str]:
         """Every agency's name by code (the registry, cached briefly)."""
         return {code: a.name for code, a in self.ctx.registry().by_code.items()}
@@ -139,6 +144,15 @@ class Services:
     def agency_handoffs(self, agency_code: str, state: str | None, page: int, per_page: int) -> dict[str, Any]:
         return agency.list_handoffs(self.ctx, agency_code, state, page, per_page)
 
+    def paper_letter(self, dispute_id: str, handoff_id: str, actor: Actor) -> dict[str, Any]:
+        """委托函 for a paper agency; printing it reveals the parties, audited."""
+        return handover.paper_letter(self.ctx, dispute_id, handoff_id, actor)
+
+    def record_paper_handover(self, dispute_id: str, handoff_id: str, received_by: str,
+                              received_at: datetime | None, actor: Actor) -> dict[str, Any]:
+        handover.record_paper_handover(self.ctx, dispute_id, handoff_id, received_by, received_at, actor)
+        return views.get_dispute(self.ctx, dispute_id)
+
     def agency_handoff(self, agency_code: str, handoff_id: str) -> dict[str, Any]:
         return agency.get_handoff(self.ctx, agency_code, handoff_id)
 
@@ -146,8 +160,9 @@ class Services:
         return agency.record_event(self.ctx, agency_code, handoff_id, body)
 
     def add_agency(self, code: str, name: str, body_type: str, tier: str, division: str,
-                   endpoint: str | None, priority: int = 0) -> tuple[str, str]:
-        return agency_keys.register_agency(self.ctx, code, name, body_type, tier, division, endpoint, priority)
+                   endpoint: str | None, priority: int = 0, delivery: str | None = None) -> tuple[str, str]:
+        return agency_keys.register_agency(self.ctx, code, name, body_type, tier, division, endpoint, priority,
+                                           delivery)
 
     def rotate_agency_key(self, code: str) -> tuple[str, str]:
         return agency_keys.rotate_key(self.ctx, code)

@@ -20,12 +20,13 @@ from router.schemas.agency import AgencyEventOut, AgencyHandoffOut
 from router.schemas.common import dump
 from router.services.context import Actor, ServiceContext
 from router.services.handling import apply_report
+from router.services.handover import handed_over
 from router.services.idempotency import Idempotency, request_hash
 from router.services.operation import Operation
 from router.services.referral import referral_input, revealed_fields
-from router.store.models import Dispute, Handoff
+from router.store.models import Agency, Dispute, Handoff
 from router.workflows.dispute import DisputeState
-from router.workflows.handoff import ENDED
+from router.workflows.handoff import ENDED, HandoffState
 
 _HANDOFF, _EVENT = AgencyHandoffOut(), AgencyEventOut()
 _HANDOFFS = AgencyHandoffOut(many=True)
@@ -67,9 +68,12 @@ def get_handoff(ctx: ServiceContext, agency_code: str, handoff_id: str) -> dict[
         if h.state in ENDED or d.state == DisputeState.ARCHIVED:
             return answer  # no longer this agency's to handle (or the file is sealed): not the parties' data
         referral = adapter_for(h.body_type).build(referral_input(ctx, uow.session, h))
+        op = Operation(ctx, uow, d, agency_actor(agency_code), at)
         if revealed := revealed_fields(d):
-            Operation(ctx, uow, d, agency_actor(agency_code), at).event(
-                "pii.revealed", {"to": agency_code, "fields": revealed, "via": "agency_pull"}, h)
+            op.event("pii.revealed", {"to": agency_code, "fields": revealed, "via": "agency_pull"}, h)
+        if h.state == HandoffState.OFFERED and uow.session.get(Agency, agency_code).delivery == "pull":
+            handed_over(op, h, "agency_pull", {})  # a pull agency's fetch is its delivery
+            answer = dump(_HANDOFF, h, at, ctx.config)
         return {**answer, "referral": referral}
 
 

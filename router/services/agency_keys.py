@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from router.adapters import signing
 from router.domain.errors import NotFound, StateConflict, ValidationError
-from router.domain.model import BodyType, Tier
+from router.domain.model import DELIVERY_MODES, BodyType, Tier
 from router.services.context import SYSTEM, ServiceContext
 from router.store.models import Agency, AgencyKey, SeenRequest
 from router.store.uow import UnitOfWork
@@ -75,8 +75,15 @@ def all_secrets(ctx: ServiceContext) -> dict[str, list[str]]:
 
 
 def register_agency(ctx: ServiceContext, code: str, name: str, body_type: str, tier: str, division: str,
-                    endpoint: str | None, priority: int = 0) -> tuple[str, str]:
-    """`agency add`: a new agency with its first key; returns (key id, secret), shown once."""
+                    endpoint: str | None, priority: int = 0, delivery: str | None = None) -> tuple[str, str]:
+    """`agency add`: a new agency with its first key; returns (key id, secret), shown once. Without an
+    endpoint it is a pull agency (or paper: a clerk hands its files over)."""
+    delivery = delivery or ("push" if endpoint else "pull")
+    if delivery not in DELIVERY_MODES:
+        raise ValidationError(f"送达方式只能是 {'、'.join(DELIVERY_MODES)}",
+                              f"delivery must be one of {DELIVERY_MODES}", field="delivery")
+    if delivery == "push" and not endpoint:
+        raise ValidationError("推送方式必须填写接口地址", "a push agency needs an endpoint", field="endpoint")
     try:
         bt, tr = BodyType(body_type), Tier(tier)
     except ValueError as e:
@@ -93,12 +100,14 @@ def register_agency(ctx: ServiceContext, code: str, name: str, body_type: str, t
         if uow.session.get(Agency, code) is not None:
             raise StateConflict(f"机构已存在：{code}", f"agency {code!r} already exists", field="code")
         uow.session.add(Agency(code=code, name=name, body_type=str(bt), tier=str(tr), jurisdiction=[division],
-                               endpoint=endpoint, active=True, priority=priority, created_at=at, updated_at=at))
+                               endpoint=endpoint, delivery=delivery, active=True, priority=priority, created_at=at,
+                               updated_at=at))
         uow.session.flush()
         key = add_key(ctx, uow, code, at)
         uow.append_event(type="agency.added", actor=SYSTEM.id, at=at,
                          data={"code": code, "name": name, "body_type": str(bt), "tier": str(tr),
-                               "division": division, "endpoint": endpoint, "priority": priority, "key_id": key[0]})
+                               "division": division, "endpoint": endpoint, "delivery": delivery, "priority": priority,
+                               "key_id": key[0]})
     ctx.invalidate_registry()
     return key
 

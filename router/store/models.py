@@ -140,6 +140,7 @@ class Agency(Base):
     tier: Mapped[str] = mapped_column(String(16))
     jurisdiction: Mapped[list[str]] = mapped_column(JSON)
     endpoint: Mapped[str | None] = mapped_column(String(512))
+    delivery: Mapped[str] = mapped_column(String(8), default="push", server_default="push")  # push | pull | paper
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     priority: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from router.store.chain import GENESIS, SYSTEM_STREAM, event_hash
-from router.store.models import Counter, Delivery, Dispute, Event, Outbox, Timer
+from router.store.models import Agency, Counter, Delivery, Dispute, Event, Outbox, Timer
 from router.workflows.dispute import DisputeState
 from router.workflows.engine import Fired
 
@@ -105,10 +105,14 @@ class UnitOfWork:
                    dispute_id=dispute_id, handoff_id=handoff_id, created_at=at, attempts=0)
         self.session.add(o)
         if kind in HTTP_KINDS:
+            # An agency without a system is not sent anything: the delivery is held for its pull, or for the
+            # clerk who hands the file over on paper (docs/agency-guide.md §1).
+            agency = self.session.get(Agency, payload["agency"])
+            held = agency is not None and agency.delivery != "push"
             self.session.add(Delivery(id=str(uuid.uuid4()), outbox_id=o.id, kind=kind, body_type=routing_key,
                                       agency_code=payload["agency"], dispute_id=dispute_id, handoff_id=handoff_id,
-                                      state="pending", attempts=0, next_attempt_at=at, created_at=at,
-                                      updated_at=at))
+                                      state="held" if held else "pending", attempts=0, next_attempt_at=at,
+                                      created_at=at, updated_at=at))
         return o
 
     # ----------------------------------------------------------------- sequences

@@ -11,7 +11,16 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from router.services import Services
-from router.web import acting, dispute, hooks, reports, signin, window, workbench  # noqa: F401 - each adds its part
+from router.web import (  # noqa: F401 - each adds its part
+    acting,
+    dispute,
+    handover,
+    hooks,
+    reports,
+    signin,
+    window,
+    workbench,
+)
 from router.web.blueprint import web
 from router.web.pages import install_filters, page
 from router.web.session import csrf_refused, init_sessions

@@ -145,6 +145,11 @@ def test_agency_add_and_rotate_key_then_sign_a_pull(env):
     bad = run(env, "agency", "add", "--code", "X", "--name", "x", "--body-type", "wizard", "--tier", "town",
               "--division", "330681001001")
     assert bad.returncode == 2 and "body_type" in bad.stderr
+    paper = ["agency", "add", "--name", "纸质调委会", "--body-type", "people_mediation", "--tier", "village",
+             "--division", "330681001001"]
+    assert run(env, *paper, "--code", "ZJ-PM-PAPER-1", "--delivery", "paper").returncode == 0  # no endpoint
+    no_endpoint = run(env, *paper, "--code", "ZJ-PM-PUSH-1", "--delivery", "push")
+    assert no_endpoint.returncode == 2 and "endpoint" in no_endpoint.stderr
     r2 = run(env, "agency", "rotate-key", "--code", "ZJ-PM-TEST-1")
     assert r2.returncode == 0, r2.stderr
     key2, secret2 = r2.stdout.strip().splitlines()[-1].split(" ")
