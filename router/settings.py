@@ -124,6 +124,8 @@ def load_agencies(data: Any, divisions: DivisionTree, file: str = "agencies.yaml
             raise ConfigError(file, f"{key}.delivery", f"must be one of {', '.join(DELIVERY_MODES)}")
         if delivery == "push" and endpoint is None:
             raise ConfigError(file, f"{key}.endpoint", "a push agency needs an endpoint (or delivery: pull | paper)")
+        if endpoint is not None and not endpoint.startswith(("http://", "https://")):
+            raise ConfigError(file, f"{key}.endpoint", "must be an http:// or https:// URL")
         out.append(AgencyConfig(AgencyInfo(code, str(a["name"]), body, tier, juris, bool(a.get("active", True)),
                                            priority),
                                 endpoint, tuple(float(x) for x in schedule) if schedule else None, delivery))

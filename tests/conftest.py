@@ -243,7 +243,8 @@ def offline(svc: Services) -> Iterator[Callable[[str, dict[str, Any]], str]]:
     def make(mode: str, d: dict[str, Any]) -> str:
         lead = d["handoffs"][0]
         code = f"T-{mode.upper()}-{uuid.uuid4().hex[:8]}"
-        svc.add_agency(code, f"测试{mode}单位", lead["body_type"], "town", d["division"], None, -100, mode)
+        endpoint = "http://127.0.0.1:9/h" if mode == "push" else None  # push: nothing listens there
+        svc.add_agency(code, f"测试{mode}单位", lead["body_type"], "town", d["division"], endpoint, -100, mode)
         made.append(code)
         return code
 

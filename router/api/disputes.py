@@ -91,7 +91,7 @@ def paper_handover(data: dict[str, Any], dispute_id: str, handoff_id: str) -> An
     """纸质移交: the 委托函 of a paper agency's handoff was handed over (who took it, when): it is delivered.
     409 when the agency is not a paper agency or the handoff is no longer waiting to be delivered."""
     return services().record_paper_handover(dispute_id, handoff_id, data["received_by"], data.get("received_at"),
-                                            current_actor())
+                                            current_actor(), data["acknowledged"])
 
 
 @blp.get("/<string:dispute_id>/archive")

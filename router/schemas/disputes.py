@@ -146,7 +146,11 @@ class PaperHandoverIn(Strict):
     received_by = fields.String(required=True, validate=validate.Length(min=1, max=64),
                                 metadata={"description": "who at the agency took the letter"})
     received_at = fields.AwareDateTime(allow_none=True, load_default=None,
-                                       metadata={"description": "when (default: now); not in the future"})
+                                       metadata={"description": "when (default: now); not in the future, "
+                                                                "not before the offer"})
+    acknowledged = fields.Boolean(load_default=False, metadata={
+        "description": "the receiver also signed for it (签收, recorded on the agency's behalf); alone on a "
+                       "handoff already handed over"})
 
 
 class ActionIn(Strict):

@@ -149,8 +149,9 @@ class Services:
         return handover.paper_letter(self.ctx, dispute_id, handoff_id, actor)
 
     def record_paper_handover(self, dispute_id: str, handoff_id: str, received_by: str,
-                              received_at: datetime | None, actor: Actor) -> dict[str, Any]:
-        handover.record_paper_handover(self.ctx, dispute_id, handoff_id, received_by, received_at, actor)
+                              received_at: datetime | None, actor: Actor, acknowledged: bool = False) -> dict[str, Any]:
+        handover.record_paper_handover(self.ctx, dispute_id, handoff_id, received_by, received_at, actor,
+                                       acknowledged)
         return views.get_dispute(self.ctx, dispute_id)
 
     def agency_handoff(self, agency_code: str, handoff_id: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from router.services.agency_keys import ensure_agency_keys
 from router.services.context import SYSTEM, ServiceContext
 from router.store.chain import verify_all, verify_stream
 from router.store.migrate import upgrade
-from router.store.models import Agency, Event
+from router.store.models import Agency, Delivery, Event
 
 
 def sync_agencies(ctx: ServiceContext) -> dict[str, int]:
@@ -29,6 +29,10 @@ def sync_agencies(ctx: ServiceContext) -> dict[str, int]:
                 uow.session.add(Agency(code=i.code, created_at=at, updated_at=at, **values))
                 counts["added"] += 1
             elif any(getattr(row, k) != v for k, v in values.items()):
+                if row.delivery != "push" and ac.delivery == "push":  # it has a system now: send what waits
+                    uow.session.execute(update(Delivery).where(Delivery.agency_code == i.code,
+                                                               Delivery.state == "held")
+                                        .values(state="pending", next_attempt_at=at, updated_at=at))
                 for k, v in values.items():
                     setattr(row, k, v)
                 row.updated_at = at

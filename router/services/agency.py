@@ -40,7 +40,11 @@ def list_handoffs(ctx: ServiceContext, agency_code: str, state: str | None, page
     """What is waiting for this agency; no personal data, so no reveal to record."""
     with ctx.store.read() as s:
         q = select(Handoff).where(Handoff.agency_code == agency_code)
-        if state:
+        pulls = state == HandoffState.DELIVERED and s.scalar(select(Agency.delivery)
+                                                                .where(Agency.code == agency_code)) == "pull"
+        if pulls:  # nothing is pushed to a pull agency: what waits for it is still `offered` until it fetches it
+            q = q.where(Handoff.state.in_([HandoffState.OFFERED, HandoffState.DELIVERED]))
+        elif state:
             q = q.where(Handoff.state == state)
         total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
         rows = s.scalars(q.options(selectinload(Handoff.dispute))

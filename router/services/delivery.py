@@ -68,6 +68,9 @@ def claim(ctx: ServiceContext, delivery_id: str, owner: str) -> Job | None:
             return None
         d = s.get(Delivery, delivery_id)
         agency = s.get(Agency, d.agency_code)
+        if agency is not None and agency.delivery != "push":  # it became a pull or paper agency since
+            d.state, d.attempts, d.lease_owner, d.lease_expires_at = "held", d.attempts - 1, None, None
+            return None
         url = agency.endpoint if agency else None
         if d.kind not in HANDOFF_KINDS:  # a notice (12345 status, 回单): its payload was built with the change
             row = s.scalars(select(Outbox).where(Outbox.id == d.outbox_id)).one()

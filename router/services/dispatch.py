@@ -9,6 +9,7 @@ placements. Routing itself (the rules) is the pure `router.domain.rules`.
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from router.adapters.base import recall_notice
@@ -62,12 +63,25 @@ def next_lead(op: Operation, current: BodyType, tier: Tier | None = None,
     """
     d = op.dispute
     routed = [BodyType(b) for b in (d.routing or {}).get("lead_body_types", [])]
-    body_types = routed if current in routed else [current]
+    # From the current type on: a dispute never goes back to a stage it left (arbitration -> mediation).
+    body_types = routed[routed.index(current):] if current in routed else [current]
+    facts = facts_of(d)
     if code == ReturnReason.NOT_OUR_AREA:
         body_types = [current]
+        facts = replace(facts, division=_parties_division(op, facts.division))
     elif code == ReturnReason.NOT_OUR_SCOPE:
-        body_types = body_types[body_types.index(current) + 1:] if current in body_types else []
-    return next_candidate(facts_of(d), body_types, tier or Tier(d.tier or Tier.TOWN), op.ctx.registry(), tried(d))
+        body_types = body_types[1:]
+    return next_candidate(facts, body_types, tier or Tier(d.tier or Tier.TOWN), op.ctx.registry(), tried(d))
+
+
+def _parties_division(op: Operation, fallback: str) -> str:
+    """Where the applicants live, when they live elsewhere than the dispute was registered: the area
+    a "not our area" return points to (docs/domain.md §7)."""
+    tree = op.config.divisions
+    for p in op.dispute.parties:
+        if p.role == "applicant" and p.division and p.division != fallback and tree.get(p.division) is not None:
+            return p.division
+    return fallback
 
 
 # --------------------------------------------------------------------------- offering
@@ -127,8 +141,9 @@ def replace_lead(op: Operation, failed: Handoff, reason: str, code: ReturnReason
     if cand is None:
         why = ("需督办决定" if for_supervisors else f"已{failures}次分派未成功" if failures >= limit
                else "没有其他可承接的单位")
+        returned = {"return_code": code} if code != ReturnReason.OTHER else {}
         op.fire_dispute("route_to_supervisor", extra={"reason": f"{reason}；{why}", "failed_placements": failures,
-                                                      "return_code": code})
+                                                      **returned})
         return
     place_lead(op, cand.code, cand.body_type, extra={"reason": reason})
 

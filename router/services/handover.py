@@ -15,10 +15,12 @@ from sqlalchemy import select, update
 from router.adapters import adapter_for
 from router.domain.errors import NotFound, StateConflict, ValidationError
 from router.services.context import Actor, ServiceContext
+from router.services.handling import acknowledge
 from router.services.operation import Operation, on_dispute
 from router.services.referral import referral_input, revealed_fields
 from router.store.models import Agency, Delivery, Handoff
-from router.workflows.handoff import HandoffState
+from router.workflows.dispute import DisputeState
+from router.workflows.handoff import OPEN, HandoffState
 
 
 def handed_over(op: Operation, h: Handoff, via: str, data: dict[str, Any]) -> None:
@@ -37,6 +39,8 @@ def paper_letter(ctx: ServiceContext, dispute_id: str, handoff_id: str, actor: A
     (the agency needs them); printing it is a reveal, audited."""
     with on_dispute(ctx, dispute_id, actor) as op:
         h = _paper_handoff(op, handoff_id)
+        if h.state not in OPEN or op.dispute.state == DisputeState.ARCHIVED:  # taken back: not its parties
+            raise StateConflict("该移交已结束，不能打印委托函", f"the handoff is {h.state}", state=h.state)
         referral = adapter_for(h.body_type).build(referral_input(ctx, op.uow.session, h))
         if revealed := revealed_fields(op.dispute):
             op.event("pii.revealed", {"to": h.agency_code, "fields": revealed, "via": "paper_letter"}, h)
@@ -47,8 +51,10 @@ def paper_letter(ctx: ServiceContext, dispute_id: str, handoff_id: str, actor: A
 
 
 def record_paper_handover(ctx: ServiceContext, dispute_id: str, handoff_id: str, received_by: str,
-                          received_at: datetime | None, actor: Actor) -> None:
-    """A clerk handed the 委托函 over: who at the agency took it, and when (default: now)."""
+                          received_at: datetime | None, actor: Actor, acknowledged: bool = False) -> None:
+    """A clerk handed the 委托函 over: who at the agency took it, and when (default: now). With
+    `acknowledged` the receiver also signed for it (签收, recorded on the agency's behalf, since it has
+    no system to do so); a handoff already handed over may have its 签收 recorded that way later."""
     received_by = (received_by or "").strip()
     if not received_by:
         raise ValidationError("请填写接收人", "who received the letter is required", field="received_by")
@@ -57,9 +63,16 @@ def record_paper_handover(ctx: ServiceContext, dispute_id: str, handoff_id: str,
         when = received_at or op.at
         if when > op.at:
             raise ValidationError("接收时间不能晚于现在", "received_at is in the future", field="received_at")
-        if h.state != HandoffState.OFFERED:
+        if when < h.created_at:
+            raise ValidationError("接收时间不能早于移交时间", "received_at is before the handoff was offered",
+                                  field="received_at")
+        who = {"received_by": received_by, "received_at": when, "recorded_by": actor.id}
+        if h.state == HandoffState.OFFERED:
+            handed_over(op, h, "paper", who)
+        elif not (h.state == HandoffState.DELIVERED and acknowledged):
             raise StateConflict("该移交已送达或已结束，无需再登记纸质移交", f"the handoff is {h.state}", state=h.state)
-        handed_over(op, h, "paper", {"received_by": received_by, "received_at": when, "recorded_by": actor.id})
+        if acknowledged:
+            acknowledge(op, h, {**who, "on_behalf_of": h.agency_code, "via": "paper"})
 
 
 def _paper_handoff(op: Operation, handoff_id: str) -> Handoff:

@@ -15,15 +15,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import update
+
 from router.domain.errors import NotFound
 from router.services import notices
 from router.services.context import SYSTEM, Actor, ServiceContext
 from router.settings import DomainConfig
-from router.store.models import Dispute, Handoff
+from router.store.models import Delivery, Dispute, Handoff
 from router.store.uow import UnitOfWork
 from router.workflows.dispute import DISPUTE
 from router.workflows.engine import Fired, fire
-from router.workflows.handoff import FINAL, HANDOFF, HandoffState
+from router.workflows.handoff import ENDED, FINAL, HANDOFF, HandoffState
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,11 @@ class Operation:
                        extra={"agency": h.agency_code, "role": h.role, **(extra or {})})
         if fired.dest in FINAL or fired.dest == HandoffState.COMPLETED:  # its ladder has nothing left to do
             self.uow.cancel_timers(self.at, handoff_id=h.id)
+        if fired.dest in ENDED:  # a referral held for a pull or paper agency is no longer its to take
+            self.uow.session.execute(update(Delivery).where(Delivery.handoff_id == h.id, Delivery.state == "held",
+                                                            Delivery.kind == "handoff.offered")
+                                     .values(state="cancelled", last_error=f"handoff {fired.dest}", updated_at=self.at)
+                                     .execution_options(synchronize_session=False))
         return fired
 
     def event(self, type: str, data: dict[str, Any], handoff: Handoff | None = None) -> None:

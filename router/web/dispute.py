@@ -41,7 +41,8 @@ def dispute_context(dispute_id: str) -> dict[str, Any]:
             "gantt": json.dumps(_gantt(timeline, names, s.ctx.now()), ensure_ascii=False) if timeline else "[]",
             "chain": s.verify_dispute_chain(dispute_id) if supervisor else None,
             "actions": available_actions(d) if supervisor else [],
-            "paper": [h for h in d["handoffs"] if h["state"] == "offered" and h["agency"] in s.paper_agencies()],
+            "paper": [h for h in d["handoffs"] if h["state"] in ("offered", "delivered")
+                      and h["agency"] in s.paper_agencies()],
             "agencies": sorted(names.items(), key=lambda kv: kv[0]) if supervisor else []}
 
 

@@ -35,14 +35,16 @@ def paper_letter(dispute_id: str, handoff_id: str) -> Response:
 @web.post("/disputes/<dispute_id>/handoffs/<handoff_id>/paper-handover")
 @requires("clerk", "supervisor", "admin")
 def paper_handover(dispute_id: str, handoff_id: str) -> Response:
-    form = {k: v.strip() for k, v in request.form.items() if k in _HANDOVER.fields and v.strip()}
+    form: dict[str, object] = {k: v.strip() for k, v in request.form.items() if k in _HANDOVER.fields and v.strip()}
+    form["acknowledged"] = form.get("acknowledged") in ("1", "on", "true")
     errors: dict[str, list[str]] = {}
     try:
         if form.get("received_at"):  # the browser's datetime-local has no offset: it is Beijing time
             tz = svc().ctx.config.calendar.tz
-            form["received_at"] = datetime.fromisoformat(form["received_at"]).replace(tzinfo=tz).isoformat()
+            form["received_at"] = datetime.fromisoformat(str(form["received_at"])).replace(tzinfo=tz).isoformat()
         data = _HANDOVER.load(form)
-        svc().record_paper_handover(dispute_id, handoff_id, data["received_by"], data.get("received_at"), g.user)
+        svc().record_paper_handover(dispute_id, handoff_id, data["received_by"], data.get("received_at"), g.user,
+                                    data["acknowledged"])
     except SchemaError as e:
         errors = flatten(e.messages, zh=True)
     except ValueError:
@@ -56,5 +58,5 @@ def paper_handover(dispute_id: str, handoff_id: str) -> Response:
     if errors:
         return page("dispute/page.html", 422, handover_errors=errors, handover_id=handoff_id,
                     **dispute_context(dispute_id))
-    flash("已登记纸质移交，视为送达")
+    flash("已登记纸质移交，视为送达" + ("，并已代为登记签收" if form["acknowledged"] else ""))
     return redirect(f"/disputes/{dispute_id}", code=303)

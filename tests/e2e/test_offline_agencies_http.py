@@ -45,8 +45,15 @@ def test_the_dispute_page_prints_the_letter_and_records_the_hand_over(clerk, svc
     assert lead_of(svc.get_dispute(d["id"]))["state"] == "offered"
     r = clerk.post(form, data={"received_by": "王五"})  # no CSRF token: refused
     assert r.status_code in (400, 403) and lead_of(svc.get_dispute(d["id"]))["state"] == "offered"
-    r = clerk.post(form, data={"csrf_token": csrf_of(html), "received_by": "王五", "received_at": "2026-11-23T09:30"})
+    r = clerk.post(form, data={"csrf_token": csrf_of(html), "received_by": "王五", "received_at": "2020-01-01T09:30"})
+    assert r.status_code == 422 and "接收时间不能早于移交时间" in r.text  # beside the field, nothing stored
+    r = clerk.post(form, data={"csrf_token": csrf_of(html), "received_by": "王五"})
     assert r.status_code == 303, r.text
     assert lead_of(svc.get_dispute(d["id"]))["state"] == "delivered"
+    html = clerk.get(f"/disputes/{d['id']}").text
+    assert "登记签收" in html  # handed over, not yet signed for: the clerk may record the 签收 on its behalf
+    r = clerk.post(form, data={"csrf_token": csrf_of(html), "received_by": "王五", "acknowledged": "1"})
+    assert r.status_code == 303, r.text
+    assert lead_of(svc.get_dispute(d["id"]))["state"] == "acknowledged"
     after = clerk.get(f"/disputes/{d['id']}").text
     assert "已登记纸质移交，视为送达" in after and 'id="paper-title"' not in after  # nothing left to hand over

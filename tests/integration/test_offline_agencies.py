@@ -9,13 +9,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from router.domain.errors import ConfigError, StateConflict, ValidationError
+from router.messaging.worker import DeliveryWorker
 from router.services import Actor
 from router.settings import load_agencies
-from router.store.models import Delivery
-from tests.builders import events_of, lead_of, register
+from router.store.models import Agency, Delivery
+from tests.builders import events_of, lead_of, move_past, register
 
 SUP = Actor("user", "offline-supervisor", "supervisor")
 CLERK = Actor("user", "offline-clerk", "clerk")
@@ -69,6 +70,10 @@ def test_a_paper_agency_gets_a_letter_and_the_clerk_records_the_hand_over(svc, c
         svc.record_paper_handover(d["id"], h["id"], "李四", clock() + timedelta(hours=1), CLERK)
     assert e.value.field == "received_at"
     assert lead_of(svc.get_dispute(d["id"]))["state"] == "offered"  # refused: nothing changed
+    with pytest.raises(ValidationError) as e:  # before the handoff existed
+        svc.record_paper_handover(d["id"], h["id"], "李四", clock() - timedelta(days=1), CLERK)
+    assert e.value.field == "received_at"
+    clock.advance(minutes=40)
     when = clock() - timedelta(minutes=20)
     view = svc.record_paper_handover(d["id"], h["id"], "李四（调委会主任）", when, CLERK)
     assert lead_of(view)["state"] == "delivered"
@@ -118,3 +123,94 @@ def test_agencies_yaml_delivery_modes(svc):
         load_agencies(_yaml_agency(jurisdiction=[code], delivery="fax"), tree)
     with pytest.raises(ConfigError, match="endpoint"):
         load_agencies(_yaml_agency(jurisdiction=[code], delivery="push"), tree)
+
+
+# ------------------------------------------------------------- found by the issue-11 review
+def test_a_pull_agency_following_the_contract_sees_what_is_waiting_for_it(svc, clock, offline):
+    """API.md "Agencies": `GET /api/v1/agency/handoffs?state=delivered` is "pull: what is waiting for this
+    agency" (README and agency-guide examples use state="delivered"). A pull agency's handoff stays
+    `offered` until it is fetched by id, so the contract's pull call never lists it: the agency cannot
+    learn the id, and the handoff expires."""
+    d = register(svc)
+    code = offline("pull", d)
+    h = _designated(svc, d, code)
+    waiting = svc.agency_handoffs(code, "delivered", 1, 50)["items"]
+    assert h["id"] in [x["id"] for x in waiting]
+
+
+def test_the_letter_is_not_printed_for_a_handoff_that_was_taken_back(svc, clock, offline):
+    """paper_letter (router/services/handover.py) reveals the parties unmasked for a handoff in any
+    state; the agency's own GET withholds the referral once the handoff ended (ENDED) or the file is
+    sealed. A recalled paper handoff's letter still prints, with ID numbers and phones, and is audited
+    as a reveal to an agency that no longer holds the case."""
+    d = register(svc)
+    code = offline("paper", d)
+    h = _designated(svc, d, code)
+    svc.act(d["id"], {"action": "reroute", "reason": "改派他处"}, SUP)  # recalls the paper handoff
+    assert [x for x in svc.get_dispute(d["id"])["handoffs"] if x["id"] == h["id"]][0]["state"] == "recalled"
+    with pytest.raises(StateConflict):
+        svc.paper_letter(d["id"], h["id"], CLERK)
+
+
+def test_a_paper_hand_over_before_the_handoff_existed_is_refused(svc, clock, offline):
+    """record_paper_handover only refuses a received_at in the future; a letter "received" a day
+    before the handoff was even offered (so before the letter could be printed) is accepted and goes
+    on the audit trail as the delivery time."""
+    d = register(svc)
+    code = offline("paper", d)
+    h = _designated(svc, d, code)
+    with pytest.raises(ValidationError) as e:
+        svc.record_paper_handover(d["id"], h["id"], "李四", clock() - timedelta(days=1), CLERK)
+    assert e.value.field == "received_at"
+
+
+def test_a_designated_paper_handoff_handed_over_on_paper_is_not_lost_for_lack_of_a_system(svc, clock, offline):
+    """docs/agency-guide.md §1: "签收 (or 退回) by then, through the API or by the clerk on your behalf
+    later ... a designation (指定) to one stands". A paper agency has no system, and there is no staff
+    path to record its 签收: every paper handoff, designated or not, expires at ack_due after the
+    letter was handed over and the dispute moves on."""
+    d = register(svc)
+    code = offline("paper", d)
+    h = _designated(svc, d, code)
+    svc.record_paper_handover(d["id"], h["id"], "李四", None, CLERK, acknowledged=True)  # signed for it
+    move_past(clock, h["ack_due"])
+    svc.run_due_timers()
+    now = [x for x in svc.get_dispute(d["id"])["handoffs"] if x["id"] == h["id"]][0]
+    assert now["state"] != "expired", "the paper agency had no way to 签收; its designated handoff expired"
+
+
+def test_an_agency_switched_to_pull_is_not_made_undeliverable_by_its_pending_delivery(svc, clock, offline):
+    """A delivery's mode is fixed when the row is written (uow.add_message). When an agency becomes
+    `delivery: pull` (agencies.yaml + init-db, or the 0009 migration of an endpoint-less agency) its
+    already-pending deliveries are still claimed (delivery.claim does not look at Agency.delivery):
+    with no endpoint the worker reports "final", and the handoff becomes undeliverable, which
+    API.md says never happens to a pull agency for the lack of an endpoint."""
+    d = register(svc)
+    code = offline("push", d)
+    h = _designated(svc, d, code)
+    [pending] = _deliveries(svc, h["id"])
+    assert pending.state == "pending"
+    with svc.ctx.store.unit_of_work() as uow:  # what sync_agencies writes for `delivery: pull`, no endpoint
+        uow.session.execute(update(Agency).where(Agency.code == code).values(delivery="pull", endpoint=None))
+    svc.ctx.invalidate_registry()
+    DeliveryWorker(svc).handle(pending.id)
+    now = [x for x in svc.get_dispute(d["id"])["handoffs"] if x["id"] == h["id"]][0]
+    assert now["state"] == "offered", f"a pull agency's handoff became {now['state']}"
+
+
+@pytest.mark.parametrize("how", ["recalled", "expired"])
+def test_a_held_delivery_of_a_handoff_that_ended_does_not_stay_held(svc, clock, offline, how):
+    """A push delivery of a handoff recalled or expired before it went out ends `cancelled`
+    (delivery.claim). A held one is only ever finished by handed_over; once the handoff is recalled or
+    expires it stays `held` forever, looking like work still waiting for the agency."""
+    d = register(svc)
+    code = offline("paper", d)
+    h = _designated(svc, d, code)
+    if how == "recalled":
+        svc.act(d["id"], {"action": "reroute", "reason": "改派他处"}, SUP)
+    else:
+        move_past(clock, h["ack_due"])
+        svc.run_due_timers()
+    assert [x for x in svc.get_dispute(d["id"])["handoffs"] if x["id"] == h["id"]][0]["state"] == how
+    states = [x.state for x in _deliveries(svc, h["id"]) if x.kind == "handoff.offered"]
+    assert "held" not in states, f"the {how} handoff's delivery is still {states}"
