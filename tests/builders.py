@@ -37,6 +37,7 @@ def config_dir() -> str:
 # ---------------------------------------------------------------- intake
 VALID_ID = "110101199003074514"
 CLERK = Actor("user", "test-clerk", "clerk")
+SUPERVISOR = Actor("user", "test-supervisor", "supervisor")
 
 
 def county(svc) -> dict[str, Any]:
@@ -158,3 +159,14 @@ def end_of(y: int, m: int, d: int) -> datetime:
 def dl(start: datetime, text: str, cal: WorkCalendar = CAL) -> datetime:
     """The deadline of period `text` (e.g. "3w") from `start` on `cal`."""
     return cal.deadline(start, Period.parse(text))
+
+
+def designated(svc, offline, n: int) -> tuple[str, list[tuple[str, dict[str, Any]]]]:
+    """A new pull agency and n disputes designated to it: (its code, [(dispute id, its handoff)])."""
+    first = register(svc)
+    code = offline("pull", first)
+    out = []
+    for d in [first] + [register(svc) for _ in range(n - 1)]:
+        svc.act(d["id"], {"action": "designate", "agency": code, "reason": "指定"}, SUPERVISOR)
+        out.append((d["id"], lead_of(svc.get_dispute(d["id"]))))
+    return code, out

@@ -20,6 +20,8 @@ from router.schemas.agency import (
     AgencyHandoffOut,
     AgencyHandoffPage,
     AgencyHandoffQuery,
+    FeedOut,
+    FeedQuery,
 )
 from router.schemas.disputes import DisputeOut
 from router.schemas.intake import HotlineIn, intake_command
@@ -61,6 +63,18 @@ def require_agency(view: F) -> F:
 def pull(q: dict[str, Any]) -> Any:
     """What is waiting for this agency (e.g. `?state=delivered`); newest first, without personal data."""
     return services().agency_handoffs(g.agency.code, q.get("state"), q["page"], q["per_page"])
+
+
+@blp.get("/agency/feed")
+@blp.doc(security=SIGNED)
+@require_agency
+@blp.arguments(FeedQuery, location="query")
+@blp.answers(200, FeedOut)
+@blp.fails(401, 422)
+def feed(q: dict[str, Any]) -> Any:
+    """Gap-free pull: every delivery and notice made to this agency after `since`, in order, each with its
+    cursor. Keep the last cursor you processed and ask from it again: nothing is missed or repeated."""
+    return services().agency_feed(g.agency.code, q["since"], q["limit"])
 
 
 @blp.get("/agency/handoffs/<string:handoff_id>")

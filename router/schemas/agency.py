@@ -78,6 +78,29 @@ class AgencyHandoffQuery(Strict):
     per_page = page_size(50)
 
 
+class FeedQuery(Strict):
+    since = fields.Integer(load_default=0, validate=validate.Range(min=0),
+                           metadata={"description": "the cursor of the last item you processed (0: from the start)"})
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+
+
+class FeedItemOut(Out):
+    cursor = fields.Integer(metadata={"description": "pass it as `since` to get what came after"})
+    kind = fields.String(metadata={"description": "handoff.offered, handoff.urged, handoff.recalled, hotline.status, "
+                                                  "hotline.reply"})
+    handoff_id = fields.String(allow_none=True)
+    created_at = Instant()
+    state = fields.String(allow_none=True, dump_default=None,
+                          metadata={"description": "handoff.offered: the handoff's state now"})
+    payload = fields.Raw(allow_none=True, metadata={
+        "description": "what the push carries (contracts/); null for a referral no longer yours"})
+
+
+class FeedOut(Out):
+    items = fields.List(fields.Nested(FeedItemOut))
+    next = fields.Integer(metadata={"description": "the cursor to ask from next time"})
+
+
 class AgencyEventOut(Out):
     event_id = fields.String()
     type = fields.String()

@@ -154,6 +154,9 @@ class Services:
                                        acknowledged)
         return views.get_dispute(self.ctx, dispute_id)
 
+    def agency_feed(self, agency_code: str, since: int, limit: int) -> dict[str, Any]:
+        return agency.feed(self.ctx, agency_code, since, limit)
+
     def agency_handoff(self, agency_code: str, handoff_id: str) -> dict[str, Any]:
         return agency.get_handoff(self.ctx, agency_code, handoff_id)
 

@@ -24,7 +24,7 @@ from router.services.handover import handed_over
 from router.services.idempotency import Idempotency, request_hash
 from router.services.operation import Operation
 from router.services.referral import referral_input, revealed_fields
-from router.store.models import Agency, Dispute, Handoff
+from router.store.models import Agency, Delivery, Dispute, Handoff, Outbox
 from router.workflows.dispute import DisputeState
 from router.workflows.handoff import ENDED, HandoffState
 
@@ -52,6 +52,41 @@ def list_handoffs(ctx: ServiceContext, agency_code: str, state: str | None, page
                          .offset((page - 1) * per_page).limit(per_page)).all()
         return {"items": dump(_HANDOFFS, rows, ctx.now(), ctx.config), "total": int(total), "page": page,
                 "per_page": per_page}
+
+
+def feed(ctx: ServiceContext, agency_code: str, since: int, limit: int) -> dict[str, Any]:
+    """Every delivery and notice made to this agency after `since`, in order, each with its cursor
+    (docs/agency-guide.md §4): what the push carries, for an agency that pulls or missed pushes. A
+    referral still the agency's comes with its parties, audited as a reveal; fetching it is a pull
+    agency's delivery. One the agency no longer holds comes with its state and no payload."""
+    at = ctx.now()
+    with ctx.store.unit_of_work() as uow:
+        s = uow.session
+        rows = s.scalars(select(Delivery).where(Delivery.agency_code == agency_code, Delivery.feed_seq > since)
+                         .order_by(Delivery.feed_seq).limit(limit)).all()
+        pulls = s.scalar(select(Agency.delivery).where(Agency.code == agency_code)) == "pull"
+        items = [_feed_item(ctx, uow, d, agency_code, pulls, at) for d in rows]
+    return {"items": items, "next": items[-1]["cursor"] if items else since}
+
+
+def _feed_item(ctx: ServiceContext, uow: Any, d: Delivery, agency_code: str, pulls: bool,
+               at: Any) -> dict[str, Any]:
+    item: dict[str, Any] = {"cursor": d.feed_seq, "kind": d.kind, "handoff_id": d.handoff_id,
+                            "created_at": d.created_at}
+    if d.kind != "handoff.offered":  # a notice: its payload was built with the change
+        row = uow.session.scalars(select(Outbox).where(Outbox.id == d.outbox_id)).one()
+        return {**item, "payload": {k: v for k, v in row.payload.items() if k != "agency"}}
+    dispute = uow.session.get(Dispute, d.dispute_id, with_for_update=True)
+    h = uow.session.get(Handoff, d.handoff_id, populate_existing=True)
+    item["state"] = h.state
+    if h.state in ENDED or dispute.state == DisputeState.ARCHIVED:
+        return {**item, "payload": None}
+    op = Operation(ctx, uow, dispute, agency_actor(agency_code), at)
+    if revealed := revealed_fields(dispute):
+        op.event("pii.revealed", {"to": agency_code, "fields": revealed, "via": "agency_feed"}, h)
+    if pulls and h.state == HandoffState.OFFERED:
+        handed_over(op, h, "agency_feed", {})
+    return {**item, "state": h.state, "payload": adapter_for(h.body_type).build(referral_input(ctx, uow.session, h))}
 
 
 def _own(s: Session, agency_code: str, handoff_id: str) -> Handoff:

@@ -291,7 +291,8 @@ class Delivery(Base):
     """
 
     __tablename__ = "deliveries"
-    __table_args__ = (Index("ix_deliveries_due", "state", "next_attempt_at"),)
+    __table_args__ = (Index("ix_deliveries_due", "state", "next_attempt_at"),
+                      Index("ix_deliveries_feed", "agency_code", "feed_seq", unique=True))
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     outbox_id: Mapped[str] = mapped_column(String(36), unique=True)
@@ -300,7 +301,9 @@ class Delivery(Base):
     agency_code: Mapped[str] = mapped_column(String(64), index=True)
     dispute_id: Mapped[str | None] = mapped_column(String(36), index=True)
     handoff_id: Mapped[str | None] = mapped_column(String(36), index=True)
-    state: Mapped[str] = mapped_column(String(16))  # pending | succeeded | failed
+    state: Mapped[str] = mapped_column(String(16))  # pending | held | succeeded | failed | cancelled
+    # The feed position: one sequence for all agencies, in commit order (docs/agency-guide.md §4).
+    feed_seq: Mapped[int | None] = mapped_column(Integer)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]
     enqueued_at: Mapped[datetime | None]

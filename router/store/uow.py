@@ -109,10 +109,14 @@ class UnitOfWork:
             # clerk who hands the file over on paper (docs/agency-guide.md §1).
             agency = self.session.get(Agency, payload["agency"])
             held = agency is not None and agency.delivery != "push"
+            # The feed position comes from one counter row, locked until this commits: positions become
+            # visible in order, so a reader that saw n has seen everything before n. One row for every
+            # agency, so two transactions never wait on each other's rows in opposite orders.
+            seq = self.next_in_sequence("feed")
             self.session.add(Delivery(id=str(uuid.uuid4()), outbox_id=o.id, kind=kind, body_type=routing_key,
                                       agency_code=payload["agency"], dispute_id=dispute_id, handoff_id=handoff_id,
                                       state="held" if held else "pending", attempts=0, next_attempt_at=at,
-                                      created_at=at, updated_at=at))
+                                      created_at=at, updated_at=at, feed_seq=seq))
         return o
 
     # ----------------------------------------------------------------- sequences

@@ -39,6 +39,10 @@ class AgencyClient:
     def pull(self, state: str | None = None) -> requests.Response:
         return self.request("GET", "/api/v1/agency/handoffs" + (f"?state={state}" if state else ""))
 
+    def feed(self, since: int = 0, limit: int = 100) -> requests.Response:
+        """Everything made for this agency after cursor `since` (docs/agency-guide.md §4)."""
+        return self.request("GET", f"/api/v1/agency/feed?since={since}&limit={limit}")
+
     def handoff(self, handoff_id: str) -> requests.Response:
         return self.request("GET", f"/api/v1/agency/handoffs/{handoff_id}")
 
