@@ -58,35 +58,42 @@ def feed(ctx: ServiceContext, agency_code: str, since: int, limit: int) -> dict[
     """Every delivery and notice made to this agency after `since`, in order, each with its cursor
     (docs/agency-guide.md §4): what the push carries, for an agency that pulls or missed pushes. A
     referral still the agency's comes with its parties, audited as a reveal; fetching it is a pull
-    agency's delivery. One the agency no longer holds comes with its state and no payload."""
-    at = ctx.now()
-    with ctx.store.unit_of_work() as uow:
-        s = uow.session
+    agency's delivery. One the agency no longer holds comes with its state and no payload.
+
+    The page is read first; each referral is then built in a transaction of its own that locks only
+    its dispute, so a long page never holds many disputes at once (nor in an order another reader
+    could cross)."""
+    with ctx.store.read() as s:
         rows = s.scalars(select(Delivery).where(Delivery.agency_code == agency_code, Delivery.feed_seq > since)
                          .order_by(Delivery.feed_seq).limit(limit)).all()
+        notices = {o.id: o.payload for o in s.scalars(select(Outbox).where(
+            Outbox.id.in_([d.outbox_id for d in rows if d.kind != "handoff.offered"])))}
         pulls = s.scalar(select(Agency.delivery).where(Agency.code == agency_code)) == "pull"
-        items = [_feed_item(ctx, uow, d, agency_code, pulls, at) for d in rows]
+    items = []
+    for d in rows:
+        item: dict[str, Any] = {"cursor": d.feed_seq, "kind": d.kind, "handoff_id": d.handoff_id,
+                                "created_at": d.created_at}
+        if d.kind != "handoff.offered":  # a notice: its payload was built with the change
+            items.append({**item, "payload": {k: v for k, v in notices[d.outbox_id].items() if k != "agency"}})
+        else:
+            items.append({**item, **_referral(ctx, agency_code, d.dispute_id, d.handoff_id, pulls)})
     return {"items": items, "next": items[-1]["cursor"] if items else since}
 
 
-def _feed_item(ctx: ServiceContext, uow: Any, d: Delivery, agency_code: str, pulls: bool,
-               at: Any) -> dict[str, Any]:
-    item: dict[str, Any] = {"cursor": d.feed_seq, "kind": d.kind, "handoff_id": d.handoff_id,
-                            "created_at": d.created_at}
-    if d.kind != "handoff.offered":  # a notice: its payload was built with the change
-        row = uow.session.scalars(select(Outbox).where(Outbox.id == d.outbox_id)).one()
-        return {**item, "payload": {k: v for k, v in row.payload.items() if k != "agency"}}
-    dispute = uow.session.get(Dispute, d.dispute_id, with_for_update=True)
-    h = uow.session.get(Handoff, d.handoff_id, populate_existing=True)
-    item["state"] = h.state
-    if h.state in ENDED or dispute.state == DisputeState.ARCHIVED:
-        return {**item, "payload": None}
-    op = Operation(ctx, uow, dispute, agency_actor(agency_code), at)
-    if revealed := revealed_fields(dispute):
-        op.event("pii.revealed", {"to": agency_code, "fields": revealed, "via": "agency_feed"}, h)
-    if pulls and h.state == HandoffState.OFFERED:
-        handed_over(op, h, "agency_feed", {})
-    return {**item, "state": h.state, "payload": adapter_for(h.body_type).build(referral_input(ctx, uow.session, h))}
+def _referral(ctx: ServiceContext, agency_code: str, dispute_id: str, handoff_id: str,
+              pulls: bool) -> dict[str, Any]:
+    at = ctx.now()
+    with ctx.store.unit_of_work() as uow:
+        dispute = uow.session.get(Dispute, dispute_id, with_for_update=True)
+        h = uow.session.get(Handoff, handoff_id, populate_existing=True)
+        if h.state in ENDED or dispute.state == DisputeState.ARCHIVED:
+            return {"state": h.state, "payload": None}
+        op = Operation(ctx, uow, dispute, agency_actor(agency_code), at)
+        if revealed := revealed_fields(dispute):
+            op.event("pii.revealed", {"to": agency_code, "fields": revealed, "via": "agency_feed"}, h)
+        if pulls and h.state == HandoffState.OFFERED:
+            handed_over(op, h, "agency_feed", {})
+        return {"state": h.state, "payload": adapter_for(h.body_type).build(referral_input(ctx, uow.session, h))}
 
 
 def _own(s: Session, agency_code: str, handoff_id: str) -> Handoff:
