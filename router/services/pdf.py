@@ -15,21 +15,9 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from router.domain.model import (
-    BODY_NAMES_ZH,
-    EVENT_ZH,
-    PARTY_KIND_ZH,
-    PARTY_ROLE_ZH,
-    RISK_ZH,
-    ROLE_ZH,
-    SATISFACTION_ZH,
-    SOURCE_ZH,
-    TIER_NAMES_ZH,
-    WISH_ZH,
-)
+from router.domain.model import EVENT_ZH
 from router.services.context import ServiceContext
-from router.workflows.dispute import STATE_NAMES_ZH as DISPUTE_STATES_ZH
-from router.workflows.handoff import STATE_NAMES_ZH as HANDOFF_STATES_ZH
+from router.services.zh import NAMES, local_time, name_filters
 
 log = logging.getLogger(__name__)
 CLOSURE_ZH = {"followed_up": "已化解并回访", "withdrawn": "申请人撤回", "guided_to_litigation": "调解不成，引导诉讼",
@@ -40,25 +28,14 @@ NOTE_KEYS = ("reason", "note", "returned_reason", "basis", "why")
 _env = Environment(loader=PackageLoader("router.services", "templates"), autoescape=select_autoescape(["html"]))
 
 
-def _names(table: dict[Any, str]) -> Any:
-    return lambda v: table.get(v, v) if v is not None else ""
-
-
 def _local(ctx: ServiceContext) -> Any:
     def fmt(value: str | datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
-        if not value:
-            return ""
-        t = datetime.fromisoformat(value) if isinstance(value, str) else value
-        return t.astimezone(ctx.config.calendar.tz).strftime(pattern)
+        return local_time(value, ctx.config.calendar.tz, pattern)
 
     return fmt
 
 
-for _name, _table in {"dispute_state": DISPUTE_STATES_ZH, "handoff_state": HANDOFF_STATES_ZH, "body": BODY_NAMES_ZH,
-                      "tier": TIER_NAMES_ZH, "role": ROLE_ZH, "source": SOURCE_ZH, "wish": WISH_ZH, "risk": RISK_ZH,
-                      "party_role": PARTY_ROLE_ZH, "party_kind": PARTY_KIND_ZH, "satisfaction": SATISFACTION_ZH,
-                      "event": EVENT_ZH, "closure": CLOSURE_ZH}.items():
-    _env.filters[f"{_name}_zh"] = _names(_table)
+_env.filters.update(name_filters({**NAMES, "event": EVENT_ZH, "closure": CLOSURE_ZH}))
 
 
 def note_of(data: dict[str, Any]) -> str:

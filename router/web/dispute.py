@@ -35,6 +35,7 @@ def dispute_context(dispute_id: str) -> dict[str, Any]:
     names = s.agency_names()
     cat = s.ctx.config.ruleset.categories.get(d["category"])
     tree = s.ctx.config.divisions
+    paper = s.paper_agencies()  # one query, not one per handoff
     return {"d": d, "timeline": timeline, "names": names, "event_zh": EVENT_ZH,
             "nav": "supervise" if supervisor else "window", "category_name": cat.name if cat else d["category"],
             "place": " / ".join(x.name for x in tree.path(d["division"])[1:]),
@@ -42,7 +43,7 @@ def dispute_context(dispute_id: str) -> dict[str, Any]:
             "chain": s.verify_dispute_chain(dispute_id) if supervisor else None,
             "actions": available_actions(d) if supervisor else [],
             "paper": [h for h in d["handoffs"] if h["state"] in ("offered", "delivered")
-                      and h["agency"] in s.paper_agencies()],
+                      and h["agency"] in paper],
             "agencies": sorted(names.items(), key=lambda kv: kv[0]) if supervisor else []}
 
 

@@ -9,19 +9,7 @@ from typing import Any
 from flask import Flask, Response, current_app, make_response, render_template, request
 from jinja2_fragments.flask import render_block
 
-from router.domain.model import (
-    BODY_NAMES_ZH,
-    PARTY_KIND_ZH,
-    PARTY_ROLE_ZH,
-    RISK_ZH,
-    ROLE_ZH,
-    SATISFACTION_ZH,
-    SOURCE_ZH,
-    TIER_NAMES_ZH,
-    WISH_ZH,
-)
-from router.workflows.dispute import STATE_NAMES_ZH as DISPUTE_STATES_ZH
-from router.workflows.handoff import STATE_NAMES_ZH as HANDOFF_STATES_ZH
+from router.services.zh import NAMES, local_time, name_filters
 
 SLA_ZH = {"on_time": "正常", "warned": "临期", "overdue": "超期", "breached": "已超时"}
 STAFF_ROLE_ZH = {"clerk": "受理窗口", "supervisor": "督办", "admin": "管理员"}
@@ -54,10 +42,7 @@ def page_or_fragment(template: str, block: str, status: int = 200, **context: An
 
 def local(value: str | datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """An instant as Beijing wall-clock time."""
-    if not value:
-        return ""
-    t = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return t.astimezone(current_app.extensions["router.services"].ctx.config.calendar.tz).strftime(fmt)
+    return local_time(value, current_app.extensions["router.services"].ctx.config.calendar.tz, fmt)
 
 
 def day(value: str | date | None) -> str:
@@ -68,11 +53,6 @@ def day(value: str | date | None) -> str:
 
 
 def install_filters(app: Flask) -> None:
-    names = {"dispute_state": DISPUTE_STATES_ZH, "handoff_state": HANDOFF_STATES_ZH, "body": BODY_NAMES_ZH,
-             "tier": TIER_NAMES_ZH, "sla": SLA_ZH, "role": ROLE_ZH, "staff_role": STAFF_ROLE_ZH, "source": SOURCE_ZH,
-             "wish": WISH_ZH, "risk": RISK_ZH, "party_role": PARTY_ROLE_ZH, "party_kind": PARTY_KIND_ZH,
-             "satisfaction": SATISFACTION_ZH}
-    for name, table in names.items():
-        app.jinja_env.filters[f"{name}_zh"] = lambda v, t=table: t.get(v, v) if v is not None else ""
+    app.jinja_env.filters.update(name_filters({**NAMES, "sla": SLA_ZH, "staff_role": STAFF_ROLE_ZH}))
     app.jinja_env.filters["local"] = local
     app.jinja_env.filters["day"] = day

@@ -11,22 +11,23 @@ from typing import Any
 from flask import Response, g, redirect, request, url_for
 
 from router.domain.errors import DomainError, StateConflict, ValidationError
-from router.domain.model import Feature, PartyKind, PartyRole, RiskFlag, Source, Wish
-from router.services.idempotency import request_hash
-from router.web.blueprint import web
-from router.web.forms import IntakeForm
-from router.web.pages import (
-    FEATURE_ZH,
+from router.domain.model import (
     PARTY_KIND_ZH,
     PARTY_ROLE_ZH,
     RISK_ZH,
     SOURCE_ZH,
     WISH_ZH,
-    fragment,
-    is_htmx,
-    page,
-    page_or_fragment,
+    Feature,
+    PartyKind,
+    PartyRole,
+    RiskFlag,
+    Source,
+    Wish,
 )
+from router.services.idempotency import request_hash
+from router.web.blueprint import web
+from router.web.forms import IntakeForm
+from router.web.pages import FEATURE_ZH, fragment, is_htmx, page, page_or_fragment
 from router.web.session import requires, svc
 
 WINDOW_ROLES = ("clerk", "admin")
