@@ -6,16 +6,19 @@ Test modules import helpers from here, never from one another; fixtures live in 
 from __future__ import annotations
 
 import base64
+import itertools
 import os
+import random
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from router.domain import ids
 from router.domain.calendar import Period, WorkCalendar
 from router.schemas.intake import DisputeIn, intake_command
 from router.services import Actor
@@ -55,13 +58,28 @@ def county(svc) -> dict[str, Any]:
             "v_other_county": next(x.code for x in villages if not x.code.startswith(centre))}
 
 
+# A start drawn once per run, so runs sharing a PostgreSQL database do not meet each other's applicants.
+_PEOPLE = itertools.count(random.SystemRandom().randrange(10**7))
+
+
+def unique_person() -> tuple[str, str]:
+    """A valid ID number and a mobile number no other call in this run returns: each dispute a test
+    registers has its own applicant, so it is not held as a likely repeat (并单) of another test's."""
+    n = next(_PEOPLE) % (20000 * 1000)
+    born = date(1950, 1, 1) + timedelta(days=n // 1000)
+    body17 = f"110101{born:%Y%m%d}{n % 1000:03d}"
+    return body17 + ids.id_number_check_char(body17), f"13{n:09d}"
+
+
 def body(division: str, category: str = "NEIGHBOUR", **kw: Any) -> dict[str, Any]:
-    """A valid intake body (a person against a company, both in `division`); `kw` overrides its fields."""
+    """A valid intake body (a person against a company, both in `division`); `kw` overrides its fields.
+    The applicant's ID number and phone are new on every call (`unique_person`)."""
+    id_number, phone = unique_person()
     b = {"source": "walk_in", "source_ref": None, "category": category, "summary": "测试纠纷",
          "amount": "12000.00", "people_involved": 1, "division": division, "occurred_on": "2026-10-01",
          "risk_flags": [], "wish": "mediation",
-         "parties": [{"role": "applicant", "kind": "person", "name": "张三", "id_number": VALID_ID,
-                      "phone": "13800138000", "division": division},
+         "parties": [{"role": "applicant", "kind": "person", "name": "张三", "id_number": id_number,
+                      "phone": phone, "division": division},
                      {"role": "respondent", "kind": "organization", "name": "某建筑公司", "division": division}]}
     b.update(kw)
     return b

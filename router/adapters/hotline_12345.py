@@ -52,7 +52,7 @@ STATUS_ZH = {
     "closed": "已办结",
 }
 CLOSURE_ZH = {"followed_up": "已化解并回访", "withdrawn": "申请人撤回", "guided_to_litigation": "调解不成，引导诉讼",
-              "closed_by_centre": "中心办结"}
+              "closed_by_centre": "中心办结", "not_accepted": "不予受理", "merged": "已并单"}
 
 
 def status_notice(work_order_no: str, reference: str, state: str, at: str, detail: dict[str, Any]) -> dict[str, Any]:

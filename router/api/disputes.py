@@ -9,7 +9,15 @@ from flask import Response, request
 from router.api.auth import STAFF, current_actor, require_roles, services
 from router.api.blueprint import Blueprint
 from router.domain.errors import ValidationError
-from router.schemas.disputes import ActionIn, DisputeOut, DisputePage, DisputeQuery, PaperHandoverIn, TimelineOut
+from router.schemas.disputes import (
+    ActionIn,
+    DisputeOut,
+    DisputePage,
+    DisputeQuery,
+    DuplicateDecisionIn,
+    PaperHandoverIn,
+    TimelineOut,
+)
 from router.schemas.intake import DisputeIn, intake_command
 from router.services.idempotency import request_hash
 from router.services.views import DisputeFilter
@@ -80,6 +88,19 @@ def act(data: dict[str, Any], dispute_id: str) -> Any:
     Every action needs a reason and is audited; one the dispute's state does not allow is 409.
     """
     return services().act(dispute_id, data, current_actor())
+
+
+@blp.post("/<string:dispute_id>/duplicate")
+@require_roles("clerk", "supervisor", "admin")
+@blp.arguments(DuplicateDecisionIn)
+@blp.answers(200, DisputeOut)
+@blp.fails(400, 401, 403, 404, 409, 413, 415, 422)
+def duplicate(data: dict[str, Any], dispute_id: str) -> Any:
+    """并单: a registration held as a likely repeat is merged into the open dispute (`into`, default its
+    `duplicate_of`), or confirmed another matter (`distinct`: it routes now); `split` (拆单) undoes a merge
+    and routes it. Audited on both disputes' timelines; 409 when the state does not allow it."""
+    return services().decide_duplicate(dispute_id, data["decision"], data["reason"], current_actor(),
+                                       data.get("into"))
 
 
 @blp.post("/<string:dispute_id>/handoffs/<string:handoff_id>/paper-handover")

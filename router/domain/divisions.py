@@ -25,6 +25,8 @@ class Centre:
     code: str
     name: str
     reference_prefix: str
+    # The tier a dispute settled at this centre's window (当场化解) counts as resolved at (docs/domain.md §8).
+    on_spot_tier: str = "village"
 
 
 class DivisionTree:
@@ -55,11 +57,14 @@ class DivisionTree:
         c = data.get("centre")
         if not isinstance(c, Mapping):
             raise ConfigError(FILE, "centre", "is required (code, name, reference_prefix)")
-        reject_unknown_keys(FILE, "centre", c, ("code", "name", "reference_prefix"))
+        reject_unknown_keys(FILE, "centre", c, ("code", "name", "reference_prefix", "on_spot_tier"))
         for k in ("code", "name", "reference_prefix"):
             if not c.get(k):
                 raise ConfigError(FILE, f"centre.{k}", "is required")
-        centre = Centre(str(c["code"]), str(c["name"]), str(c["reference_prefix"]))
+        on_spot = str(c.get("on_spot_tier", "village"))
+        if on_spot not in ("grid", "village", "town"):
+            raise ConfigError(FILE, "centre.on_spot_tier", "must be grid, village or town")
+        centre = Centre(str(c["code"]), str(c["name"]), str(c["reference_prefix"]), on_spot)
         items = data.get("divisions")
         if not isinstance(items, list) or not items:
             raise ConfigError(FILE, "divisions", "must be a non-empty list")

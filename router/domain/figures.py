@@ -24,7 +24,8 @@ ESCALATION_RISKS = frozenset({RiskFlag.VIOLENCE_THREAT, RiskFlag.GROUP})
 ALERT_FLAGS = frozenset({RiskFlag.VIOLENCE_THREAT, RiskFlag.GROUP, RiskFlag.DOMESTIC_VIOLENCE, RiskFlag.SELF_HARM})
 SATISFIED = frozenset({Satisfaction.SATISFIED, Satisfaction.BASICALLY_SATISFIED})
 
-DISPUTE_EVENTS = frozenset({"dispute.registered", "dispute.agree", "dispute.close", "dispute.fulfil"})
+DISPUTE_EVENTS = frozenset({"dispute.registered", "dispute.agree", "dispute.resolve_on_spot", "dispute.close",
+                            "dispute.fulfil", "dispute.not_accept"})
 HANDOFF_EVENTS = frozenset({"handoff.offer", "handoff.acknowledge", "handoff.deadline_moved",
                             "handoff.clock_stopped", "handoff.complete", "handoff.return_", "handoff.expire",
                             "handoff.fail_delivery", "handoff.recall"})
@@ -45,7 +46,8 @@ def dispute_changes(type: str, data: Mapping[str, Any], on: date, tier_of: TierO
                 "division": data["division"], "flagged": bool(flags),
                 "escalation_risk": bool(flags & ESCALATION_RISKS), "claimed": money(data.get("amount")),
                 "alert_flags": ",".join(sorted(flags & ALERT_FLAGS)) or None}
-    if type == "dispute.agree":  # a new agreement (after a relapse) is not yet performed: fulfilment starts again
+    if type in ("dispute.agree", "dispute.resolve_on_spot"):  # 当场化解 is an agreement at the window's tier
+        # a new agreement (after a relapse) is not yet performed: fulfilment starts again
         agency = data.get("agency")
         amount = money((data.get("agreement") or {}).get("amount"))
         return {"resolved_on": on, "failed_on": None, "concluded_on": on, "agency": agency,
@@ -56,6 +58,8 @@ def dispute_changes(type: str, data: Mapping[str, Any], on: date, tier_of: TierO
         if code in FAILED_CLOSURES and not resolved:
             changes.update(failed_on=on, concluded_on=on)
         return changes
+    if type == "dispute.not_accept":  # ended, not concluded (docs/reports.md §1)
+        return {"closure": "not_accepted", "closed_on": on}
     if type == "dispute.fulfil":
         fulfilled = data.get("fulfilled_on")
         return {"fulfilled_on": date.fromisoformat(fulfilled) if isinstance(fulfilled, str) else on}

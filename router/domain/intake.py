@@ -10,6 +10,7 @@ from datetime import date
 from decimal import Decimal
 
 from router.domain import ids
+from router.domain.disposition import Disposition, check_disposition
 from router.domain.divisions import DivisionTree
 from router.domain.errors import ValidationError
 from router.domain.model import DisputeFacts, Feature, Party, PartyKind, PartyRole, RiskFlag, Source, Wish
@@ -30,6 +31,7 @@ class IntakeCommand:
     risk_flags: frozenset[RiskFlag] = frozenset()
     features: frozenset[Feature] = frozenset()
     wish: Wish = Wish.UNSPECIFIED
+    disposition: Disposition | None = None  # decided at the window instead of dispatching
 
     def facts(self, key: str = "") -> DisputeFacts:
         return DisputeFacts(category=self.category, division=self.division, source=self.source,
@@ -55,6 +57,8 @@ def validate_intake(cmd: IntakeCommand, ruleset: RuleSet, divisions: DivisionTre
         err("people_involved", "涉及人数至少为1", "people_involved must be at least 1")
     if cmd.occurred_on is not None and cmd.occurred_on > today:
         err("occurred_on", "发生日期不能晚于今天", "occurred_on is in the future")
+    if cmd.disposition is not None:
+        check_disposition(cmd.disposition, today, err)
     roles = {p.role for p in cmd.parties}
     if PartyRole.APPLICANT not in roles:
         err("parties", "至少需要一名申请人", "at least one applicant is required")

@@ -283,5 +283,8 @@ EVENT_ZH: dict[str, str] = {
     "delivery.succeeded": "送达（补记）", "notice.delivered": "通知已送达",
     "notice.attempt_failed": "通知投递失败", "pii.revealed": "个人信息查阅",
     "dispute.archive": "归档", "dispute.not_accept": "不予受理", "warning.raised": "发出预警",
-    "warning.cleared": "预警解除",
+    "warning.cleared": "预警解除", "dispute.resolve_on_spot": "当场化解",
+    "dispute.hold_duplicate": "疑似重复，暂缓分流", "dispute.confirm_distinct": "确认非重复",
+    "dispute.merge": "并单", "dispute.split": "拆单", "dispute.merged_in": "并入重复登记",
+    "dispute.split_out": "拆出重复登记",
 }

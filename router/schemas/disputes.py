@@ -90,10 +90,17 @@ class PartyOut(Out):
                               metadata={"description": "masked: 110***********4514"})
     phone = fields.String(attribute="phone_masked", allow_none=True, metadata={"description": "masked: 138****8000"})
     credit_code = fields.String(allow_none=True)
+    merged_from = fields.String(allow_none=True, metadata={
+        "description": "并单: the id of the registration this party came with, merged into this dispute"})
 
 
 def _duplicate(d: Any) -> dict[str, str] | None:
     return {"id": d.duplicate.id, "reference": d.duplicate.reference} if d.duplicate is not None else None
+
+
+def _merged_into(d: Any) -> dict[str, str] | None:
+    t = d.merged_target
+    return {"id": t.id, "reference": t.reference} if t is not None else None
 
 
 class DisputeOut(Out):
@@ -117,6 +124,8 @@ class DisputeOut(Out):
     parties = fields.List(fields.Nested(PartyOut))
     duplicate_of = derived(fields.Raw, _duplicate, allow_none=True, metadata={
         "description": "{id, reference} of a likely earlier registration of the same dispute"})
+    merged_into = derived(fields.Raw, _merged_into, allow_none=True, metadata={
+        "description": "并单: {id, reference} of the open dispute this registration was merged into"})
     outcome = fields.Raw(allow_none=True, metadata={"description": "the lead's outcome: result, agreement, "
                                                                    "confirmation, fulfilment"})
     closure = fields.Raw(allow_none=True, metadata={"description": "why and when the centre closed it"})
@@ -138,6 +147,16 @@ class DisputeQuery(Strict):
     to = fields.Date()
     page = page_number()
     per_page = page_size(20)
+
+
+class DuplicateDecisionIn(Strict):
+    """并单 decisions on a registration held as a likely repeat (docs/api.md §5)."""
+
+    decision = fields.String(required=True, validate=validate.OneOf(("merge", "distinct", "split")), metadata={
+        "description": "merge (并单) | distinct (确认非重复: it routes) | split (拆单: undo a merge, then route)"})
+    into = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=36), metadata={
+        "description": "merge: the open dispute's id (default: the likely earlier registration)"})
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
 class PaperHandoverIn(Strict):

@@ -7,6 +7,7 @@ from typing import Any
 
 from marshmallow import fields, validate
 
+from router.domain.disposition import Disposition, DispositionKind, NotAcceptedReason
 from router.domain.intake import IntakeCommand
 from router.domain.model import Feature, Party, PartyKind, PartyRole, RiskFlag, Source, Wish
 from router.schemas.common import DIVISION, Instant, Money, Out, Strict, values
@@ -23,6 +24,21 @@ class PartyIn(Strict):
     division = fields.String(allow_none=True, load_default=None, validate=DIVISION)
 
 
+class DispositionIn(Strict):
+    """Decided at the window instead of dispatching (docs/domain.md §8)."""
+
+    type = fields.String(required=True, validate=validate.OneOf(values(DispositionKind)), metadata={
+        "description": "not_accepted (不予受理: reason_code, refer_to) | resolved_on_spot (当场化解: terms)"})
+    reason_code = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(values(NotAcceptedReason)))
+    reason = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
+    refer_to = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=500), metadata={
+        "description": "where the 告知书 sends the party; default: the reason code's own text"})
+    terms = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=4000))
+    amount = Money(allow_none=True, load_default=None)
+    fulfil_by = fields.Date(allow_none=True, load_default=None)
+    fulfilled = fields.Boolean(load_default=False, metadata={"description": "performed at the window already"})
+
+
 class DisputeIn(Strict):
     source = fields.String(required=True, validate=validate.OneOf(values(Source)))
     source_ref = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=128))
@@ -37,13 +53,14 @@ class DisputeIn(Strict):
                            metadata={"description": "extension: title_dispute, fight_injury (docs/domain.md §4)"})
     wish = fields.String(load_default="unspecified", validate=validate.OneOf(values(Wish)))
     parties = fields.List(fields.Nested(PartyIn), required=True, validate=validate.Length(min=1, max=200))
+    disposition = fields.Nested(DispositionIn, allow_none=True, load_default=None)
 
 
 class HotlineIn(DisputeIn):
     """A 12345 work order: the intake fields, with the work-order number instead of source/source_ref."""
 
     class Meta:
-        exclude = ("source", "source_ref")
+        exclude = ("source", "source_ref", "disposition")
 
     work_order_no = fields.String(required=True, validate=validate.Length(min=1, max=128))
 
@@ -75,4 +92,15 @@ def intake_command(data: dict[str, Any]) -> IntakeCommand:
         parties=tuple(Party(role=PartyRole(p["role"]), kind=PartyKind(p.get("kind", "person")), name=p["name"],
                             division=p.get("division"), id_number=p.get("id_number"), phone=p.get("phone"),
                             credit_code=p.get("credit_code")) for p in data["parties"]),
+        disposition=_disposition(data.get("disposition")),
     )
+
+
+def _disposition(data: dict[str, Any] | None) -> Disposition | None:
+    if not data:
+        return None
+    code = data.get("reason_code")
+    return Disposition(kind=DispositionKind(data["type"]), reason_code=NotAcceptedReason(code) if code else None,
+                       reason=data.get("reason"), refer_to=data.get("refer_to"), terms=data.get("terms"),
+                       amount=data.get("amount"), fulfil_by=data.get("fulfil_by"),
+                       fulfilled=data.get("fulfilled", False))

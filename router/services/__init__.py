@@ -31,6 +31,7 @@ from router.services import (
     health,
     intake,
     kpis,
+    merge,
     outbox,
     pdf,
     queues,
@@ -78,6 +79,12 @@ class Services:
         supervision.act(self.ctx, dispute_id, data, actor)
         if data["action"] == "archive":  # its case file is made now and kept, outside the transaction
             case_file.keep(self.ctx, dispute_id)
+        return views.get_dispute(self.ctx, dispute_id)
+
+    def decide_duplicate(self, dispute_id: str, decision: str, reason: str, actor: Actor,
+                         into: str | None = None) -> dict[str, Any]:
+        """并单 / 确认非重复 / 拆单 on a held registration; returns it after the decision."""
+        merge.decide_duplicate(self.ctx, dispute_id, decision, reason, actor, into)
         return views.get_dispute(self.ctx, dispute_id)
 
     # ------------------------------------------------------------------ reading

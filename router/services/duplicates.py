@@ -1,6 +1,7 @@
-"""Likely repeats of a registration (docs/domain.md §10): the same applicant (ID number, by its keyed
-hash), the same respondent and the same category within 30 days. Found for a dispute being
-registered, and for a preview before it is."""
+"""Likely repeats of a registration (docs/domain.md §8): an open dispute of the last 30 days whose
+applicant has the same ID number or phone (by their keyed hashes) and that has the same respondent
+or the same category. Found for a dispute being registered (which is then held for 并单) and for a
+preview before it is."""
 
 from __future__ import annotations
 
@@ -8,49 +9,65 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from router.domain.model import PartyRole
 from router.store.models import Dispute, Party
+from router.workflows.dispute import OPEN, DisputeState
 
 WINDOW = timedelta(days=30)
 _APPLICANT, _RESPONDENT = aliased(Party), aliased(Party)  # built once: an alias per call costs ~1.5 ms
+# What a repeat may be merged into: an open dispute that is not itself waiting to be merged.
+TARGETS = sorted(OPEN - {DisputeState.HELD_DUPLICATE})
 
 
 @dataclass(frozen=True)
 class Who:
-    """What identifies a party for the check: its role, ID-number hash, credit code and name."""
+    """What identifies a party for the check: its role, ID-number and phone hashes, credit code and name."""
 
     role: str
     id_number_hash: str | None
     credit_code: str | None
     name: str
+    phone_hash: str | None = None
 
 
 def likely_repeats(s: Session, category: str, parties: Iterable[Who], at: datetime, *, not_id: str | None = None,
                    limit: int = 1) -> list[Dispute]:
-    """Newest first. A respondent is the same when its ID hash or credit code matches, or, for a
-    respondent given with neither, its name. One indexed query."""
+    """Newest first. A respondent is the same when its ID or phone hash or credit code matches, or, for
+    a respondent given with none of them, its name. One indexed query."""
     parties = list(parties)
-    applicants = {p.id_number_hash for p in parties if p.role == PartyRole.APPLICANT and p.id_number_hash}
-    respondents = [p for p in parties if p.role == PartyRole.RESPONDENT]
-    if not applicants or not respondents:
+    applicants = [p for p in parties if p.role == PartyRole.APPLICANT]
+    ids = {p.id_number_hash for p in applicants if p.id_number_hash}
+    phones = {p.phone_hash for p in applicants if p.phone_hash}
+    if not ids and not phones:
         return []
     a, r = _APPLICANT, _RESPONDENT
-    same = []
-    if hashes := {p.id_number_hash for p in respondents if p.id_number_hash}:
-        same.append(r.id_number_hash.in_(hashes))
-    if codes := {p.credit_code for p in respondents if p.credit_code}:
-        same.append(r.credit_code.in_(codes))
-    if names := {p.name.strip() for p in respondents if not p.id_number_hash and not p.credit_code}:
-        same.append(and_(r.id_number_hash.is_(None), r.credit_code.is_(None), r.name.in_(names)))
+    same_applicant = or_(*([a.id_number_hash.in_(ids)] if ids else []), *([a.phone_hash.in_(phones)] if phones else []))
+    alike = [Dispute.category == category]
+    same_respondent = _same_respondent(r, [p for p in parties if p.role == PartyRole.RESPONDENT])
+    if same_respondent is not None:
+        alike.append(exists().where(r.dispute_id == Dispute.id, r.role == PartyRole.RESPONDENT, same_respondent))
     q = (select(Dispute)
-         .where(Dispute.category == category, Dispute.created_at >= at - WINDOW,
-                exists().where(a.dispute_id == Dispute.id, a.role == PartyRole.APPLICANT,
-                               a.id_number_hash.in_(applicants)),
-                exists().where(r.dispute_id == Dispute.id, r.role == PartyRole.RESPONDENT, or_(*same)))
-         .order_by(Dispute.created_at.desc()).limit(limit))
+         .where(Dispute.created_at >= at - WINDOW, Dispute.state.in_(TARGETS),
+                exists().where(a.dispute_id == Dispute.id, a.role == PartyRole.APPLICANT, same_applicant),
+                or_(*alike))
+         .order_by(Dispute.created_at.desc(), Dispute.id).limit(limit))
     if not_id is not None:
         q = q.where(Dispute.id != not_id)
     return list(s.scalars(q))
+
+
+def _same_respondent(r: type[Party], respondents: list[Who]) -> ColumnElement[bool] | None:
+    same: list[ColumnElement[bool]] = []
+    if hashes := {p.id_number_hash for p in respondents if p.id_number_hash}:
+        same.append(r.id_number_hash.in_(hashes))
+    if phones := {p.phone_hash for p in respondents if p.phone_hash}:
+        same.append(r.phone_hash.in_(phones))
+    if codes := {p.credit_code for p in respondents if p.credit_code}:
+        same.append(r.credit_code.in_(codes))
+    if names := {p.name.strip() for p in respondents if not (p.id_number_hash or p.phone_hash or p.credit_code)}:
+        same.append(and_(r.id_number_hash.is_(None), r.phone_hash.is_(None), r.credit_code.is_(None),
+                         r.name.in_(names)))
+    return or_(*same) if same else None

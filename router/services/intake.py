@@ -16,8 +16,10 @@ from router.schemas.common import dump
 from router.schemas.intake import PreviewOut
 from router.services.context import Actor, ServiceContext
 from router.services.dispatch import apply_decision
+from router.services.disposition import dispose
 from router.services.duplicates import Who, likely_repeats
 from router.services.idempotency import Idempotency
+from router.services.merge import hold_duplicate
 from router.services.operation import Operation
 from router.services.views import dispute_answer
 from router.store.models import Dispute, IdempotencyKey, Party
@@ -41,7 +43,12 @@ def register_dispute(ctx: ServiceContext, cmd: IntakeCommand, actor: Actor, *,
     try:
         with ctx.store.unit_of_work() as uow:
             op = Operation(ctx, uow, _insert(ctx, uow, cmd, actor, at), actor, at)
-            apply_decision(op, decide(cmd.facts(key=op.dispute.id), ctx.config.ruleset, ctx.registry()))
+            if cmd.disposition is not None:  # decided at the window: not dispatched
+                dispose(op, cmd.disposition)
+            elif op.dispute.duplicate is not None:  # 并单 first: a person decides whether it is the same matter
+                hold_duplicate(op)
+            else:
+                apply_decision(op, decide(cmd.facts(key=op.dispute.id), ctx.config.ruleset, ctx.registry()))
             uow.session.flush()
             view = dispute_answer(ctx, op.dispute, at)
             if once:
@@ -68,8 +75,8 @@ def preview(ctx: ServiceContext, cmd: IntakeCommand) -> dict[str, Any]:
     cmd = validate_intake(cmd, ctx.config.ruleset, ctx.config.divisions, at.astimezone(_tz(ctx)).date())
     decision = decide(cmd.facts(), ctx.config.ruleset, ctx.registry())
     c = ctx.cipher
-    who = [Who(str(p.role), c.lookup_hash(p.id_number, "id_number") if p.id_number else None, p.credit_code, p.name)
-           for p in cmd.parties]
+    who = [Who(str(p.role), c.lookup_hash(p.id_number, "id_number") if p.id_number else None, p.credit_code, p.name,
+               c.lookup_hash(p.phone, "phone") if p.phone else None) for p in cmd.parties]
     with ctx.store.read() as s:
         repeats = likely_repeats(s, cmd.category, who, at, limit=5)
         return dump(_PREVIEW, {"routing": decision.as_dict(), "likely_duplicates": repeats}, at, ctx.config)
@@ -101,8 +108,8 @@ def _insert(ctx: ServiceContext, uow: UnitOfWork, cmd: IntakeCommand, actor: Act
             phone_masked=ids.mask_phone(p.phone) if p.phone else None))
     uow.session.add(d)
     uow.session.flush()
-    found = likely_repeats(uow.session, d.category, (Who(p.role, p.id_number_hash, p.credit_code, p.name)
-                                                     for p in d.parties), at, not_id=d.id)
+    found = likely_repeats(uow.session, d.category, (Who(p.role, p.id_number_hash, p.credit_code, p.name,
+                                                         p.phone_hash) for p in d.parties), at, not_id=d.id)
     dup = found[0] if found else None
     data: dict[str, Any] = {"reference": d.reference, "category": d.category, "source": d.source,
                             "source_ref": d.source_ref, "division": d.division, "amount": d.amount,

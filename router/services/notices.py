@@ -11,6 +11,7 @@ from router.store.uow import UnitOfWork
 from router.workflows.engine import Fired
 
 QUIET_STATES = frozenset({"received", "routed"})  # internal steps inside one intake transaction
+FINAL_STATES = frozenset({"closed", "not_accepted", "merged"})  # the work order gets its 回单
 
 
 def hotline_agency(d: Dispute) -> str | None:
@@ -25,7 +26,7 @@ def after_dispute_transition(uow: UnitOfWork, d: Dispute, fired: Fired, at: date
     if agency is None or fired.dest in QUIET_STATES:
         return
     ref = d.source_ref or ""
-    if fired.dest == "closed":
+    if fired.dest in FINAL_STATES:
         payload = hotline_12345.final_reply(ref, d.reference, at.isoformat(), dict(d.closure or {}),
                                             dict(d.outcome or {}) or None)
         kind = "hotline.reply"

@@ -1,11 +1,11 @@
 """The supervisors' queues (督办台): what needs a supervisor before anything else.
 
-待督办指定 (needs a supervisor), 超期 (an open handoff past its deadline), 临期 today, tomorrow and this
-week (an open handoff whose deadline falls then), 无法送达 (undeliverable handoffs of open disputes)
-and 待回访 (follow-up visits, by their due date). A handoff runs on the deadline of its state: the
-acknowledgement deadline while it waits for 签收, the handling deadline after (not while its clock
-is stopped). Every queue is one indexed query and a count, a page at a time, filtered by agency,
-tier, category and division (its subtree).
+待督办指定 (needs a supervisor), 疑似重复 (registrations held for 并单), 超期 (an open handoff past
+its deadline), 临期 today, tomorrow and this week (an open handoff whose deadline falls then), 无法送达
+(undeliverable handoffs of open disputes) and 待回访 (follow-up visits, by their due date). A handoff
+runs on the deadline of its state: the acknowledgement deadline while it waits for 签收, the
+handling deadline after (not while its clock is stopped). Every queue is one indexed query and a
+count, a page at a time, filtered by agency, tier, category and division (its subtree).
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ from router.store.models import Dispute, Handoff, Timer
 from router.workflows.dispute import OPEN, DisputeState
 from router.workflows.handoff import HANDLING, WAITING, HandoffState
 
-QUEUES = ("needs_supervisor", "overdue", "due_today", "due_tomorrow", "due_week", "undeliverable", "follow_up")
+QUEUES = ("needs_supervisor", "overdue", "due_today", "due_tomorrow", "due_week", "undeliverable", "follow_up",
+          "duplicates")
+DISPUTE_QUEUES = frozenset({"needs_supervisor", "follow_up", "duplicates"})  # a row per dispute, not per handoff
 SORTS = ("due", "reference", "category", "agency", "updated")
 _QUEUE = QueueOut()
 
@@ -93,7 +95,8 @@ def _dispute_rows(f: QueueFilter, counting: bool = False) -> Select[Any]:
                        Timer.cancelled_at.is_(None))
         return (select(Dispute, Timer.due_at.label("due")).outerjoin(Timer, pending)
                 .where(Dispute.state == DisputeState.FOLLOW_UP))
-    return select(Dispute, Dispute.updated_at.label("due")).where(Dispute.state == DisputeState.NEEDS_SUPERVISOR)
+    state = DisputeState.HELD_DUPLICATE if f.queue == "duplicates" else DisputeState.NEEDS_SUPERVISOR
+    return select(Dispute, Dispute.updated_at.label("due")).where(Dispute.state == state)
 
 
 def _filtered(q: Select[Any], f: QueueFilter, by_handoff: bool) -> Select[Any]:
@@ -134,12 +137,12 @@ def queue(ctx: ServiceContext, f: QueueFilter) -> dict[str, Any]:
     """One page of one queue, and the count of every queue under the same filters."""
     _check(ctx, f)
     now = ctx.now()
-    by_handoff = f.queue not in ("needs_supervisor", "follow_up")
+    by_handoff = f.queue not in DISPUTE_QUEUES
     counts = {}
     with ctx.store.read() as s:
         for name in QUEUES:
             sub = QueueFilter(name, f.agency, f.tier, f.category, f.division)
-            handoffs = name not in ("needs_supervisor", "follow_up")
+            handoffs = name not in DISPUTE_QUEUES
             base = _filtered(_handoff_rows(ctx, sub, now) if handoffs else _dispute_rows(sub, counting=True), sub,
                              handoffs)
             counts[name] = s.scalar(select(func.count()).select_from(base.subquery())) or 0

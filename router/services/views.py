@@ -21,7 +21,8 @@ from router.store.models import Agency, Dispute, Handoff, Party
 from router.workflows.handoff import HANDLING, WAITING
 
 _DISPUTE, _DISPUTES = DisputeOut(), DisputeOut(many=True)
-_LOADED = (selectinload(Dispute.parties), selectinload(Dispute.handoffs), selectinload(Dispute.duplicate))
+_LOADED = (selectinload(Dispute.parties), selectinload(Dispute.handoffs), selectinload(Dispute.duplicate),
+           selectinload(Dispute.merged_target))
 
 
 def dispute_answer(ctx: ServiceContext, d: Dispute, now: datetime) -> dict[str, Any]:

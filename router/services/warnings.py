@@ -20,7 +20,7 @@ from router.services.context import SYSTEM, ServiceContext
 from router.services.queues import deadline_between
 from router.store.models import Delivery, Dispute, Handoff, Party
 from router.store.report_models import DisputeFigures, HandoffFigures, Signal
-from router.workflows.dispute import OPEN
+from router.workflows.dispute import OPEN, DisputeState
 
 KIND_ZH = {"flagged_open": "高风险纠纷在办", "flagged_overdue": "高风险纠纷超期", "cluster": "同类纠纷聚集",
            "repeat_party": "同一当事人反复", "agency_returns": "单位退回过多", "agency_deliveries": "单位持续无法送达"}
@@ -89,7 +89,8 @@ def _repeat_parties(ctx: ServiceContext, s: Any, now: datetime) -> list[Found]:
     out = []
     for column, masked_col, what in ((Party.id_number_hash, Party.id_number_masked, "身份证号"),
                                      (Party.phone_hash, Party.phone_masked, "手机号")):
-        recent = (column.is_not(None), Dispute.created_at >= since)
+        # A registration merged into another (并单) is that dispute, not one more.
+        recent = (column.is_not(None), Dispute.created_at >= since, Dispute.state != DisputeState.MERGED)
         repeated = (select(column.label("h")).join(Dispute, Dispute.id == Party.dispute_id).where(*recent)
                     .group_by(column).having(func.count(func.distinct(Party.dispute_id)) >= th.repeat_party_disputes)
                     .subquery())

@@ -84,6 +84,7 @@ class Dispute(Base):
     routing: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     lead_agency: Mapped[str | None] = mapped_column(String(64), index=True)
     duplicate_of: Mapped[str | None] = mapped_column(ForeignKey("disputes.id"))
+    merged_into: Mapped[str | None] = mapped_column(ForeignKey("disputes.id"), index=True)  # 并单
     created_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(index=True)
     updated_at: Mapped[datetime]
@@ -96,6 +97,8 @@ class Dispute(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     duplicate: Mapped[Dispute | None] = relationship(remote_side=[id], foreign_keys=[duplicate_of])
+    merged_target: Mapped[Dispute | None] = relationship(remote_side=[id], foreign_keys=[merged_into],
+                                                         viewonly=True)
     parties: Mapped[list[Party]] = relationship(back_populates="dispute", order_by="Party.idx",
                                                 cascade="all, delete-orphan")
     handoffs: Mapped[list[Handoff]] = relationship(
@@ -127,6 +130,8 @@ class Party(Base):
     phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     phone_masked: Mapped[str | None] = mapped_column(String(16))
+    # A copy appended by 并单 from the registration merged in; 拆单 removes the copies again.
+    merged_from: Mapped[str | None] = mapped_column(String(36))
 
     dispute: Mapped[Dispute] = relationship(back_populates="parties")
 

@@ -14,6 +14,7 @@ from router.services import Services
 from router.web import (  # noqa: F401 - each adds its part
     acting,
     dispute,
+    duplicates,
     handover,
     hooks,
     reports,

@@ -66,6 +66,19 @@ def receipt(dispute_id: str) -> Response:
                 else None, category_name=cat.name if cat else d["category"], nav="window")
 
 
+@web.get("/disputes/<dispute_id>/notice")
+@requires("clerk", "supervisor", "admin")
+def notice(dispute_id: str) -> Response:
+    """不予受理告知书: the reason, its basis and where the party should go instead, to print and hand over."""
+    s = svc()
+    d = s.get_dispute(dispute_id)
+    if d["state"] != "not_accepted" or not d.get("closure"):
+        return page("error.html", 409, title="没有不予受理告知书", message="本纠纷已受理，没有不予受理告知书。")
+    cat = s.ctx.config.ruleset.categories.get(d["category"])
+    return page("dispute/notice.html", d=d, c=d["closure"], category_name=cat.name if cat else d["category"],
+                nav="window")
+
+
 @web.get("/disputes/<dispute_id>/archive")
 @requires("supervisor", "admin")
 def case_file(dispute_id: str) -> Response:

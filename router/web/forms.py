@@ -21,6 +21,8 @@ from router.schemas.messages import flatten
 PARTY_FIELDS = ("role", "kind", "name", "id_number", "phone", "credit_code", "division")
 TEXT_FIELDS = ("source", "source_ref", "category", "summary", "occurred_on", "amount", "people_involved", "wish")
 PLACE = ("district", "town", "village")
+# 受理结果: dispatch (the default), 不予受理 or 当场化解 (docs/domain.md §8), posted as `disposition-<field>`.
+DISPOSITION_FIELDS = ("type", "reason_code", "reason", "refer_to", "terms", "amount", "fulfil_by")
 _SCHEMA = DisputeIn()
 
 
@@ -42,7 +44,7 @@ class IntakeForm:
     @classmethod
     def blank(cls) -> IntakeForm:
         return cls({"source": "walk_in", "wish": "unspecified", "people_involved": "1", "risk_flags": [],
-                    "features": []},
+                    "features": [], "disposition": {"type": "route"}},
                    [{"role": "applicant", "kind": "person"}, {"role": "respondent", "kind": "person"}])
 
     @classmethod
@@ -50,6 +52,8 @@ class IntakeForm:
         values: dict[str, Any] = {k: form.get(k, "").strip() for k in (*TEXT_FIELDS, *PLACE)}
         values["risk_flags"] = form.getlist("risk_flags")
         values["features"] = form.getlist("features")
+        values["disposition"] = {f: form.get(f"disposition-{f}", "").strip() for f in DISPOSITION_FIELDS}
+        values["disposition"]["fulfilled"] = form.get("disposition-fulfilled") in ("1", "on")
         indices = sorted({int(k.split("-")[1]) for k in form if k.startswith("parties-") and _index(k.split("-")[1])})
         parties = [{f: form.get(f"parties-{i}-{f}", "").strip() for f in PARTY_FIELDS} for i in indices]
         return cls(values, parties)
@@ -74,6 +78,14 @@ class IntakeForm:
                 continue  # an empty block the clerk added and did not use
             body["parties"].append({f: (p.get(f) or None) for f in PARTY_FIELDS} | {"kind": p.get("kind") or "person"})
             self._party_index.append(i)
+        disp = v.get("disposition") or {}
+        if disp.get("type") == "not_accepted":
+            body["disposition"] = {"type": "not_accepted", "reason_code": disp.get("reason_code") or None,
+                                   "reason": disp.get("reason") or None, "refer_to": disp.get("refer_to") or None}
+        elif disp.get("type") == "resolved_on_spot":
+            body["disposition"] = {"type": "resolved_on_spot", "terms": disp.get("terms") or None,
+                                   "amount": disp.get("amount") or None, "fulfil_by": disp.get("fulfil_by") or None,
+                                   "fulfilled": bool(disp.get("fulfilled"))}
         self.body = body
         try:
             return intake_command(_SCHEMA.load(body))
@@ -96,6 +108,8 @@ class IntakeForm:
                 i = int(parts[1])
                 form_i = self._party_index[i] if i < len(self._party_index) else i
                 name = f"parties-{form_i}-{parts[2]}" if len(parts) > 2 else "parties"
+            elif parts[0] == "disposition":
+                name = f"disposition-{parts[1]}" if len(parts) > 1 else "disposition-type"
             elif parts[0] == "division":
                 name = "place"
             elif parts[0] in ("risk_flags", "features"):

@@ -16,7 +16,8 @@ from router.web.pages import page, page_or_fragment
 from router.web.session import requires, svc
 
 TABS = {"needs_supervisor": "待督办指定", "overdue": "超期", "due_today": "临期·今天", "due_tomorrow": "临期·明天",
-        "due_week": "临期·本周", "undeliverable": "无法送达", "follow_up": "待回访", "warnings": "预警"}
+        "due_week": "临期·本周", "undeliverable": "无法送达", "follow_up": "待回访", "duplicates": "疑似重复",
+        "warnings": "预警"}
 COLUMNS = (("reference", "受理编号"), ("category", "类别"), ("agency", "承办单位"), ("due", "期限"),
            ("updated", "更新时间"))
 FILTERS = ("queue", "agency", "tier", "category", "division", "sort", "page")

@@ -21,11 +21,13 @@ class DisputeState(StrEnum):
     CLOSED = "closed"
     ARCHIVED = "archived"
     NOT_ACCEPTED = "not_accepted"
+    HELD_DUPLICATE = "held_duplicate"
+    MERGED = "merged"
 
 
 S = DisputeState
 OPEN = frozenset({S.RECEIVED, S.ROUTED, S.NEEDS_SUPERVISOR, S.HANDED_OFF, S.IN_HANDLING, S.AGREED, S.CONFIRMING,
-                  S.FULFILLING, S.FOLLOW_UP})
+                  S.FULFILLING, S.FOLLOW_UP, S.HELD_DUPLICATE})
 WITH_A_LEAD = frozenset({S.ROUTED, S.HANDED_OFF, S.IN_HANDLING})  # a lead that fails is replaced
 AFTER_AGREEMENT = frozenset({S.AGREED, S.FULFILLING})             # judicial confirmation may be asked
 
@@ -33,12 +35,15 @@ STATE_NAMES_ZH = {
     S.RECEIVED: "已受理", S.ROUTED: "已分流", S.NEEDS_SUPERVISOR: "待督办指定", S.HANDED_OFF: "已移交",
     S.IN_HANDLING: "办理中", S.AGREED: "已达成协议", S.CONFIRMING: "司法确认中", S.FULFILLING: "履行中",
     S.FOLLOW_UP: "待回访", S.CLOSED: "已办结", S.ARCHIVED: "已归档", S.NOT_ACCEPTED: "不予受理",
+    S.HELD_DUPLICATE: "疑似重复待核", S.MERGED: "已并单",
 }
 TRIGGER_NAMES_ZH = {
     "route": "分流", "route_to_supervisor": "转督办人员", "hand_off": "移交", "reroute": "改派或提级",
     "start_handling": "开始办理", "agree": "登记调解协议", "request_confirmation": "申请司法确认",
     "start_fulfilment": "开始履行", "fulfil": "登记履行情况", "close": "办结", "reopen": "重新办理",
     "relapse": "登记复发", "archive": "归档", "not_accept": "不予受理",
+    "resolve_on_spot": "当场化解", "hold_duplicate": "疑似重复暂缓分流", "confirm_distinct": "确认非重复",
+    "merge": "并单", "split": "拆单",
 }
 
 DISPUTE = Workflow(
@@ -61,7 +66,15 @@ DISPUTE = Workflow(
         # A follow-up visit that finds the dispute flared up again (复发) puts it back before supervisors.
         T("relapse", S.FOLLOW_UP, S.NEEDS_SUPERVISOR),
         T("archive", S.CLOSED, S.ARCHIVED),
-        T("not_accept", S.RECEIVED, S.NOT_ACCEPTED),
+        T("not_accept", [S.RECEIVED, S.HELD_DUPLICATE], S.NOT_ACCEPTED),
+        # 当场化解: settled at the window; the agreement is then followed like any other.
+        T("resolve_on_spot", S.RECEIVED, S.AGREED, effects=(start_clock("confirmation_window"),)),
+        # 并单: a likely repeat waits for a person; merged into the open dispute, or confirmed another
+        # matter and routed; 拆单 undoes a merge and routes it after all.
+        T("hold_duplicate", S.RECEIVED, S.HELD_DUPLICATE),
+        T("confirm_distinct", S.HELD_DUPLICATE, S.RECEIVED),
+        T("merge", S.HELD_DUPLICATE, S.MERGED),
+        T("split", S.MERGED, S.RECEIVED),
     ),
     state_names_zh=STATE_NAMES_ZH,
     trigger_names_zh=TRIGGER_NAMES_ZH,

@@ -220,3 +220,37 @@ def test_an_agency_name_stays_text_in_the_gantt_tooltip(site, page, svc, clock):
         with svc.ctx.store.unit_of_work() as uow:
             uow.session.execute(update(Agency).where(Agency.code == code).values(name=old))
         svc.ctx.invalidate_registry()
+
+
+def test_a_clerk_merges_a_held_repeat_and_refuses_one_at_the_window(site, page, svc):
+    b = body(county(svc)["v"])
+    first = svc.register_dispute(command(b), CLERK)[1]
+    held = svc.register_dispute(command({**b, "summary": "又来登记"}), CLERK)[1]
+    assert held["state"] == "held_duplicate"
+    sign_in(page, site, "clerk")
+    page.wait_for_url("**/window")
+    page.goto(f"{site}/disputes/{held['id']}")
+    assert "暂缓分流" in page.locator("#duplicate").inner_text()
+    assert accessible(page) == []
+    page.get_by_role("button", name=f"并入 {first['reference']}（并单）").click()  # no reason: the browser asks
+    assert svc.get_dispute(held["id"])["state"] == "held_duplicate"
+    page.get_by_label("理由").fill("同一漏水纠纷，申请人再次来访")
+    page.get_by_role("button", name=f"并入 {first['reference']}（并单）").click()
+    page.locator(".flash").wait_for()
+    assert "已并单" in page.locator(".flash").inner_text()
+    assert svc.get_dispute(held["id"])["state"] == "merged"
+    assert len(svc.get_dispute(first["id"])["parties"]) == 4
+    screenshot(page, "merged")
+    # 不予受理 at the window, and its 告知书
+    page.goto(f"{site}/window")
+    _fill_intake(page, svc, VALID_ID)
+    page.get_by_label("不予受理（出具告知书）").check()
+    page.get_by_label("不予受理理由").select_option("in_arbitration")
+    page.get_by_role("button", name="提交登记").click()
+    page.wait_for_url("**/receipt")
+    assert "不予受理" in page.locator("#outcome").inner_text()
+    page.get_by_role("link", name="打印不予受理告知书").click()
+    page.wait_for_url("**/notice")
+    assert "仲裁机构已经受理" in page.locator("article").inner_text()
+    assert accessible(page) == []
+    screenshot(page, "not-accepted-notice")

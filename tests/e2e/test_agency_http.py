@@ -6,8 +6,9 @@ import json
 
 from sqlalchemy import select
 
+from router.domain.ids import mask_phone
 from router.store.models import Handoff
-from tests.builders import act, body, events_of, lead_of, post_dispute, view_of
+from tests.builders import act, body, county, events_of, lead_of, post_dispute, view_of
 
 AGREEMENT = {"result": "agreement", "agreement": {"terms": "被申请人于12月31日前支付12000元", "amount": "12000.00",
                                                    "fulfil_by": "2026-12-31"}}
@@ -82,16 +83,18 @@ def test_an_agency_sees_only_its_own_handoffs(live, svc, agencies):
 
 
 def test_the_full_handoff_unmasks_parties_and_the_reveal_is_audited(live, svc, agencies):
-    d = post_dispute(live, svc)
+    sent = body(county(svc)["v"])
+    d = live.post("/api/v1/disputes", sent).json()
     lead = lead_of(d)
     r = agencies(lead["agency"]).handoff(lead["id"])
     assert r.status_code == 200, r.text
     parties = r.json()["referral"]["parties"]
-    assert parties[0]["id_number"] == body("x")["parties"][0]["id_number"] and parties[0]["phone"] == "13800138000"
+    applicant = sent["parties"][0]
+    assert parties[0]["id_number"] == applicant["id_number"] and parties[0]["phone"] == applicant["phone"]
     reveals = events_of(svc, d["id"], "pii.revealed")
     assert len(reveals) == 1 and reveals[0][1] == f"agency:{lead['agency']}"
     assert "parties.0.id_number" in reveals[0][2]["fields"]
-    assert live.get(f"/api/v1/disputes/{d['id']}").json()["parties"][0]["phone"] == "138****8000"
+    assert live.get(f"/api/v1/disputes/{d['id']}").json()["parties"][0]["phone"] == mask_phone(applicant["phone"])
 
 
 # --------------------------------------------------------------------------- events

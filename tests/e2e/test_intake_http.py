@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
+from router.domain.ids import mask_id_number, mask_phone
 from router.domain.registry import covers
-from tests.builders import VALID_ID, body, county
+from tests.builders import body, county
 
 CATEGORIES = [
     ("MARRIAGE_FAMILY", "village", "family_mediation"), ("NEIGHBOUR", "village", "people_mediation"),
@@ -107,13 +108,15 @@ def test_parties_in_different_divisions(live, svc, other, tier, rule):
 
 def test_get_and_list_show_the_dispute_masked(live, svc):
     c = county(svc)
-    created = live.post("/api/v1/disputes", body(c["v"], "LABOUR")).json()
+    sent = body(c["v"], "LABOUR")
+    id_number, phone = sent["parties"][0]["id_number"], sent["parties"][0]["phone"]
+    created = live.post("/api/v1/disputes", sent).json()
     got = live.get(f"/api/v1/disputes/{created['id']}", role="clerk").json()
     assert got["reference"] == created["reference"]
     assert got["reference"].startswith(svc.ctx.config.divisions.centre.reference_prefix + "〔2026〕")
     applicant = got["parties"][0]
-    assert applicant["id_number"] == "110***********4514" and applicant["phone"] == "138****8000"
-    assert VALID_ID not in live.get(f"/api/v1/disputes/{created['id']}").text
+    assert applicant["id_number"] == mask_id_number(id_number) and applicant["phone"] == mask_phone(phone)
+    assert id_number not in live.get(f"/api/v1/disputes/{created['id']}").text
     page = live.get("/api/v1/disputes", params={"category": "LABOUR"}).json()
     assert page["total"] == 1 and page["items"][0]["id"] == created["id"]
     assert live.get("/api/v1/disputes", params={"category": "NEIGHBOUR"}).json()["total"] == 0
@@ -138,18 +141,22 @@ def test_references_are_sequential(live, svc):
 
 def test_duplicate_is_linked_and_said(live, svc):
     c = county(svc)
-    first = live.post("/api/v1/disputes", body(c["v"], "LABOUR")).json()
-    second = live.post("/api/v1/disputes", body(c["v"], "LABOUR", summary="又来登记")).json()
+    b = body(c["v"], "LABOUR")
+    first = live.post("/api/v1/disputes", b).json()
+    second = live.post("/api/v1/disputes", {**b, "summary": "又来登记"}).json()
     assert second["duplicate_of"] == {"id": first["id"], "reference": first["reference"]}
-    third = live.post("/api/v1/disputes", body(c["v"], "CONTRACT")).json()
-    assert third["duplicate_of"] is None  # another category is another dispute
+    assert second["state"] == "held_duplicate" and second["handoffs"] == []  # held for 并单, not dispatched
+    other = {"role": "respondent", "kind": "person", "name": "李四"}
+    third = live.post("/api/v1/disputes", {**b, "category": "CONTRACT", "parties": [b["parties"][0], other]}).json()
+    assert third["duplicate_of"] is None  # another category against another respondent is another dispute
 
 
 def test_duplicate_window_is_thirty_days(live, svc, clock):
     c = county(svc)
-    live.post("/api/v1/disputes", body(c["v"], "LABOUR"))
+    b = body(c["v"], "LABOUR")
+    live.post("/api/v1/disputes", b)
     clock.advance(days=31)
-    assert live.post("/api/v1/disputes", body(c["v"], "LABOUR")).json()["duplicate_of"] is None
+    assert live.post("/api/v1/disputes", b).json()["duplicate_of"] is None
 
 
 def test_idempotency_key(live, svc):

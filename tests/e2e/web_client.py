@@ -11,12 +11,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from router.store.models import Dispute
-from tests.builders import BJ, VALID_ID, county
+from tests.builders import BJ, county, unique_person
 
 PASSWORD = "correct-horse-1"
-PHONE = "13800138000"
-PHONE_MASKED = "138****8000"
-ID_MASKED = "110***********4514"
 REFERENCE = re.compile(r"诸暨调〔2026〕\d+号")
 HTMX = {"HX-Request": "true"}
 
@@ -46,13 +43,15 @@ def place(svc: Any) -> dict[str, str]:
 
 
 def intake_form(svc: Any, token: str, **over: str) -> dict[str, str]:
-    """What the intake form posts for a person against a company (body() of the builders, by hand)."""
+    """What the intake form posts for a person against a company (body() of the builders, by hand),
+    with an applicant of its own (`unique_person`)."""
     where = place(svc)
+    id_number, phone = unique_person()
     data = {"csrf_token": token, "submission": uuid.uuid4().hex, "source": "walk_in", "source_ref": "",
             "category": "NEIGHBOUR", "summary": "楼上漏水损坏楼下装修", "occurred_on": "2026-10-01",
             "amount": "12000.00", "people_involved": "1", "wish": "mediation", **where,
             "parties-0-role": "applicant", "parties-0-kind": "person", "parties-0-name": "张三",
-            "parties-0-id_number": VALID_ID, "parties-0-phone": PHONE, "parties-0-credit_code": "",
+            "parties-0-id_number": id_number, "parties-0-phone": phone, "parties-0-credit_code": "",
             "parties-0-division": where["village"],
             "parties-1-role": "respondent", "parties-1-kind": "organization", "parties-1-name": "某建筑公司",
             "parties-1-id_number": "", "parties-1-phone": "", "parties-1-credit_code": "",

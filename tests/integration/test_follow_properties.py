@@ -4,7 +4,9 @@ through the service layer against the real database, with the invariants checked
 - at most one lead handoff open, and exactly one while the dispute is handed off or in handling;
 - no event lost from the chain (the dispute's head matches its events, the chain verifies);
 - every recorded transition is a row of the workflow tables;
-- a refused step changes nothing; a closed dispute accepts only reopen (or a follow-up whose relapse reopens it).
+- a refused step changes nothing; a closed dispute accepts only reopen (or a follow-up whose relapse reopens it);
+- 并单: a merged registration has no open handoff, and the open dispute holds a copy of each of its
+  parties exactly while it is merged (拆单 takes them out again).
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ from sqlalchemy import select
 from router.domain.errors import DomainError, StateConflict
 from router.services import Actor
 from router.store.chain import event_hash
-from router.store.models import Dispute, Event, Handoff
+from router.store.models import Dispute, Event, Handoff, Party
 from router.workflows.dispute import DISPUTE
 from router.workflows.handoff import HANDOFF, OPEN
-from tests.builders import START, register
+from tests.builders import CLERK, START, body, command, county, register
 
 SUPERVISOR = Actor("user", "prop-supervisor", "supervisor")
 
@@ -37,7 +39,10 @@ steps = st.one_of(
     st.tuples(st.just("timer"), st.integers(1, 12), st.just("")),
     st.tuples(st.just("supervisor"), st.integers(0, 7), st.sampled_from(ACTIONS)),
     st.tuples(st.just("repeat"), st.integers(0, 7), st.just("")),
+    st.tuples(st.just("duplicate"), st.integers(0, 7), st.sampled_from(("merge", "distinct", "split"))),
 )
+# Where the dispute starts: dispatched; held as a likely repeat (并单); settled at the window (当场化解).
+STARTS = ("routed", "held", "on_spot")
 
 TABLES = {wf.name: {(t.trigger, src, t.dest) for t in wf.transitions
                     for src in ([t.source] if isinstance(t.source, str) else t.source)} for wf in (DISPUTE, HANDOFF)}
@@ -72,6 +77,12 @@ def _check(svc, dispute_id):
             assert (trigger, e.data["from"], e.data["to"]) in TABLES[wf], e.type
     if d.state == "closed":
         assert not any(h.state in OPEN for h in hs)
+    if d.state == "merged":
+        assert d.merged_into is not None and not any(h.state in OPEN for h in hs)
+    with svc.ctx.store.read() as s:
+        copies = s.query(Party).filter(Party.merged_from == dispute_id).count()
+        own = s.query(Party).filter(Party.dispute_id == dispute_id).count()
+    assert copies == (own if d.state == "merged" else 0), (d.state, copies, own)
     return d, hs
 
 
@@ -110,10 +121,16 @@ def _action(kind, h, svc, today):
                                                                   HealthCheck.too_slow])
 @given(seq=st.lists(steps, min_size=1, max_size=14),
        category=st.sampled_from(["NEIGHBOUR", "LABOUR", "TRAFFIC_ACCIDENT", "FOREST_LAND"]),
-       risky=st.booleans())
-def test_random_follow_through_keeps_the_invariants(svc, clock, seq, category, risky):
+       risky=st.booleans(), start=st.sampled_from(STARTS))
+def test_random_follow_through_keeps_the_invariants(svc, clock, seq, category, risky, start):
     clock.now = START
-    view = register(svc, category=category, risk_flags=["violence_threat"] if risky else [])
+    b = body(county(svc)["v"], category, risk_flags=["violence_threat"] if risky else [])
+    if start == "held":  # the same applicant again: held for 并单 against the first
+        svc.register_dispute(command(b), CLERK)
+    elif start == "on_spot":
+        b["disposition"] = {"type": "resolved_on_spot", "terms": "当场和解"}
+    view = svc.register_dispute(command(b), CLERK)[1]
+    assert view["state"] == {"routed": view["state"], "held": "held_duplicate", "on_spot": "fulfilling"}[start]
     dispute_id = view["id"]
     _check(svc, dispute_id)
     last_agency_call = None
@@ -130,6 +147,12 @@ def test_random_follow_through_keeps_the_invariants(svc, clock, seq, category, r
                 first = svc.agency_event(*last_agency_call)  # the same event_id: the first answer, nothing new
                 d2, _, _ = _snapshot(svc, dispute_id)
                 assert d2.event_count == before[0] and svc.agency_event(*last_agency_call) == first
+            elif kind == "duplicate":
+                try:
+                    svc.decide_duplicate(dispute_id, what, "性质测试", CLERK)
+                except StateConflict:
+                    after, hs_after, _ = _snapshot(svc, dispute_id)
+                    assert (after.event_count, after.state) == before[:2]
             elif kind == "timer":
                 clock.advance(days=index)
                 svc.run_due_timers()

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from router.services import Actor
 from router.store.models import Event
-from tests.builders import county, events_of, lead_of, move_past, register
+from tests.builders import CLERK, body, command, county, events_of, lead_of, move_past, register
 from tests.scenarios import build
 
 Q = {"from_": date(2026, 11, 1), "to": date(2026, 11, 30)}
@@ -79,8 +79,14 @@ def _system_events(svc, type_: str) -> list[dict]:
 
 def test_signals_are_raised_once_and_cleared_with_events(svc, clock):
     c = county(svc)
-    flagged = register(svc, risk_flags=["domestic_violence"])
-    others = [register(svc, c["v"]) for _ in range(2)]
+    b = body(c["v"], risk_flags=["domestic_violence"])
+    flagged = svc.register_dispute(command(b), CLERK)[1]
+    others = [register(svc, c["v"]) for _ in range(2)]  # a cluster of three, each its own applicant
+    for category, respondent in (("CONTRACT", "甲公司"), ("DAMAGES", "乙公司")):  # the same applicant again
+        other = {"role": "respondent", "kind": "organization", "name": respondent}
+        again = svc.register_dispute(command({**b, "category": category, "risk_flags": [],
+                                              "parties": [b["parties"][0], other]}), CLERK)[1]
+        assert again["duplicate_of"] is None  # other matters, not held for 并单
     first = svc.refresh_warnings()
     kinds = {s["kind"] for s in svc.warnings_report()["signals"]}
     assert kinds == {"flagged_open", "cluster", "repeat_party"}
