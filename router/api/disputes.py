@@ -11,6 +11,7 @@ from router.api.blueprint import Blueprint
 from router.domain.errors import ValidationError
 from router.schemas.disputes import (
     ActionIn,
+    CompletionIn,
     DisputeOut,
     DisputePage,
     DisputeQuery,
@@ -101,6 +102,18 @@ def duplicate(data: dict[str, Any], dispute_id: str) -> Any:
     and routes it. Audited on both disputes' timelines; 409 when the state does not allow it."""
     return services().decide_duplicate(dispute_id, data["decision"], data["reason"], current_actor(),
                                        data.get("into"))
+
+
+@blp.post("/<string:dispute_id>/completion")
+@require_roles("clerk", "supervisor", "admin")
+@blp.arguments(CompletionIn)
+@blp.answers(200, DisputeOut)
+@blp.fails(400, 401, 403, 404, 409, 413, 415, 422)
+def completion(data: dict[str, Any], dispute_id: str) -> Any:
+    """补正完毕: a dispute its lead returned as incomplete (`reason_code: incomplete`) waits in
+    `awaiting_completion`; the note is appended to its summary and the same body is offered it again.
+    409 in any other state."""
+    return services().complete_registration(dispute_id, data["note"], current_actor())
 
 
 @blp.post("/<string:dispute_id>/handoffs/<string:handoff_id>/paper-handover")

@@ -188,9 +188,9 @@ class ReturnReason(StrEnum):
 RETURN_REASON_ZH = {ReturnReason.NOT_OUR_AREA: "不属本辖区", ReturnReason.NOT_OUR_SCOPE: "不属本单位职责",
                     ReturnReason.INCOMPLETE: "材料不全", ReturnReason.PARTY_REFUSES: "当事人不同意调解",
                     ReturnReason.IN_PROCEEDINGS: "已进入诉讼/仲裁/行政程序", ReturnReason.OTHER: "其他"}
-# Returns a body cannot solve by offering the dispute to another one: a supervisor decides.
-RETURNS_FOR_SUPERVISORS = frozenset({ReturnReason.INCOMPLETE, ReturnReason.PARTY_REFUSES,
-                                     ReturnReason.IN_PROCEEDINGS})
+# Returns a body cannot solve by offering the dispute to another one: a supervisor decides. An
+# incomplete one (材料不全) goes back to the window instead, to be completed and offered again.
+RETURNS_FOR_SUPERVISORS = frozenset({ReturnReason.PARTY_REFUSES, ReturnReason.IN_PROCEEDINGS})
 
 
 class OutcomeResult(StrEnum):
@@ -286,5 +286,6 @@ EVENT_ZH: dict[str, str] = {
     "warning.cleared": "预警解除", "dispute.resolve_on_spot": "当场化解",
     "dispute.hold_duplicate": "疑似重复，暂缓分流", "dispute.confirm_distinct": "确认非重复",
     "dispute.merge": "并单", "dispute.split": "拆单", "dispute.merged_in": "并入重复登记",
-    "dispute.split_out": "拆出重复登记",
+    "dispute.split_out": "拆出重复登记", "dispute.request_completion": "退回窗口补正",
+    "dispute.complete_intake": "补正完毕",
 }

@@ -159,6 +159,13 @@ class DuplicateDecisionIn(Strict):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
+class CompletionIn(Strict):
+    """补正: what the window completed for a dispute its lead returned as incomplete (材料不全)."""
+
+    note = fields.String(required=True, validate=validate.Length(min=1, max=2000), metadata={
+        "description": "what was completed; appended to the summary, so the body reads it in the referral"})
+
+
 class PaperHandoverIn(Strict):
     """A clerk handed a paper agency its 委托函 (docs/agency-guide.md §1)."""
 

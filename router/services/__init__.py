@@ -23,6 +23,7 @@ from router.services import (
     agency_keys,
     agency_report,
     case_file,
+    completion,
     delivery,
     digest,
     division_report,
@@ -86,6 +87,15 @@ class Services:
         """并单 / 确认非重复 / 拆单 on a held registration; returns it after the decision."""
         merge.decide_duplicate(self.ctx, dispute_id, decision, reason, actor, into)
         return views.get_dispute(self.ctx, dispute_id)
+
+    def complete_registration(self, dispute_id: str, note: str, actor: Actor) -> dict[str, Any]:
+        """补正完毕: the window completed what the lead returned as incomplete; it is offered again."""
+        completion.complete_registration(self.ctx, dispute_id, note, actor)
+        return views.get_dispute(self.ctx, dispute_id)
+
+    def completion_queue(self) -> list[dict[str, Any]]:
+        """待补正: disputes a lead returned as incomplete, oldest first."""
+        return completion.completion_queue(self.ctx)
 
     # ------------------------------------------------------------------ reading
     def get_dispute(self, dispute_id: str) -> dict[str, Any]:

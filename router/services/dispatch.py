@@ -129,10 +129,15 @@ def place_lead(op: Operation, agency_code: str, body_type: BodyType, *, extra: d
 def replace_lead(op: Operation, failed: Handoff, reason: str, code: ReturnReason = ReturnReason.OTHER) -> None:
     """The lead was not taken: the next candidate for the return's reason, or supervisors after 3 failed
     placements (`max_placements` in bodies.yaml), when no candidate is left, or when the reason is one
-    no other body solves (incomplete, the party refuses, already in proceedings)."""
+    no other body solves (the party refuses, already in proceedings); an incomplete registration goes
+    back to the window (router/services/completion.py)."""
     if op.dispute.state not in WITH_A_LEAD:
         return
     op = op.by_system()
+    if code == ReturnReason.INCOMPLETE:  # the window completes it (补正), then the same body gets it again
+        op.fire_dispute("request_completion", extra={"reason": reason, "return_code": code,
+                                                     "agency": failed.agency_code, "handoff_id": failed.id})
+        return
     limit = op.config.bodies.max_placements
     failures = failed_placements(op.dispute)
     for_supervisors = code in RETURNS_FOR_SUPERVISORS

@@ -1,6 +1,7 @@
-"""并单 on the dispute page (docs/domain.md §8): a clerk or a supervisor merges a held registration
-into the open dispute, confirms it is another matter (it routes at once), or undoes a merge (拆单).
-A plain form post that redirects back; the errors come back beside the reason field, in Chinese."""
+"""The window's decisions on the dispute page (docs/domain.md §7-8): 并单 (a clerk or a supervisor
+merges a held registration into the open dispute, confirms it is another matter so it routes, or
+undoes a merge: 拆单) and 补正 (completing what a lead returned as incomplete). Plain form posts that
+redirect back; errors come back beside their field, in Chinese."""
 
 from __future__ import annotations
 
@@ -36,4 +37,26 @@ def duplicate_decision(dispute_id: str) -> Response:
         return page("dispute/page.html", 409 if "decision" in errors else 422, duplicate_errors=errors,
                     **dispute_context(dispute_id))
     flash(DONE_ZH[decision])
+    return redirect(f"/disputes/{dispute_id}", code=303)
+
+
+@web.post("/disputes/<dispute_id>/completion")
+@requires("clerk", "supervisor", "admin")
+def completion(dispute_id: str) -> Response:
+    """补正完毕 from the dispute page: the note, then the same body is offered the dispute again."""
+    note = request.form.get("note", "").strip()
+    errors: dict[str, list[str]] = {}
+    if not note:
+        errors["note"] = ["请写明补正了哪些材料或情况"]
+    else:
+        try:
+            svc().complete_registration(dispute_id, note, g.user)
+        except ValidationError as e:
+            errors["note"] = [e.message_zh]
+        except (StateConflict, DomainError) as e:
+            errors["completion"] = [e.message_zh]
+    if errors:
+        return page("dispute/page.html", 409 if "completion" in errors else 422, completion_errors=errors,
+                    **dispute_context(dispute_id))
+    flash("已补正，已重新推送承办单位")
     return redirect(f"/disputes/{dispute_id}", code=303)

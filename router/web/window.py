@@ -79,7 +79,7 @@ def _context(form: IntakeForm, *, preview: dict[str, Any] | None = None, already
             "not_accepted_reasons": [(str(code), t.text) for code, t in NOT_ACCEPTED_REASONS.items()],
             "party_roles": _options(PARTY_ROLE_ZH, PartyRole), "party_kinds": _options(PARTY_KIND_ZH, PartyKind),
             "residences": residences, "places": places(v.get("district", ""), v.get("town", ""), v.get("village", "")),
-            "today": svc().registered_by(g.user)}
+            "today": svc().registered_by(g.user), "to_complete": svc().completion_queue()}
 
 
 def _check_place(form: IntakeForm) -> None:

@@ -23,11 +23,12 @@ class DisputeState(StrEnum):
     NOT_ACCEPTED = "not_accepted"
     HELD_DUPLICATE = "held_duplicate"
     MERGED = "merged"
+    AWAITING_COMPLETION = "awaiting_completion"
 
 
 S = DisputeState
 OPEN = frozenset({S.RECEIVED, S.ROUTED, S.NEEDS_SUPERVISOR, S.HANDED_OFF, S.IN_HANDLING, S.AGREED, S.CONFIRMING,
-                  S.FULFILLING, S.FOLLOW_UP, S.HELD_DUPLICATE})
+                  S.FULFILLING, S.FOLLOW_UP, S.HELD_DUPLICATE, S.AWAITING_COMPLETION})
 WITH_A_LEAD = frozenset({S.ROUTED, S.HANDED_OFF, S.IN_HANDLING})  # a lead that fails is replaced
 AFTER_AGREEMENT = frozenset({S.AGREED, S.FULFILLING})             # judicial confirmation may be asked
 
@@ -35,7 +36,7 @@ STATE_NAMES_ZH = {
     S.RECEIVED: "已受理", S.ROUTED: "已分流", S.NEEDS_SUPERVISOR: "待督办指定", S.HANDED_OFF: "已移交",
     S.IN_HANDLING: "办理中", S.AGREED: "已达成协议", S.CONFIRMING: "司法确认中", S.FULFILLING: "履行中",
     S.FOLLOW_UP: "待回访", S.CLOSED: "已办结", S.ARCHIVED: "已归档", S.NOT_ACCEPTED: "不予受理",
-    S.HELD_DUPLICATE: "疑似重复待核", S.MERGED: "已并单",
+    S.HELD_DUPLICATE: "疑似重复待核", S.MERGED: "已并单", S.AWAITING_COMPLETION: "待补正",
 }
 TRIGGER_NAMES_ZH = {
     "route": "分流", "route_to_supervisor": "转督办人员", "hand_off": "移交", "reroute": "改派或提级",
@@ -43,7 +44,7 @@ TRIGGER_NAMES_ZH = {
     "start_fulfilment": "开始履行", "fulfil": "登记履行情况", "close": "办结", "reopen": "重新办理",
     "relapse": "登记复发", "archive": "归档", "not_accept": "不予受理",
     "resolve_on_spot": "当场化解", "hold_duplicate": "疑似重复暂缓分流", "confirm_distinct": "确认非重复",
-    "merge": "并单", "split": "拆单",
+    "merge": "并单", "split": "拆单", "request_completion": "退回窗口补正", "complete_intake": "补正完毕",
 }
 
 DISPUTE = Workflow(
@@ -54,7 +55,11 @@ DISPUTE = Workflow(
         T("route_to_supervisor", sorted({S.RECEIVED} | WITH_A_LEAD), S.NEEDS_SUPERVISOR),
         T("hand_off", S.ROUTED, S.HANDED_OFF),
         # Supervisor override or automatic re-route after a return/expiry: back to routed, then hand_off.
-        T("reroute", sorted({S.NEEDS_SUPERVISOR} | WITH_A_LEAD), S.ROUTED),
+        T("reroute", sorted({S.NEEDS_SUPERVISOR, S.AWAITING_COMPLETION} | WITH_A_LEAD), S.ROUTED),
+        # 材料不全: the lead returned it for what the window must complete (补正); the clerk's completion
+        # offers it to the same body again.
+        T("request_completion", sorted(WITH_A_LEAD), S.AWAITING_COMPLETION),
+        T("complete_intake", S.AWAITING_COMPLETION, S.ROUTED),
         T("start_handling", S.HANDED_OFF, S.IN_HANDLING),
         T("agree", S.IN_HANDLING, S.AGREED, effects=(start_clock("confirmation_window"),)),
         # 司法确认: the parties may apply while the agreement is fresh (window checked by the service).

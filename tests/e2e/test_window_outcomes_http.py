@@ -115,3 +115,26 @@ def test_a_repeat_on_the_window_is_held_and_merged_from_the_dispute_page(clerk, 
     again = clerk.post(f"/disputes/{second_id}/duplicate",
                        data={"csrf_token": token, "decision": "merge", "reason": "同一纠纷"})
     assert again.status_code == 409 and 'role="alert"' in again.text
+
+
+# ---------------------------------------------------------------- 补正
+def test_incomplete_back_to_the_window_and_completed_over_http_and_on_the_page(live, clerk, svc, agencies):
+    d = live.post("/api/v1/disputes", body(county(svc)["v"])).json()
+    lead = d["handoffs"][0]
+    r = agencies(lead["agency"]).event(lead["id"], "returned", reason="缺少身份证明", basis="若干规定第23条",
+                                       reason_code="incomplete")
+    assert r.status_code == 200, r.text
+    assert live.get(f"/api/v1/disputes/{d['id']}").json()["state"] == "awaiting_completion"
+    window = clerk.get("/window").text
+    assert "待补正" in window and f"/disputes/{d['id']}#completion" in window and "缺少身份证明" in window
+    page = clerk.get(f"/disputes/{d['id']}").text
+    assert 'for="completion-note"' in page and "以材料不全退回：缺少身份证明" in page
+    blank = clerk.post(f"/disputes/{d['id']}/completion", data={"csrf_token": csrf_of(page), "note": " "})
+    assert blank.status_code == 422 and 'id="completion-note-err"' in blank.text
+    url = f"/api/v1/disputes/{d['id']}/completion"
+    assert live.post(url, {"note": ""}).status_code == 422
+    assert live.post(url, {"note": "已补交"}, role=None).status_code == 401
+    done = live.post(url, {"note": "已补交身份证复印件"})
+    assert done.status_code == 200 and done.json()["state"] == "handed_off"
+    assert [h["agency"] for h in done.json()["handoffs"] if h["role"] == "lead"] == [lead["agency"]] * 2
+    assert live.post(url, {"note": "再补一次"}).status_code == 409

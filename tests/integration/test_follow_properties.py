@@ -29,7 +29,7 @@ from tests.builders import CLERK, START, body, command, county, register
 SUPERVISOR = Actor("user", "prop-supervisor", "supervisor")
 
 AGENCY_EVENTS = ("acknowledged", "returned", "returned_not_our_area", "returned_not_our_scope",
-                 "returned_party_refuses", "progress", "outcome_agreement", "outcome_confirmed",
+                 "returned_party_refuses", "returned_incomplete", "progress", "outcome_agreement", "outcome_confirmed",
                  "outcome_failed", "outcome_withdrawn", "closed", "closed_fulfilled")
 ACTIONS = ("urge", "escalate", "reroute", "designate", "withdraw", "close", "reopen", "follow_up_ok",
            "follow_up_relapse", "record_fulfilment", "request_confirmation")
@@ -40,6 +40,7 @@ steps = st.one_of(
     st.tuples(st.just("supervisor"), st.integers(0, 7), st.sampled_from(ACTIONS)),
     st.tuples(st.just("repeat"), st.integers(0, 7), st.just("")),
     st.tuples(st.just("duplicate"), st.integers(0, 7), st.sampled_from(("merge", "distinct", "split"))),
+    st.tuples(st.just("complete"), st.integers(0, 7), st.just("")),  # 补正 at the window
 )
 # Where the dispute starts: dispatched; held as a likely repeat (并单); settled at the window (当场化解).
 STARTS = ("routed", "held", "on_spot")
@@ -153,6 +154,14 @@ def test_random_follow_through_keeps_the_invariants(svc, clock, seq, category, r
                 except StateConflict:
                     after, hs_after, _ = _snapshot(svc, dispute_id)
                     assert (after.event_count, after.state) == before[:2]
+            elif kind == "complete":
+                try:
+                    svc.complete_registration(dispute_id, "补交材料", CLERK)
+                except StateConflict:
+                    after, _, _ = _snapshot(svc, dispute_id)
+                    assert (after.event_count, after.state) == before[:2]
+                else:
+                    assert before[1] == "awaiting_completion"
             elif kind == "timer":
                 clock.advance(days=index)
                 svc.run_due_timers()

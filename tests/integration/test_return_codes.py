@@ -53,7 +53,7 @@ def test_not_our_scope_with_no_other_body_type_goes_to_supervisors(svc, clock):
     assert len(_leads(view)) == 1
 
 
-@pytest.mark.parametrize("code", ["incomplete", "party_refuses", "in_proceedings"])
+@pytest.mark.parametrize("code", ["party_refuses", "in_proceedings"])
 def test_returns_no_other_body_solves_go_to_supervisors_with_the_reason(svc, clock, code):
     d = register(svc)
     view = _return(svc, d, code)
