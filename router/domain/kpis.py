@@ -61,6 +61,7 @@ class Thresholds:
     agency_min_n: int = 5
     agency_return_share: float = 0.5
     agency_failed_deliveries: int = 5
+    agency_down_minutes: int = 30
     rising_share: float = 1.5
     rising_min: int = 3
 

@@ -287,5 +287,5 @@ EVENT_ZH: dict[str, str] = {
     "dispute.hold_duplicate": "疑似重复，暂缓分流", "dispute.confirm_distinct": "确认非重复",
     "dispute.merge": "并单", "dispute.split": "拆单", "dispute.merged_in": "并入重复登记",
     "dispute.split_out": "拆出重复登记", "dispute.request_completion": "退回窗口补正",
-    "dispute.complete_intake": "补正完毕",
+    "dispute.complete_intake": "补正完毕", "agency.recovered": "机构恢复，补送积压",
 }

@@ -21,6 +21,7 @@ class Breaker:
         self.cooldown = cooldown
         self.open_until = 0.0
         self.trial = False
+        self.recovered_at: float | None = None
         self.lock = threading.Lock()
 
     def allow(self) -> bool:
@@ -32,20 +33,29 @@ class Breaker:
                 return True
             return False
 
+    def draining(self) -> bool:
+        """Shortly after an outage ended: the backlog is going out and must keep its order."""
+        return self.recovered_at is not None and self.clock() - self.recovered_at < self.max
+
     def remaining(self) -> float:
         return max(1.0, self.open_until - self.clock())
 
-    def record(self, ok: bool) -> None:
+    def record(self, ok: bool) -> bool:
+        """True when this success closed an open circuit: the agency is back, its backlog may go."""
         with self.lock:
             self.trial = False
             if ok:
-                self.failures, self.cooldown = 0, self.base
-                return
+                recovered = self.failures >= self.threshold
+                self.failures, self.cooldown, self.open_until = 0, self.base, 0.0
+                if recovered:
+                    self.recovered_at = self.clock()
+                return recovered
             self.failures += 1
             if self.failures >= self.threshold:
                 if self.open_until:
                     self.cooldown = min(self.cooldown * 2, self.max)
                 self.open_until = self.clock() + self.cooldown
+            return False
 
 
 class CircuitBreakers:

@@ -48,11 +48,14 @@ class DeliveryWorker:
         if not breaker.allow():
             metrics.CIRCUIT_DEFERRED.labels(job.agency_code).inc()
             return self.svc.defer_delivery(job, breaker.remaining())
+        if breaker.draining() and self.svc.older_waiting(job):  # the backlog goes oldest first
+            return self.svc.defer_delivery(job, 0.0)
         if not job.url:
             result = SendResult("final", None, "agency has no endpoint configured", None, 0.0)
         else:
             result = self.sender.send(job.url, job.payload, job.secrets, idempotency_key=job.idempotency_key)
-        breaker.record(result.outcome == "delivered" or result.outcome == "final" and result.status is not None)
+        if breaker.record(result.outcome == "delivered" or result.outcome == "final" and result.status is not None):
+            self.svc.resume_agency(job.agency_code)  # back after an outage: its backlog goes now, in order
         log.info("delivery attempt", extra={"delivery_id": job.delivery_id, "reference": job.reference,
                                             "handoff_id": job.idempotency_key, "agency": job.agency_code,
                                             "attempt": job.attempt, "outcome": result.outcome,

@@ -46,7 +46,7 @@ class BehindQuery(ReportQuery):
 
 class WarningsQuery(Strict):
     kind = fields.String(validate=validate.OneOf(["flagged_open", "flagged_overdue", "cluster", "repeat_party",
-                                                  "agency_returns", "agency_deliveries"]))
+                                                  "agency_returns", "agency_deliveries", "agency_down"]))
     format = fields.String(load_default="json", validate=validate.OneOf(FORMATS))
 
 
@@ -182,7 +182,7 @@ class DivisionsOut(PeriodOut):
 class SignalOut(Out):
     key = fields.String()
     kind = fields.String(metadata={"description": "flagged_open | flagged_overdue | cluster | repeat_party | "
-                                                  "agency_returns | agency_deliveries"})
+                                                  "agency_returns | agency_deliveries | agency_down"})
     kind_name = fields.String()
     why = fields.String()
     dispute_ids = fields.List(fields.String())

@@ -206,6 +206,14 @@ class Services:
     def defer_delivery(self, job: delivery.Job, seconds: float) -> str:
         return delivery.defer(self.ctx, job, seconds)
 
+    def older_waiting(self, job: delivery.Job) -> bool:
+        """An older delivery to the same agency still waits: this one should step back while it drains."""
+        return delivery.older_waiting(self.ctx, job)
+
+    def resume_agency(self, code: str) -> int:
+        """The agency is reachable again: its waiting deliveries are due now, oldest first."""
+        return delivery.resume(self.ctx, code)
+
     def deliveries_due(self) -> list[tuple[str, str]]:
         return delivery.due_for_enqueue(self.ctx)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from router.adapters import adapter_for
 from router.adapters.base import SendResult
@@ -50,6 +50,7 @@ class Job:
     reference: str
     body_type: str
     kind: str = "handoff.offered"
+    feed_seq: int | None = None  # its place among this agency's deliveries
 
 
 def claim(ctx: ServiceContext, delivery_id: str, owner: str) -> Job | None:
@@ -76,14 +77,14 @@ def claim(ctx: ServiceContext, delivery_id: str, owner: str) -> Job | None:
             row = s.scalars(select(Outbox).where(Outbox.id == d.outbox_id)).one()
             payload = {k: v for k, v in row.payload.items() if k != "agency"}
             return Job(d.id, owner, d.attempts, url, payload, agency_secrets(ctx, s, d.agency_code), d.outbox_id,
-                       d.agency_code, str(payload.get("reference", "")), d.body_type, d.kind)
+                       d.agency_code, str(payload.get("reference", "")), d.body_type, d.kind, d.feed_seq)
         h = s.get(Handoff, d.handoff_id)
         if h.state in ENDED:  # withdrawn or given up before it went out: nothing to send
             d.state, d.lease_owner, d.lease_expires_at, d.last_error = "cancelled", None, None, f"handoff {h.state}"
             return None
         payload = adapter_for(d.body_type).build(referral_input(ctx, s, h))
-        return Job(d.id, owner, d.attempts, url, payload,
-                   agency_secrets(ctx, s, d.agency_code), h.id, d.agency_code, h.dispute.reference, d.body_type)
+        return Job(d.id, owner, d.attempts, url, payload, agency_secrets(ctx, s, d.agency_code), h.id, d.agency_code,
+                   h.dispute.reference, d.body_type, feed_seq=d.feed_seq)
 
 
 # --------------------------------------------------------------------------- outcomes
@@ -175,6 +176,34 @@ def defer(ctx: ServiceContext, job: Job, seconds: float) -> str:
     return "deferred" if n else "missing"
 
 
+def resume(ctx: ServiceContext, agency_code: str) -> int:
+    """An agency is reachable again (its circuit closed): every delivery waiting for it is due now, and
+    goes out in the order it was made (the feed's order). Audited on the system chain for supervisors."""
+    now = ctx.now()
+    with ctx.store.unit_of_work() as uow:
+        waiting = (Delivery.agency_code == agency_code, Delivery.state == "pending",
+                   or_(Delivery.lease_expires_at.is_(None), Delivery.lease_expires_at < now))  # not in hand
+        uow.session.execute(update(Delivery).where(*waiting, Delivery.next_attempt_at > now)
+            .values(next_attempt_at=now, updated_at=now).execution_options(synchronize_session=False))
+        n = uow.session.scalar(select(func.count()).select_from(Delivery).where(*waiting)) or 0
+        if n:
+            uow.append_event(type="agency.recovered", actor=SYSTEM.id, at=now, dispute=None,
+                             data={"agency": agency_code, "backlog": n})
+    return n
+
+
+def older_waiting(ctx: ServiceContext, job: Job) -> bool:
+    """While a backlog drains, is an older delivery to the same agency still waiting (not in a
+    worker's hands)? Then this one steps back, so the agency gets them in the order they were made."""
+    if job.feed_seq is None:
+        return False
+    now = ctx.now()
+    with ctx.store.read() as s:
+        return s.scalar(select(Delivery.id).where(
+            Delivery.agency_code == job.agency_code, Delivery.state == "pending", Delivery.feed_seq < job.feed_seq,
+            or_(Delivery.lease_expires_at.is_(None), Delivery.lease_expires_at < now)).limit(1)) is not None
+
+
 def due_for_enqueue(ctx: ServiceContext, limit: int = 500) -> list[tuple[str, str]]:
     """Deliveries to put (back) on the broker: due and unleased, and not enqueued since they became due
     (or enqueued so long ago that the message must have been lost). Marks them enqueued."""
@@ -187,7 +216,7 @@ def due_for_enqueue(ctx: ServiceContext, limit: int = 500) -> list[tuple[str, st
             or_(Delivery.enqueued_at.is_(None), Delivery.enqueued_at < Delivery.next_attempt_at,
                 Delivery.enqueued_at < now - REENQUEUE_AFTER,
                 and_(Delivery.lease_expires_at.is_not(None), Delivery.lease_expires_at < now)))
-            .order_by(Delivery.next_attempt_at).limit(limit))
+            .order_by(Delivery.feed_seq).limit(limit))  # of what is due, the oldest made first
         if not ctx.settings.is_sqlite:
             q = q.with_for_update(skip_locked=True)
         rows = s.scalars(q).all()

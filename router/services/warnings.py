@@ -23,7 +23,8 @@ from router.store.report_models import DisputeFigures, HandoffFigures, Signal
 from router.workflows.dispute import OPEN, DisputeState
 
 KIND_ZH = {"flagged_open": "高风险纠纷在办", "flagged_overdue": "高风险纠纷超期", "cluster": "同类纠纷聚集",
-           "repeat_party": "同一当事人反复", "agency_returns": "单位退回过多", "agency_deliveries": "单位持续无法送达"}
+           "repeat_party": "同一当事人反复", "agency_returns": "单位退回过多", "agency_deliveries": "单位持续无法送达",
+           "agency_down": "机构异常"}
 
 
 @dataclass
@@ -124,7 +125,25 @@ def _agencies(ctx: ServiceContext, s: Any, now: datetime) -> list[Found]:
     for agency, n in s.execute(failed):
         out.append(Found(f"agency_deliveries:{agency}", "agency_deliveries",
                          f"{names.get(agency, agency)}近{th.agency_window_days}天有{n}次推送最终失败", agency=agency))
-    return out
+    return out + _agencies_down(ctx, s, now, names)
+
+
+def _agencies_down(ctx: ServiceContext, s: Any, now: datetime, names: dict[str, str]) -> list[Found]:
+    """机构异常: an agency whose deliveries have kept failing for `agency_down_minutes`, with nothing
+    delivered to it meanwhile. Its backlog is kept (the circuit defers it) and drained when it is back."""
+    since = now - timedelta(minutes=ctx.config.thresholds.agency_down_minutes)
+    failing = (select(Delivery.agency_code).where(Delivery.state == "pending", Delivery.last_error.is_not(None),
+                                                  Delivery.created_at <= since).distinct())
+    reached = select(Delivery.agency_code).where(Delivery.delivered_at > since).distinct()
+    down = [a for (a,) in s.execute(failing.except_(reached))]
+    if not down:
+        return []
+    backlog = dict(s.execute(select(Delivery.agency_code, func.count()).where(
+        Delivery.agency_code.in_(down), Delivery.state == "pending").group_by(Delivery.agency_code)).all())
+    minutes = ctx.config.thresholds.agency_down_minutes
+    return [Found(f"agency_down:{a}", "agency_down",
+                  f"{names.get(a, a)}推送持续失败超过{minutes}分钟，积压{backlog.get(a, 0)}件待送达（恢复后按序补送）",
+                  agency=a) for a in sorted(down)]
 
 
 def find(ctx: ServiceContext) -> list[Found]:
