@@ -90,11 +90,14 @@ def check_disposition(d: Disposition, today: date, err: Callable[[str, str, str]
         for name in ("terms", "amount", "fulfil_by"):
             if getattr(d, name) is not None:
                 err(f"{p}.{name}", "不予受理不填写协议内容", f"{name} belongs to resolved_on_spot")
+        if d.fulfilled:
+            err(f"{p}.fulfilled", "不予受理不能同时登记为已履行", "fulfilled belongs to resolved_on_spot")
         return
     if not (d.terms or "").strip():
         err(f"{p}.terms", "当场化解必须填写协议内容", "resolved_on_spot needs the terms")
-    if d.reason_code is not None or d.refer_to is not None:
-        err(f"{p}.reason_code", "当场化解不填写不予受理理由", "reason_code belongs to not_accepted")
+    for name in ("reason_code", "reason", "refer_to"):
+        if getattr(d, name) is not None:
+            err(f"{p}.{name}", "当场化解不填写不予受理理由或去向", f"{name} belongs to not_accepted")
     if d.amount is not None and d.amount < 0:
         err(f"{p}.amount", "金额不能为负数", "amount must not be negative")
     if d.fulfil_by is not None and d.fulfil_by < today:

@@ -25,7 +25,7 @@ ALERT_FLAGS = frozenset({RiskFlag.VIOLENCE_THREAT, RiskFlag.GROUP, RiskFlag.DOME
 SATISFIED = frozenset({Satisfaction.SATISFIED, Satisfaction.BASICALLY_SATISFIED})
 
 DISPUTE_EVENTS = frozenset({"dispute.registered", "dispute.agree", "dispute.resolve_on_spot", "dispute.close",
-                            "dispute.fulfil", "dispute.not_accept"})
+                            "dispute.fulfil", "dispute.not_accept", "dispute.merge", "dispute.split"})
 HANDOFF_EVENTS = frozenset({"handoff.offer", "handoff.acknowledge", "handoff.deadline_moved",
                             "handoff.clock_stopped", "handoff.complete", "handoff.return_", "handoff.expire",
                             "handoff.fail_delivery", "handoff.recall"})
@@ -55,11 +55,16 @@ def dispute_changes(type: str, data: Mapping[str, Any], on: date, tier_of: TierO
     if type == "dispute.close":
         code = data.get("closure")
         changes: dict[str, Any] = {"closure": code, "closed_on": on}
-        if code in FAILED_CLOSURES and not resolved:
+        # A held repeat closed instead of merged was never mediated: not a failure either.
+        if code in FAILED_CLOSURES and not resolved and data.get("from") != "held_duplicate":
             changes.update(failed_on=on, concluded_on=on)
         return changes
     if type == "dispute.not_accept":  # ended, not concluded (docs/reports.md §1)
         return {"closure": "not_accepted", "closed_on": on}
+    if type == "dispute.merge":  # 并单: part of another dispute now; 拆单 makes it its own again
+        return {"closure": "merged", "closed_on": on}
+    if type == "dispute.split":
+        return {"closure": None, "closed_on": None}
     if type == "dispute.fulfil":
         fulfilled = data.get("fulfilled_on")
         return {"fulfilled_on": date.fromisoformat(fulfilled) if isinstance(fulfilled, str) else on}

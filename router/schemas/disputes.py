@@ -76,9 +76,11 @@ class HandoffOut(Out):
 
 
 def _party_name(p: Any) -> str:
-    """Family cases show a person as 张某 to staff (routing.yaml `mask_names`, docs/domain.md §9)."""
+    """Family cases show a person as 张某 to staff (routing.yaml `mask_names`, docs/domain.md §9); so do
+    the persons a family case brought along when it was merged (并单) into a dispute of another kind."""
     category = dumping().config.ruleset.categories.get(p.dispute.category)
-    return ids.mask_name(p.name) if category and category.mask_names and p.kind == "person" else p.name
+    masked = (category is not None and category.mask_names) or bool(p.mask_name)
+    return ids.mask_name(p.name) if masked and p.kind == "person" else p.name
 
 
 class PartyOut(Out):

@@ -24,7 +24,7 @@ from router.services.facts import facts_of
 from router.services.operation import Operation
 from router.store.models import Dispute, Party
 from router.store.uow import jsonable
-from router.workflows.dispute import DISPUTE, DisputeState
+from router.workflows.dispute import DISPUTE, OPEN, DisputeState
 
 DECISIONS = {"merge": ("merge", "并单"), "distinct": ("confirm_distinct", "确认非重复"), "split": ("split", "拆单")}
 
@@ -57,6 +57,8 @@ def decide_duplicate(ctx: ServiceContext, dispute_id: str, decision: str, reason
             if _other(d, decision, into) != other:  # changed before the locks were taken: decide again
                 raise StateConflict("该纠纷刚被他人处理，请刷新后重试", "the dispute changed; try again", state=d.state)
             trigger, name = DECISIONS[decision]
+            if decision == "merge" and d.state == DisputeState.MERGED and d.merged_into == other:
+                return  # the same merge again (a retry, a second click): its first answer stands
             if trigger not in DISPUTE.triggers_from(d.state):
                 raise DISPUTE.refuse(d.state, name, trigger)
             op = Operation(ctx, uow, d, actor, at)
@@ -94,12 +96,15 @@ def merge(op: Operation, into: Operation, reason: str) -> None:
         raise StateConflict(f"{target.reference}已不在办理中，不能并入", f"{target.reference} is not open",
                             state=target.state, field="into")
     start = (op.uow.session.scalar(select(func.max(Party.idx)).where(Party.dispute_id == target.id)) or 0) + 1
+    category = op.config.ruleset.categories.get(d.category)
+    family = bool(category and category.mask_names)  # its persons stay 张某 on a dispute of another kind
     for i, p in enumerate(d.parties):
         target.parties.append(Party(
             idx=start + i, role=p.role, kind=p.kind, name=p.name, division=p.division, credit_code=p.credit_code,
             id_number_enc=p.id_number_enc, id_number_hash=p.id_number_hash, id_number_masked=p.id_number_masked,
-            phone_enc=p.phone_enc, phone_hash=p.phone_hash, phone_masked=p.phone_masked, merged_from=d.id))
-    d.merged_into = target.id
+            phone_enc=p.phone_enc, phone_hash=p.phone_hash, phone_masked=p.phone_masked, merged_from=d.id,
+            mask_name=family or bool(p.mask_name)))
+    d.merged_into, target.updated_at = target.id, op.at
     d.closure = jsonable({"code": "merged", "reason": reason, "into": target.reference, "at": op.at,
                           "by": op.actor.id})
     op.fire_dispute("merge", extra={"reason": reason, "into": {"id": target.id, "reference": target.reference}})
@@ -111,13 +116,13 @@ def merge(op: Operation, into: Operation, reason: str) -> None:
 def split(op: Operation, into: Operation, reason: str) -> None:
     """拆单: the merge is undone and the registration routes as a dispute of its own."""
     d, target = op.dispute, into.dispute
-    if target.state == DisputeState.ARCHIVED:
-        raise StateConflict(f"{target.reference}已归档，不能拆单", f"{target.reference} is archived",
-                            state=target.state)
+    if target.state not in OPEN:  # its result stands for both (a 12345 work order has had its 回单)
+        raise StateConflict(f"{target.reference}已办结，不能拆单；如确属另一纠纷，请重新登记",
+                            f"{target.reference} is no longer open", state=target.state)
     moved = [p for p in target.parties if p.merged_from == d.id]
     for p in moved:
         target.parties.remove(p)  # delete-orphan: the copies go with the flush
-    d.merged_into, d.closure = None, None
+    d.merged_into, d.closure, target.updated_at = None, None, op.at
     op.fire_dispute("split", extra={"reason": reason, "out_of": {"id": target.id, "reference": target.reference}})
     into.event("dispute.split_out", {"reason": reason, "parties": len(moved),
                                      "registration": {"id": d.id, "reference": d.reference}})

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
+
 from router.adapters import hotline_12345
 from router.store.models import Dispute
 from router.store.uow import UnitOfWork
 from router.workflows.engine import Fired
 
 QUIET_STATES = frozenset({"received", "routed"})  # internal steps inside one intake transaction
-FINAL_STATES = frozenset({"closed", "not_accepted", "merged"})  # the work order gets its 回单
+# The work order gets its 回单. A merged one (并单) hears of the merge, and its 回单 comes when the
+# dispute it was merged into is closed (拆单 is refused after that, so there is only ever one).
+FINAL_STATES = frozenset({"closed", "not_accepted"})
 
 
 def hotline_agency(d: Dispute) -> str | None:
@@ -22,6 +26,10 @@ def hotline_agency(d: Dispute) -> str | None:
 
 
 def after_dispute_transition(uow: UnitOfWork, d: Dispute, fired: Fired, at: datetime) -> None:
+    if fired.dest == "closed":
+        for merged in uow.session.scalars(select(Dispute).where(Dispute.merged_into == d.id,
+                                                                Dispute.source == "hotline")):
+            _reply_for_merged(uow, merged, d, at)
     agency = hotline_agency(d)
     if agency is None or fired.dest in QUIET_STATES:
         return
@@ -35,3 +43,14 @@ def after_dispute_transition(uow: UnitOfWork, d: Dispute, fired: Fired, at: date
         payload = hotline_12345.status_notice(ref, d.reference, fired.dest, at.isoformat(), detail)
         kind = "hotline.status"
     uow.add_message(kind, "hotline_12345", {**payload, "agency": agency}, at=at, dispute_id=d.id)
+
+
+def _reply_for_merged(uow: UnitOfWork, merged: Dispute, into: Dispute, at: datetime) -> None:
+    """A work order merged into a dispute now closed gets that dispute's result as its 回单."""
+    agency = hotline_agency(merged)
+    if agency is None:
+        return
+    closure = {**(into.closure or {}), "merged_into": into.reference}
+    payload = hotline_12345.final_reply(merged.source_ref or "", merged.reference, at.isoformat(), closure,
+                                        dict(into.outcome or {}) or None)
+    uow.add_message("hotline.reply", "hotline_12345", {**payload, "agency": agency}, at=at, dispute_id=merged.id)

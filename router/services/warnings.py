@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 
 from router.domain.model import RISK_ZH
 from router.services.context import SYSTEM, ServiceContext
@@ -65,7 +65,8 @@ def _clusters(ctx: ServiceContext, s: Any, now: datetime) -> list[Found]:
     th, tree = ctx.config.thresholds, ctx.config.divisions
     since = now.astimezone(ctx.config.calendar.tz).date() - timedelta(days=th.cluster_days - 1)
     df = DisputeFigures
-    recent = (df.registered_on >= since, df.village.is_not(None))
+    # A registration merged into another (并单) is that dispute, not one more.
+    recent = (df.registered_on >= since, df.village.is_not(None), or_(df.closure.is_(None), df.closure != "merged"))
     hot = (select(df.village, df.category).where(*recent).group_by(df.village, df.category)
            .having(func.count() >= th.cluster_size).subquery())
     members: dict[tuple[str, str], list[str]] = {}

@@ -132,6 +132,7 @@ class Party(Base):
     phone_masked: Mapped[str | None] = mapped_column(String(16))
     # A copy appended by 并单 from the registration merged in; 拆单 removes the copies again.
     merged_from: Mapped[str | None] = mapped_column(String(36))
+    mask_name: Mapped[bool | None] = mapped_column(Boolean)  # shown as 张某 whatever the dispute's category
 
     dispute: Mapped[Dispute] = relationship(back_populates="parties")
 

@@ -39,8 +39,9 @@ def test_merge_and_split_over_http_by_a_clerk(live, svc):
     r = live.post(url, {"decision": "merge", "reason": "同一纠纷"})
     assert r.status_code == 200, r.text
     assert r.json()["state"] == "merged" and r.json()["merged_into"]["id"] == first["id"]
-    again = live.post(url, {"decision": "merge", "reason": "同一纠纷"})
-    assert again.status_code == 409 and again.json()["error"]["code"]
+    again = live.post(url, {"decision": "merge", "reason": "同一纠纷"})  # a retry: the first answer
+    assert again.status_code == 200 and again.json()["merged_into"]["id"] == first["id"]
+    assert live.post(url, {"decision": "distinct", "reason": "x"}).status_code == 409
     target = live.get(f"/api/v1/disputes/{first['id']}").json()
     assert len(target["parties"]) == 4
     r = live.post(url, {"decision": "split", "reason": "核实为两件事"}, role="supervisor")
@@ -113,7 +114,7 @@ def test_a_repeat_on_the_window_is_held_and_merged_from_the_dispute_page(clerk, 
     assert target.count("并单</small>") == 2
     assert events_of(svc, first_id, "dispute.merged_in")
     again = clerk.post(f"/disputes/{second_id}/duplicate",
-                       data={"csrf_token": token, "decision": "merge", "reason": "同一纠纷"})
+                       data={"csrf_token": token, "decision": "distinct", "reason": "不是同一纠纷"})
     assert again.status_code == 409 and 'role="alert"' in again.text
 
 

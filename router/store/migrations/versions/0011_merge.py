@@ -21,10 +21,12 @@ def upgrade() -> None:
         batch_op.create_foreign_key(op.f('fk_disputes_merged_into_disputes'), 'disputes', ['merged_into'], ['id'])
     with op.batch_alter_table('parties', schema=None) as batch_op:
         batch_op.add_column(sa.Column('merged_from', sa.String(length=36), nullable=True))
+        batch_op.add_column(sa.Column('mask_name', sa.Boolean(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('parties', schema=None) as batch_op:
+        batch_op.drop_column('mask_name')
         batch_op.drop_column('merged_from')
     with op.batch_alter_table('disputes', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('fk_disputes_merged_into_disputes'), type_='foreignkey')
