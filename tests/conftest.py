@@ -27,6 +27,7 @@ from router.store.models import (
     Event,
     Handoff,
     IdempotencyKey,
+    LinkRequest,
     Outbox,
     Party,
     SeenRequest,
@@ -123,7 +124,7 @@ def svc(settings: Settings, engine: Any, _synced: None, clock: Clock) -> Iterato
     yield services
     with engine.begin() as conn:
         for table in (FollowUp, HandoffFigures, DisputeFigures, Signal, CaseFile, SeenRequest, IdempotencyKey, Timer,
-                      Delivery, Outbox, Event, Handoff, Party, Dispute, User,
+                      Delivery, Outbox, Event, LinkRequest, Handoff, Party, Dispute, User,
                       Counter):
             conn.execute(delete(table))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from router.adapters.base import Adapter
 from router.adapters.court import CourtAdapter
+from router.adapters.expert_panel import ExpertPanelAdapter
 from router.adapters.hotline_12345 import HotlineAdapter
 from router.adapters.labour_arbitration import ArbitrationAdapter
 from router.adapters.legal_aid import LegalAidAdapter
@@ -13,7 +14,8 @@ from router.adapters.police import PoliceAdapter
 from router.adapters.procuratorate import ProcuratorateAdapter
 
 ADAPTERS: tuple[Adapter, ...] = (MediationAdapter(), CourtAdapter(), PoliceAdapter(), PetitionAdapter(),
-                                 ProcuratorateAdapter(), HotlineAdapter(), ArbitrationAdapter(), LegalAidAdapter())
+                                 ProcuratorateAdapter(), HotlineAdapter(), ArbitrationAdapter(), LegalAidAdapter(),
+                                 ExpertPanelAdapter())
 _BY_BODY = {b: a for a in ADAPTERS for b in a.body_types}
 
 

@@ -98,6 +98,9 @@ class ReferralInput:
     agreement: AgreementData | None = None
     # Set when a lead mediation failed before this handoff: what the next body must know of it.
     prior_mediation: PriorMediation | None = None
+    # Set for a body asked mid-case (联动): what the handling body asked of it, and which body asked.
+    question: str | None = None
+    asked_by: str | None = None
 
 
 class Adapter:
@@ -297,3 +300,24 @@ URGE_SCHEMA: dict[str, Any] = object_schema("催办/督办/撤回通知（所有
     "due": {"type": ["string", "null"], "format": "date-time"}, "count": {"type": "integer", "minimum": 1},
     "reason": {"type": "string"}, "at": {"type": "string", "format": "date-time"}},
     ["kind", "handoff_id", "reference", "deadline", "due", "count", "reason", "at"])
+
+
+def link_decision_notice(handoff_id: str, reference: str, link_id: str, link_kind: str, body_type: str,
+                         decision: str, reason: str, agency: str | None, at: str) -> dict[str, Any]:
+    """联动: the answer to a body's link request (contracts/link-decision.schema.json): approved, with
+    the agency that now assists (or takes the lead), or refused, with the supervisor's reason."""
+    return {"kind": "link_decision", "handoff_id": handoff_id, "reference": reference, "link_id": link_id,
+            "link_kind": link_kind, "body_type": body_type, "decision": decision, "reason": reason,
+            "link_agency": agency, "at": at}
+
+
+LINK_DECISION_SCHEMA: dict[str, Any] = object_schema("联动申请答复（所有承办单位通用）", {
+    "kind": {"const": "link_decision"}, "handoff_id": {"type": "string", "description": "the handoff that asked"},
+    "reference": {"type": "string"}, "link_id": {"type": "string"},
+    "link_kind": {"enum": ["assist", "expert", "transfer"]}, "body_type": {"type": "string"},
+    "decision": {"enum": ["approved", "refused", "withdrawn"]}, "reason": {"type": "string"},
+    "link_agency": {"type": ["string", "null"],
+                    "description": "approved: the agency that assists or takes the lead"},
+    "at": {"type": "string", "format": "date-time"}},
+    ["kind", "handoff_id", "reference", "link_id", "link_kind", "body_type", "decision", "reason", "link_agency",
+     "at"])

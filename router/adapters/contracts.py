@@ -7,14 +7,29 @@ contract can never drift from what is sent; a test keeps the checked-in files cu
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from router.adapters import adapter_for, all_body_types, hotline_12345
-from router.adapters.base import URGE_SCHEMA, PartyData, ReferralInput, urge_notice
+from router.adapters.base import (
+    LINK_DECISION_SCHEMA,
+    URGE_SCHEMA,
+    PartyData,
+    ReferralInput,
+    link_decision_notice,
+    urge_notice,
+)
 
 
 def sample_context(body_type: str) -> ReferralInput:
+    r = _sample(body_type)
+    if body_type == "expert_panel":  # asked mid-case (联动) by the lead
+        r = replace(r, role="assist", question="工伤等级与赔偿标准是否适用本地标准？", asked_by="ZJ-LM-330681101")
+    return r
+
+
+def _sample(body_type: str) -> ReferralInput:
     return ReferralInput(
         handoff_id="7d0f7c55-4a55-4f47-9d7e-2f3b8a0c1e11", role="lead", designated=False, placement=1,
         body_type=body_type, agency_code="ZJ-EXAMPLE", agency_name="示例承办单位",
@@ -55,8 +70,13 @@ def notice_contracts() -> dict[str, dict[str, Any]]:
     examples["urge"] = urge_notice("7d0f7c55-4a55-4f47-9d7e-2f3b8a0c1e11", "诸暨调〔2026〕000123号", "handle_due",
                                    "2026-12-23T23:59:59+08:00", 1, "办理期限已过，请尽快办结并报告结果",
                                    "2026-12-24T23:59:59+08:00")
+    examples["link-decision"] = link_decision_notice(
+        "7d0f7c55-4a55-4f47-9d7e-2f3b8a0c1e11", "诸暨调〔2026〕000123号", "5f1d2c3b-0a9e-4d8c-b7a6-1e2f3a4b5c6d",
+        "assist", "police", "approved", "当事人情绪激动，有冲突风险，同意派出所协助", "ZJ-PS-330681001",
+        "2026-11-25T09:00:00+08:00")
     out = {}
-    for name, schema in {**hotline_12345.NOTICE_SCHEMAS, "urge": URGE_SCHEMA}.items():
+    for name, schema in {**hotline_12345.NOTICE_SCHEMAS, "urge": URGE_SCHEMA,
+                         "link-decision": LINK_DECISION_SCHEMA}.items():
         out[name] = {**schema, "$id": f"{name}.schema.json", "examples": [examples[name]]}
     return out
 

@@ -17,9 +17,9 @@ LADDER_KEYS = ("warn_before", "urge_after", "escalate_after")
 LADDER_DEFAULTS = {"warn_before": Period.parse("1w"), "urge_after": Period.parse("1c"),
                    "escalate_after": Period.parse("5w")}  # docs/domain.md §6, from local 12345 practice
 FOLLOW_THROUGH_KEYS = ("follow_up_after", "confirmation_window", "max_placements")
-BODY_KEYS = ("name", "family", "basis", "escalation", *PERIOD_KEYS, *OPTIONAL_PERIOD_KEYS)
+BODY_KEYS = ("name", "family", "basis", "escalation", "link_auto_approve", *PERIOD_KEYS, *OPTIONAL_PERIOD_KEYS)
 FAMILIES = ("mediation", "court", "police", "petition", "procuratorate", "hotline_12345", "labour_arbitration",
-            "legal_aid")
+            "legal_aid", "expert_panel")
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,8 @@ class BodyTypeConfig:
     basis: str
     extra: Mapping[str, Period] = field(default_factory=dict)
     escalation: Mapping[str, Period] = field(default_factory=dict)  # overrides of defaults.escalation
+    # 联动: a request for this body type to assist (or give an opinion) needs no supervisor's approval.
+    link_auto_approve: bool = False
 
     def rule(self, key: str) -> str:
         """A readable statement of the rule behind a deadline, stored with the deadline."""
@@ -75,8 +77,11 @@ class Bodies:
             periods = {k: _period(d.get(k), f"{key}.{k}", allow_short_units) for k in PERIOD_KEYS}
             extra = {k: _period(d[k], f"{key}.{k}", allow_short_units) for k in OPTIONAL_PERIOD_KEYS if k in d}
             esc = _ladder(d.get("escalation"), f"{key}.escalation", allow_short_units)
+            auto = d.get("link_auto_approve", False)
+            if not isinstance(auto, bool):
+                raise ConfigError(FILE, f"{key}.link_auto_approve", "must be true or false")
             types[bt] = BodyTypeConfig(bt, str(d.get("name") or code), str(d["family"]), basis=str(d.get("basis", "")),
-                                       extra=extra, escalation=esc, **periods)
+                                       extra=extra, escalation=esc, link_auto_approve=auto, **periods)
         missing = [str(b) for b in BodyType if b not in types]
         if missing:
             raise ConfigError(FILE, "body_types", f"missing body types: {', '.join(missing)}")

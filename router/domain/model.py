@@ -52,6 +52,7 @@ class BodyType(StrEnum):
     LEGAL_AID = "legal_aid"
     MARKET_REGULATOR_12315 = "market_regulator_12315"
     GOVERNMENT = "government"
+    EXPERT_PANEL = "expert_panel"  # 专家库: asked mid-case for an opinion (调解意见书), never a lead
 
 
 MEDIATION_BODIES = frozenset({
@@ -157,6 +158,9 @@ class SupervisorAction(StrEnum):
     REQUEST_CONFIRMATION = "request_confirmation"
     EXTEND = "extend"
     ARCHIVE = "archive"
+    ADD_ASSIST = "add_assist"        # 联动: a supervisor adds an assisting body (agency or body_type)
+    APPROVE_LINK = "approve_link"    # an agency's link request (`link`), approved
+    REFUSE_LINK = "refuse_link"
 
 
 class ReportType(StrEnum):
@@ -167,6 +171,7 @@ class ReportType(StrEnum):
     PROGRESS = "progress"
     OUTCOME = "outcome"
     CLOSED = "closed"
+    LINK_REQUEST = "link_request"  # 联动: an assisting body, an expert opinion or a transfer asked for mid-case
 
 
 # How handoffs reach an agency (docs/agency-guide.md §1): pushed to its endpoint, waiting for its pull,
@@ -197,6 +202,7 @@ class OutcomeResult(StrEnum):
     AGREEMENT = "agreement"
     FAILED = "failed"
     WITHDRAWN = "withdrawn"
+    OPINION = "opinion"  # an expert panel's 调解意见书 (its handoff's outcome; it decides nothing)
 
 
 @dataclass(frozen=True)
@@ -237,7 +243,7 @@ BODY_NAMES_ZH: dict[BodyType, str] = {
     BodyType.LAND_ARBITRATION: "农村土地承包仲裁委员会", BodyType.COURT: "人民法院", BodyType.POLICE: "公安机关",
     BodyType.PETITION: "信访部门", BodyType.PROCURATORATE: "人民检察院", BodyType.HOTLINE_12345: "12345热线",
     BodyType.LEGAL_AID: "法律援助机构", BodyType.MARKET_REGULATOR_12315: "市场监督管理部门（12315）",
-    BodyType.GOVERNMENT: "乡镇人民政府（街道办事处）",
+    BodyType.GOVERNMENT: "乡镇人民政府（街道办事处）", BodyType.EXPERT_PANEL: "调解专家库",
 }
 
 

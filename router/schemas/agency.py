@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
+from router.domain.linkage import LinkKind
 from router.domain.model import OutcomeResult, ReportType, ReturnReason
 from router.schemas.common import PERIOD, Instant, Money, Out, Strict, page_number, page_of, page_size, values
 from router.schemas.disputes import HandoffOut
@@ -19,8 +20,22 @@ class AgreementIn(Strict):
 
 
 class OutcomeIn(Strict):
-    result = fields.String(required=True, validate=validate.OneOf(values(OutcomeResult)))
+    result = fields.String(required=True, validate=validate.OneOf(values(OutcomeResult)), metadata={
+        "description": "agreement | failed | withdrawn; opinion: an expert panel's 调解意见书 (its only outcome)"})
     agreement = fields.Nested(AgreementIn, allow_none=True, load_default=None)
+    opinion = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=20000), metadata={
+        "description": "result opinion: the text of the 调解意见书"})
+
+
+class LinkIn(Strict):
+    """联动: what the lead asks for mid-case (docs/agency-guide.md §5)."""
+
+    kind = fields.String(required=True, validate=validate.OneOf(values(LinkKind)), metadata={
+        "description": "assist (an assisting body) | expert (the 专家库's 调解意见书) | transfer (建议转派)"})
+    body_type = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=32), metadata={
+        "description": "assist: police, legal_aid or a mediation body; transfer: the body type to take the lead; "
+                       "expert: expert_panel (default)"})
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
 class FulfilmentIn(Strict):
@@ -55,6 +70,8 @@ class AgencyEventIn(Strict):
         "description": "extension (progress only): 延期 by the parties' consent, capped per body type"})
     suspension = fields.Nested(SuspensionIn, allow_none=True, load_default=None, metadata={
         "description": "extension (progress only): start/end an excluded interval, e.g. medical appraisal"})
+    link = fields.Nested(LinkIn, allow_none=True, load_default=None, metadata={
+        "description": "link_request only: an assisting body, an expert opinion or a transfer (联动)"})
 
 
 class AgencyHandoffOut(HandoffOut):

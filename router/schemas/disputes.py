@@ -100,6 +100,23 @@ def _duplicate(d: Any) -> dict[str, str] | None:
     return {"id": d.duplicate.id, "reference": d.duplicate.reference} if d.duplicate is not None else None
 
 
+class LinkOut(Out):
+    """联动: a link request and its decision."""
+
+    id = fields.String()
+    kind = fields.String(metadata={"description": "assist | expert | transfer"})
+    body_type = fields.String()
+    reason = fields.String()
+    state = fields.String(metadata={"description": "pending | approved | refused | withdrawn"})
+    asked_by = fields.String(metadata={"description": "the agency that asked, or the supervisor who added it"})
+    handoff_id = fields.String(allow_none=True)
+    created_at = Instant()
+    decided_at = Instant(allow_none=True)
+    decided_by = fields.String(allow_none=True)
+    decision_reason = fields.String(allow_none=True)
+    result_handoff_id = fields.String(allow_none=True, metadata={"description": "the handoff it became"})
+
+
 def _merged_into(d: Any) -> dict[str, str] | None:
     t = d.merged_target
     return {"id": t.id, "reference": t.reference} if t is not None else None
@@ -128,6 +145,7 @@ class DisputeOut(Out):
         "description": "{id, reference} of a likely earlier registration of the same dispute"})
     merged_into = derived(fields.Raw, _merged_into, allow_none=True, metadata={
         "description": "并单: {id, reference} of the open dispute this registration was merged into"})
+    links = fields.List(fields.Nested(LinkOut), metadata={"description": "联动 requests, oldest first"})
     outcome = fields.Raw(allow_none=True, metadata={"description": "the lead's outcome: result, agreement, "
                                                                    "confirmation, fulfilment"})
     closure = fields.Raw(allow_none=True, metadata={"description": "why and when the centre closed it"})
@@ -195,6 +213,10 @@ class ActionIn(Strict):
     fulfilled_on = fields.Date(allow_none=True, load_default=None)
     period = fields.String(allow_none=True, load_default=None, validate=PERIOD, metadata={
         "description": "extend: how long (e.g. 15c); default: what is left of the body type's cap"})
+    link = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=36), metadata={
+        "description": "approve_link / refuse_link: the link request's id"})
+    body_type = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=32), metadata={
+        "description": "add_assist: the assisting body type (or name the `agency`)"})
 
 
 class TimelineEventOut(Out):

@@ -13,7 +13,7 @@ from router.domain.errors import StateConflict, ValidationError
 from router.domain.model import SATISFACTION_ZH, BodyType, OutcomeResult, Satisfaction, Tier, body_zh
 from router.domain.registry import AgencyInfo
 from router.domain.rules import next_candidate
-from router.services import clock
+from router.services import clock, linkage
 from router.services.dispatch import offer, place_lead, recall, tried
 from router.services.facts import facts_of
 from router.services.operation import Operation
@@ -171,6 +171,7 @@ def close_dispute(op: Operation, code: str, reason: str) -> None:
     for h in list(d.handoffs):
         if h.state in OPEN:
             recall(op, h, f"纠纷办结：{reason}")
+    linkage.withdraw_waiting(op, f"纠纷办结：{reason}")
     d.closure = jsonable({"code": code, "reason": reason, "at": op.at, "by": op.actor.id})
     op.fire_dispute("close", extra={"reason": reason, "closure": code})
     op.uow.cancel_timers(op.at, dispute_id=d.id)

@@ -12,8 +12,8 @@ from datetime import date
 from typing import Any
 
 from router.domain.errors import StateConflict, ValidationError
-from router.domain.model import RETURN_REASON_ZH, OutcomeResult, ReportType, ReturnReason
-from router.services import agreement, clock
+from router.domain.model import RETURN_REASON_ZH, BodyType, OutcomeResult, ReportType, ReturnReason
+from router.services import agreement, clock, linkage
 from router.services.not_taken import handoff_not_taken
 from router.services.operation import Operation
 from router.store.models import Handoff
@@ -47,6 +47,12 @@ def apply_report(op: Operation, h: Handoff, body: dict[str, Any]) -> None:
         progress(op, h, extra, body)
     elif kind == ReportType.OUTCOME:
         report_outcome(op, h, _checked_outcome(op, h, body.get("outcome")), extra)
+    elif kind == ReportType.LINK_REQUEST:
+        if not body.get("link"):
+            raise ValidationError("联动申请必须包含 link", "a link_request needs `link`", field="link")
+        if h.role == HandoffRole.LEAD:
+            _ensure_acknowledged(op, h, "link_request")
+        linkage.request_link(op, h, body["link"], extra)
     else:
         if h.state != HandoffState.COMPLETED:
             raise HANDOFF.refuse(h.state, "结案：请先报告办理结果", "close before an outcome was reported")
@@ -58,6 +64,13 @@ def apply_report(op: Operation, h: Handoff, body: dict[str, Any]) -> None:
 def _checked_outcome(op: Operation, h: Handoff, outcome: dict[str, Any] | None) -> dict[str, Any]:
     if not outcome:
         raise ValidationError("结果报告必须包含 outcome", "an outcome event needs `outcome`", field="outcome")
+    expert = h.body_type == BodyType.EXPERT_PANEL
+    if (outcome["result"] == OutcomeResult.OPINION) != expert and outcome["result"] != OutcomeResult.WITHDRAWN:
+        raise ValidationError("调解意见书只由调解专家库出具，专家库只报告意见（opinion）",
+                              "only an expert panel reports an opinion, and it reports only that",
+                              field="outcome.result")
+    if expert and outcome["result"] == OutcomeResult.OPINION and not (outcome.get("opinion") or "").strip():
+        raise ValidationError("请附调解意见书内容", "an opinion needs its text", field="outcome.opinion")
     terms = outcome.get("agreement")
     if outcome["result"] == OutcomeResult.AGREEMENT and not terms and h.role == HandoffRole.LEAD:
         raise ValidationError("达成协议时必须报告协议内容", "an agreement needs its terms", field="outcome.agreement")

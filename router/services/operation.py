@@ -15,17 +15,18 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from router.domain.errors import NotFound
 from router.services import notices
 from router.services.context import SYSTEM, Actor, ServiceContext
 from router.settings import DomainConfig
-from router.store.models import Delivery, Dispute, Handoff
+from router.store.models import Delivery, Dispute, Handoff, LinkRequest
 from router.store.uow import UnitOfWork
 from router.workflows.dispute import DISPUTE
 from router.workflows.engine import Fired, fire
 from router.workflows.handoff import ENDED, FINAL, HANDOFF, HandoffState
+from router.workflows.link import LINK, LinkState
 
 
 @dataclass(frozen=True)
@@ -71,11 +72,23 @@ class Operation:
                        extra={"agency": h.agency_code, "role": h.role, **(extra or {})})
         if fired.dest in FINAL or fired.dest == HandoffState.COMPLETED:  # its ladder has nothing left to do
             self.uow.cancel_timers(self.at, handoff_id=h.id)
+            for req in self.uow.session.scalars(select(LinkRequest).where(  # nobody waits for their answer now
+                    LinkRequest.handoff_id == h.id, LinkRequest.state == LinkState.PENDING)):
+                self.fire_link(req, "withdraw", {"reason": f"申请联动的移交已{HANDOFF.state_names_zh[fired.dest]}"})
         if fired.dest in ENDED:  # a referral held for a pull or paper agency is no longer its to take
             self.uow.session.execute(update(Delivery).where(Delivery.handoff_id == h.id, Delivery.state == "held",
                                                             Delivery.kind == "handoff.offered")
                                      .values(state="cancelled", last_error=f"handoff {fired.dest}", updated_at=self.at)
                                      .execution_options(synchronize_session=False))
+        return fired
+
+    def fire_link(self, req: LinkRequest, trigger: str, extra: dict[str, Any] | None = None) -> Fired:
+        """A link request's step (联动), on its dispute's chain beside the handoff that asked."""
+        fired = fire(LINK, req.id, req.state, trigger, {**(extra or {})})
+        req.state = fired.dest
+        self.dispute.updated_at = self.at
+        self.uow.apply(fired, actor=self.actor.id, at=self.at, dispute=self.dispute, handoff_id=req.handoff_id,
+                       extra={"link_id": req.id, "kind": req.kind, "body_type": req.body_type, **(extra or {})})
         return fired
 
     def event(self, type: str, data: dict[str, Any], handoff: Handoff | None = None) -> None:

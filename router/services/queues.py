@@ -1,11 +1,12 @@
 """The supervisors' queues (督办台): what needs a supervisor before anything else.
 
-待督办指定 (needs a supervisor), 疑似重复 (registrations held for 并单), 超期 (an open handoff past
-its deadline), 临期 today, tomorrow and this week (an open handoff whose deadline falls then), 无法送达
-(undeliverable handoffs of open disputes) and 待回访 (follow-up visits, by their due date). A handoff
-runs on the deadline of its state: the acknowledgement deadline while it waits for 签收, the
-handling deadline after (not while its clock is stopped). Every queue is one indexed query and a
-count, a page at a time, filtered by agency, tier, category and division (its subtree).
+待督办指定 (needs a supervisor), 疑似重复 (registrations held for 并单), 联动申请 (link requests
+waiting for approval), 超期 (an open handoff past its deadline), 临期 today, tomorrow and this week
+(an open handoff whose deadline falls then), 无法送达 (undeliverable handoffs of open disputes) and
+待回访 (follow-up visits, by their due date). A handoff runs on the deadline of its state: the
+acknowledgement deadline while it waits for 签收, the handling deadline after (not while its clock
+is stopped). Every queue is one indexed query and a count, a page at a time, filtered by agency,
+tier, category and division (its subtree).
 """
 
 from __future__ import annotations
@@ -22,13 +23,15 @@ from router.domain.registry import division_prefix
 from router.schemas.common import dump
 from router.schemas.queues import QueueOut
 from router.services.context import ServiceContext
-from router.store.models import Dispute, Handoff, Timer
+from router.store.models import Dispute, Handoff, LinkRequest, Timer
 from router.workflows.dispute import OPEN, DisputeState
 from router.workflows.handoff import HANDLING, WAITING, HandoffState
+from router.workflows.link import LinkState
 
 QUEUES = ("needs_supervisor", "overdue", "due_today", "due_tomorrow", "due_week", "undeliverable", "follow_up",
-          "duplicates")
-DISPUTE_QUEUES = frozenset({"needs_supervisor", "follow_up", "duplicates"})  # a row per dispute, not per handoff
+          "duplicates", "links")
+# A row per dispute, not per handoff (联动申请: one per dispute with a link request waiting, oldest first).
+DISPUTE_QUEUES = frozenset({"needs_supervisor", "follow_up", "duplicates", "links"})
 SORTS = ("due", "reference", "category", "agency", "updated")
 _QUEUE = QueueOut()
 
@@ -95,6 +98,12 @@ def _dispute_rows(f: QueueFilter, counting: bool = False) -> Select[Any]:
                        Timer.cancelled_at.is_(None))
         return (select(Dispute, Timer.due_at.label("due")).outerjoin(Timer, pending)
                 .where(Dispute.state == DisputeState.FOLLOW_UP))
+    if f.queue == "links":
+        waiting = (select(LinkRequest.dispute_id, func.min(LinkRequest.created_at).label("due"))
+                   .where(LinkRequest.state == LinkState.PENDING).group_by(LinkRequest.dispute_id).subquery())
+        if counting:
+            return select(waiting.c.dispute_id).join(Dispute, Dispute.id == waiting.c.dispute_id)
+        return select(Dispute, waiting.c.due).join(waiting, waiting.c.dispute_id == Dispute.id)
     state = DisputeState.HELD_DUPLICATE if f.queue == "duplicates" else DisputeState.NEEDS_SUPERVISOR
     return select(Dispute, Dispute.updated_at.label("due")).where(Dispute.state == state)
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from router.adapters.base import AgreementData, PartyData, PriorMediation, ReferralInput
 from router.domain.model import OutcomeResult
 from router.services.context import ServiceContext
-from router.store.models import Agency, Dispute, Event, Handoff
+from router.store.models import Agency, Dispute, Event, Handoff, LinkRequest
 from router.workflows.handoff import HandoffRole
 
 
@@ -35,6 +35,8 @@ def referral_input(ctx: ServiceContext, s: Session, h: Handoff) -> ReferralInput
                               c.decrypt(p.phone_enc, "phone") if p.phone_enc else None, p.credit_code)
                     for p in d.parties)
     routing = d.routing or {}
+    asked = s.execute(select(LinkRequest.reason, LinkRequest.asked_by).where(
+        LinkRequest.result_handoff_id == h.id)).first() if h.role == HandoffRole.ASSIST else None
     return ReferralInput(
         handoff_id=h.id, role=h.role, designated=h.designated, placement=h.placement, body_type=h.body_type,
         agency_code=h.agency_code, agency_name=names.get(h.agency_code, h.agency_code), dispute_id=d.id,
@@ -50,7 +52,8 @@ def referral_input(ctx: ServiceContext, s: Session, h: Handoff) -> ReferralInput
         callback_url=f"{ctx.settings.public_url.rstrip('/')}/api/v1/agency/handoffs/{h.id}/events",
         offered_at=iso(h.created_at) or "",
         agreement=_agreement(ctx, d, names) if h.role == HandoffRole.CONFIRM else None,
-        prior_mediation=_prior_mediation(s, d, h, names) if h.role == HandoffRole.LEAD else None)
+        prior_mediation=_prior_mediation(s, d, h, names) if h.role == HandoffRole.LEAD else None,
+        question=asked.reason if asked else None, asked_by=asked.asked_by if asked else None)
 
 
 def _agency_names(s: Session, codes: set[str]) -> dict[str, str]:

@@ -11,7 +11,7 @@ from router.adapters.base import urge_notice
 from router.domain.errors import StateConflict, ValidationError
 from router.domain.model import BodyType, SupervisorAction, Tier, body_zh
 from router.domain.rules import next_candidate
-from router.services import agreement, clock
+from router.services import agreement, clock, linkage
 from router.services.context import Actor, ServiceContext
 from router.services.dispatch import lead_type, next_lead, open_lead, place_lead, recall, tried
 from router.services.facts import facts_of
@@ -55,6 +55,15 @@ def act(ctx: ServiceContext, dispute_id: str, data: dict[str, Any], actor: Actor
                                              "note": data.get("note") or reason})
         elif action == A.ARCHIVE:  # 归档: closed -> archived; the facade keeps its case file
             op.fire_dispute("archive", extra={"reason": reason})
+        elif action == A.ADD_ASSIST:
+            if not data.get("agency") and not data.get("body_type"):
+                raise ValidationError("增加协办单位须选择单位或单位类型", "add_assist needs an agency or a body_type",
+                                      field="agency")
+            linkage.add_assist(op, reason, data.get("agency"), data.get("body_type"))
+        elif action == A.APPROVE_LINK:
+            linkage.approve(op, linkage.find(op, data.get("link")), reason, data.get("agency"))
+        elif action == A.REFUSE_LINK:
+            linkage.refuse(op, linkage.find(op, data.get("link")), reason)
         elif action == A.EXTEND:
             clock.extend(op, target_handoff(op, data.get("handoff")), reason,
                          clock.parse_period(data.get("period"), "period"))

@@ -22,7 +22,7 @@ from router.workflows.handoff import HANDLING, WAITING
 
 _DISPUTE, _DISPUTES = DisputeOut(), DisputeOut(many=True)
 _LOADED = (selectinload(Dispute.parties), selectinload(Dispute.handoffs), selectinload(Dispute.duplicate),
-           selectinload(Dispute.merged_target))
+           selectinload(Dispute.merged_target), selectinload(Dispute.links))
 
 
 def dispute_answer(ctx: ServiceContext, d: Dispute, now: datetime) -> dict[str, Any]:

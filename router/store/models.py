@@ -99,6 +99,7 @@ class Dispute(Base):
     duplicate: Mapped[Dispute | None] = relationship(remote_side=[id], foreign_keys=[duplicate_of])
     merged_target: Mapped[Dispute | None] = relationship(remote_side=[id], foreign_keys=[merged_into],
                                                          viewonly=True)
+    links: Mapped[list[LinkRequest]] = relationship(order_by="LinkRequest.created_at", viewonly=True)
     parties: Mapped[list[Party]] = relationship(back_populates="dispute", order_by="Party.idx",
                                                 cascade="all, delete-orphan")
     handoffs: Mapped[list[Handoff]] = relationship(
@@ -184,6 +185,27 @@ class Handoff(Base):
     updated_at: Mapped[datetime]
 
     dispute: Mapped[Dispute] = relationship(back_populates="handoffs")
+
+
+class LinkRequest(Base):
+    """联动: an assisting body, an expert opinion or a transfer, asked for by the body holding a handoff
+    (or added by a supervisor), with its decision and the handoff it became."""
+
+    __tablename__ = "link_requests"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    dispute_id: Mapped[str] = mapped_column(ForeignKey("disputes.id", ondelete="CASCADE"), index=True)
+    handoff_id: Mapped[str | None] = mapped_column(ForeignKey("handoffs.id"))  # who asked (None: a supervisor)
+    kind: Mapped[str] = mapped_column(String(16))  # assist | expert | transfer
+    body_type: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # pending | approved | refused | withdrawn
+    asked_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    result_handoff_id: Mapped[str | None] = mapped_column(String(36), index=True)
 
 
 class Event(Base):

@@ -1,5 +1,5 @@
-"""Which supervisor actions a dispute offers on the web (催办, 提级, 改派, 指定, 延期, 回访登记, 关闭,
-重新打开, 归档), each opened in a dialog with a required 理由 (templates/partials/actions.html)."""
+"""Which supervisor actions a dispute offers on the web (催办, 提级, 改派, 指定, 增加协办单位, 延期, 回访登记,
+关闭, 重新打开, 归档), each opened in a dialog with a required 理由 (templates/partials/actions.html)."""
 
 from __future__ import annotations
 
@@ -19,9 +19,11 @@ class Action:
 
 
 LABELS = {"urge": "催办", "escalate": "提级", "reroute": "改派", "designate": "指定", "extend": "延期",
-          "record_follow_up": "回访登记", "close": "关闭", "reopen": "重新打开", "archive": "归档"}
+          "record_follow_up": "回访登记", "close": "关闭", "reopen": "重新打开", "archive": "归档",
+          "add_assist": "增加协办单位"}
 DONE = {"urge": "已催办", "escalate": "已提级", "reroute": "已改派", "designate": "已指定承办单位", "extend": "已延期",
-        "record_follow_up": "已登记回访", "close": "已关闭", "reopen": "已重新打开", "archive": "已归档，案卷已封存"}
+        "record_follow_up": "已登记回访", "close": "已关闭", "reopen": "已重新打开", "archive": "已归档，案卷已封存",
+        "add_assist": "已增加协办单位", "approve_link": "已同意联动申请", "refuse_link": "已不同意联动申请"}
 
 
 def available_actions(d: dict[str, Any], *, in_queue: bool = False, lead_line: bool = True) -> list[Action]:
@@ -36,7 +38,8 @@ def available_actions(d: dict[str, Any], *, in_queue: bool = False, lead_line: b
         out += [Action("escalate", LABELS["escalate"]), Action("reroute", LABELS["reroute"],
                                                                () if in_queue else ("agency",))]
         if not in_queue:
-            out.append(Action("designate", LABELS["designate"], ("agency",)))
+            out += [Action("designate", LABELS["designate"], ("agency",)),
+                    Action("add_assist", LABELS["add_assist"], ("agency",))]
     if any(h["state"] in HANDLING for h in open_handoffs):
         out.append(Action("extend", LABELS["extend"], ("period",)))
     if not lead_line:

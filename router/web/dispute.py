@@ -10,11 +10,13 @@ from typing import Any
 
 from flask import Response, g
 
+from router.domain.linkage import LINK_KIND_ZH
 from router.domain.model import EVENT_ZH, ROLE_ZH
 from router.web.actions import available_actions
 from router.web.blueprint import web
 from router.web.pages import page
 from router.web.session import requires, svc
+from router.workflows.link import LINK
 
 
 def _gantt(timeline: dict[str, Any], names: dict[str, str], now: datetime) -> list[dict[str, Any]]:
@@ -36,7 +38,8 @@ def dispute_context(dispute_id: str) -> dict[str, Any]:
     cat = s.ctx.config.ruleset.categories.get(d["category"])
     tree = s.ctx.config.divisions
     paper = s.paper_agencies()  # one query, not one per handoff
-    return {"d": d, "timeline": timeline, "names": names, "event_zh": EVENT_ZH,
+    return {"d": d, "timeline": timeline, "names": names, "event_zh": EVENT_ZH, "link_kind_zh": LINK_KIND_ZH,
+            "link_state_zh": LINK.state_names_zh,
             "nav": "supervise" if supervisor else "window", "category_name": cat.name if cat else d["category"],
             "place": " / ".join(x.name for x in tree.path(d["division"])[1:]),
             "gantt": json.dumps(_gantt(timeline, names, s.ctx.now()), ensure_ascii=False) if timeline else "[]",

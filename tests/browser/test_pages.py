@@ -254,3 +254,26 @@ def test_a_clerk_merges_a_held_repeat_and_refuses_one_at_the_window(site, page, 
     assert "仲裁机构已经受理" in page.locator("article").inner_text()
     assert accessible(page) == []
     screenshot(page, "not-accepted-notice")
+
+
+def test_a_supervisor_approves_an_expert_opinion_on_the_dispute_page(site, page, svc):
+    d = register(svc)
+    lead = lead_of(d)
+    svc.agency_event(lead["agency"], lead["id"], {"event_id": "browser-link-1", "type": "link_request",
+                                                  "link": {"kind": "expert", "reason": "漏水原因需专家鉴别"}})
+    sign_in(page, site, "supervisor")
+    page.wait_for_url("**/supervise")
+    page.goto(f"{site}/supervise?queue=links")
+    assert d["reference"] in page.locator("main").inner_text()
+    page.goto(f"{site}/disputes/{d['id']}")
+    links = page.locator("#links")
+    assert "请求专家意见" in links.inner_text() and "待审批" in links.inner_text()
+    assert accessible(page) == []
+    links.get_by_label("审批意见").fill("同意征询专家库意见")
+    links.get_by_role("button", name="同意", exact=True).click()
+    page.locator(".flash").wait_for()
+    assert "已同意联动申请" in page.locator(".flash").inner_text()
+    view = svc.get_dispute(d["id"])
+    assert view["links"][0]["state"] == "approved"
+    assert any(h["body_type"] == "expert_panel" and h["role"] == "assist" for h in view["handoffs"])
+    screenshot(page, "link-approved")

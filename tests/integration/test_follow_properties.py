@@ -5,6 +5,7 @@ through the service layer against the real database, with the invariants checked
 - no event lost from the chain (the dispute's head matches its events, the chain verifies);
 - every recorded transition is a row of the workflow tables;
 - a refused step changes nothing; a closed dispute accepts only reopen (or a follow-up whose relapse reopens it);
+- 联动: a request waits only while its asker is open, an approved one became a handoff;
 - 并单: a merged registration has no open handoff, and the open dispute holds a copy of each of its
   parties exactly while it is merged (拆单 takes them out again).
 """
@@ -21,18 +22,23 @@ from sqlalchemy import select
 from router.domain.errors import DomainError, StateConflict
 from router.services import Actor
 from router.store.chain import event_hash
-from router.store.models import Dispute, Event, Handoff, Party
+from router.store.models import Dispute, Event, Handoff, LinkRequest, Party
 from router.workflows.dispute import DISPUTE
 from router.workflows.handoff import HANDOFF, OPEN
+from router.workflows.link import LINK
 from tests.builders import CLERK, START, body, command, county, register
 
 SUPERVISOR = Actor("user", "prop-supervisor", "supervisor")
 
 AGENCY_EVENTS = ("acknowledged", "returned", "returned_not_our_area", "returned_not_our_scope",
-                 "returned_party_refuses", "returned_incomplete", "progress", "outcome_agreement", "outcome_confirmed",
+                 "returned_party_refuses", "returned_incomplete", "link_assist", "link_expert", "link_transfer",
+                 "progress", "outcome_agreement", "outcome_confirmed",
                  "outcome_failed", "outcome_withdrawn", "closed", "closed_fulfilled")
 ACTIONS = ("urge", "escalate", "reroute", "designate", "withdraw", "close", "reopen", "follow_up_ok",
-           "follow_up_relapse", "record_fulfilment", "request_confirmation")
+           "follow_up_relapse", "record_fulfilment", "request_confirmation", "approve_link", "refuse_link",
+           "add_assist")
+LINKS = {"link_assist": {"kind": "assist", "body_type": "police"}, "link_expert": {"kind": "expert"},
+         "link_transfer": {"kind": "transfer", "body_type": "people_mediation"}}
 
 steps = st.one_of(
     st.tuples(st.just("agency"), st.integers(0, 7), st.sampled_from(AGENCY_EVENTS)),
@@ -46,7 +52,8 @@ steps = st.one_of(
 STARTS = ("routed", "held", "on_spot")
 
 TABLES = {wf.name: {(t.trigger, src, t.dest) for t in wf.transitions
-                    for src in ([t.source] if isinstance(t.source, str) else t.source)} for wf in (DISPUTE, HANDOFF)}
+                    for src in ([t.source] if isinstance(t.source, str) else t.source)}
+          for wf in (DISPUTE, HANDOFF, LINK)}
 
 
 def _snapshot(svc, dispute_id):
@@ -84,6 +91,17 @@ def _check(svc, dispute_id):
         copies = s.query(Party).filter(Party.merged_from == dispute_id).count()
         own = s.query(Party).filter(Party.dispute_id == dispute_id).count()
     assert copies == (own if d.state == "merged" else 0), (d.state, copies, own)
+    # 联动: a request waits only while the handoff that asked is open and the dispute is; an approved
+    # one became a handoff of this dispute
+    by_id = {h.id: h for h in hs}
+    with svc.ctx.store.read() as s:
+        links = s.query(LinkRequest).filter(LinkRequest.dispute_id == dispute_id).all()
+    for link in links:
+        if link.state == "pending":
+            assert d.state not in ("closed", "archived"), (d.state, link.kind)
+            assert link.handoff_id is None or by_id[link.handoff_id].state in OPEN, link.kind
+        if link.state == "approved":
+            assert link.result_handoff_id in by_id, link.kind
     return d, hs
 
 
@@ -101,6 +119,8 @@ def _agency_body(kind, today):
             outcome["agreement"] = {"terms": "赔偿1000元", "amount": "1000.00", "fulfil_by": today,
                                     "judicial_confirmation": False}
         return {**b, "type": "outcome", "outcome": outcome}
+    if kind in LINKS:
+        return {**b, "type": "link_request", "link": {**LINKS[kind], "reason": "性质测试联动"}}
     if kind == "closed_fulfilled":
         return {**b, "type": "closed", "fulfilment": {"fulfilled_on": today}}
     return {**b, "type": kind}
@@ -115,6 +135,11 @@ def _action(kind, h, svc, today):
                 "relapse": kind.endswith("relapse")}
     if kind == "record_fulfilment":
         data["fulfilled_on"] = today
+    if kind in ("approve_link", "refuse_link"):
+        waiting = [x for x in svc.get_dispute(h.dispute_id)["links"] if x["state"] == "pending"] if h else []
+        data["link"] = waiting[0]["id"] if waiting else "none"
+    if kind == "add_assist":
+        data["body_type"] = "legal_aid"
     return data
 
 
