@@ -143,7 +143,7 @@ def client(app: Any) -> Any:
 
 @pytest.fixture
 def tokens(svc: Services) -> dict[str, str]:
-    return {role: svc.add_user(f"{role}-1", role) for role in ("clerk", "supervisor", "admin")}
+    return {role: svc.add_user(f"{role}-1", role) for role in ("clerk", "supervisor", "admin", "follow_up")}
 
 
 def auth(token: str) -> dict[str, str]:

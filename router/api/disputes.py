@@ -16,6 +16,7 @@ from router.schemas.disputes import (
     DisputePage,
     DisputeQuery,
     DuplicateDecisionIn,
+    FollowUpIn,
     PaperHandoverIn,
     TimelineOut,
 )
@@ -102,6 +103,18 @@ def duplicate(data: dict[str, Any], dispute_id: str) -> Any:
     and routes it. Audited on both disputes' timelines; 409 when the state does not allow it."""
     return services().decide_duplicate(dispute_id, data["decision"], data["reason"], current_actor(),
                                        data.get("into"))
+
+
+@blp.post("/<string:dispute_id>/follow-up")
+@require_roles("clerk", "follow_up", "supervisor", "admin")
+@blp.arguments(FollowUpIn)
+@blp.answers(200, DisputeOut)
+@blp.fails(400, 401, 403, 404, 409, 413, 415, 422)
+def follow_up(data: dict[str, Any], dispute_id: str) -> Any:
+    """回访: satisfied or basically satisfied closes the dispute; dissatisfied starts 重办 (the same body
+    again, a new clock); `relapse` puts it before supervisors. On a closed dispute the visit is
+    recorded and a relapse reopens it. 409 in any other state."""
+    return services().record_follow_up(dispute_id, data, current_actor())
 
 
 @blp.post("/<string:dispute_id>/completion")

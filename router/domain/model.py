@@ -129,6 +129,7 @@ class StaffRole(StrEnum):
     CLERK = "clerk"            # 受理窗口: registers disputes
     SUPERVISOR = "supervisor"  # 督办: audits and acts on handoffs
     ADMIN = "admin"
+    FOLLOW_UP = "follow_up"    # 回访员: records follow-up visits
 
 
 class Satisfaction(StrEnum):
@@ -161,7 +162,10 @@ class SupervisorAction(StrEnum):
     ADD_ASSIST = "add_assist"        # 联动: a supervisor adds an assisting body (agency or body_type)
     APPROVE_LINK = "approve_link"    # an agency's link request (`link`), approved
     REFUSE_LINK = "refuse_link"
-
+    APPLY_ENFORCEMENT = "apply_enforcement"    # 强制执行: a confirmed agreement left unperformed, to the court
+    REMEDIATE = "remediate"                    # 再次调解 of an unperformed agreement (same body, or `agency`)
+    GUIDE_TO_LITIGATION = "guide_to_litigation"  # 引导诉讼: closes it
+    DECLINE_ARBITRATION = "decline_arbitration"  # a party declines labour arbitration after the 15 days
 
 class ReportType(StrEnum):
     """What an agency reports on a handoff it holds (docs/agency-guide.md §5)."""
@@ -264,7 +268,7 @@ class Reason:
 
 
 # How handoff roles, wishes, parties and audit events read on the pages and in the case file.
-ROLE_ZH = {"lead": "主办", "assist": "协办", "confirm": "司法确认"}
+ROLE_ZH = {"lead": "主办", "assist": "协办", "confirm": "司法确认", "enforce": "强制执行"}
 WISH_ZH = {"mediation": "调解", "litigation": "诉讼", "arbitration": "仲裁", "unspecified": "未表示"}
 PARTY_ROLE_ZH = {"applicant": "申请人", "respondent": "被申请人", "third_party": "第三人"}
 PARTY_KIND_ZH = {"person": "自然人", "organization": "法人或其他组织", "government": "政府机关"}
@@ -294,4 +298,8 @@ EVENT_ZH: dict[str, str] = {
     "dispute.merge": "并单", "dispute.split": "拆单", "dispute.merged_in": "并入重复登记",
     "dispute.split_out": "拆出重复登记", "dispute.request_completion": "退回窗口补正",
     "dispute.complete_intake": "补正完毕", "agency.recovered": "机构恢复，补送积压",
+    "dispute.apply_enforcement": "申请强制执行", "dispute.enforcement_not_taken": "强制执行未受理",
+    "dispute.remediate": "再次调解", "dispute.redo": "重办", "dispute.arbitration_declined": "当事人不申请仲裁",
+    "dispute.labour_time_out": "劳动争议调解逾期未达成协议", "link.request": "申请联动", "link.approve": "同意联动",
+    "link.refuse": "不同意联动", "link.withdraw": "撤销联动申请",
 }

@@ -179,6 +179,16 @@ class DuplicateDecisionIn(Strict):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
+class FollowUpIn(Strict):
+    """回访, recorded by follow-up staff, a clerk or a supervisor (docs/api.md §5)."""
+
+    satisfaction = fields.String(required=True, validate=validate.OneOf(values(Satisfaction)))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000), metadata={
+        "description": "how the visit went (电话回访, 上门回访 ...)"})
+    relapse = fields.Boolean(load_default=False, metadata={"description": "the dispute flared up again (复发)"})
+    note = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
+
+
 class CompletionIn(Strict):
     """补正: what the window completed for a dispute its lead returned as incomplete (材料不全)."""
 

@@ -19,6 +19,7 @@ from router.schemas.reports import AgenciesOut, BehindOut, DivisionsOut, KpiRepo
 from router.services import (
     accounts,
     admin,
+    aftercare,
     agency,
     agency_keys,
     agency_report,
@@ -92,6 +93,16 @@ class Services:
         """补正完毕: the window completed what the lead returned as incomplete; it is offered again."""
         completion.complete_registration(self.ctx, dispute_id, note, actor)
         return views.get_dispute(self.ctx, dispute_id)
+
+    def record_follow_up(self, dispute_id: str, data: dict[str, Any], actor: Actor) -> dict[str, Any]:
+        """回访 by follow-up staff or a clerk: satisfied closes, dissatisfied starts 重办, a relapse reopens."""
+        aftercare.record_visit(self.ctx, dispute_id, data["reason"], data["satisfaction"], bool(data.get("relapse")),
+                               data.get("note"), actor)
+        return views.get_dispute(self.ctx, dispute_id)
+
+    def follow_up_queue(self, page: int = 1) -> dict[str, Any]:
+        """待回访: the disputes whose follow-up visit is due, by their due date."""
+        return queues.queue(self.ctx, queues.QueueFilter("follow_up", sort="due", page=page))
 
     def completion_queue(self) -> list[dict[str, Any]]:
         """待补正: disputes a lead returned as incomplete, oldest first."""

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Any
 
 from router.domain.errors import StateConflict, ValidationError
-from router.domain.model import SATISFACTION_ZH, BodyType, OutcomeResult, Satisfaction, Tier, body_zh
+from router.domain.model import BodyType, OutcomeResult, Tier, body_zh
 from router.domain.registry import AgencyInfo
 from router.domain.rules import next_candidate
 from router.services import clock, linkage
@@ -50,14 +50,15 @@ def lead_result(op: Operation, h: Handoff, outcome: dict[str, Any]) -> None:
             request_confirmation(op, "当事人共同申请司法确认")
     elif result == OutcomeResult.FAILED:
         d.outcome = jsonable({"result": result, "failed_at": op.at, **agency})
-        _after_failure(op, h)
+        after_failure(op, h)
     else:
         d.outcome = jsonable({"result": result, "withdrawn_at": op.at, **agency})
         close_dispute(op.by_system(), "withdrawn", f"申请人撤回（{h.agency_code}报告）")
 
 
-def _after_failure(op: Operation, h: Handoff) -> None:
-    """Mediation failed: the category's next body (labour -> arbitration ...), or guidance to court."""
+def after_failure(op: Operation, h: Handoff, reason: str | None = None) -> None:
+    """Mediation failed (or a labour mediation ran out its 15 days): the category's next body
+    (labour -> arbitration ...), or guidance to court."""
     d, op = op.dispute, op.by_system()
     cat = op.config.ruleset.categories.get(d.category)
     nxt = cat.next_on_failure if cat else None
@@ -65,7 +66,7 @@ def _after_failure(op: Operation, h: Handoff) -> None:
         close_dispute(op, "guided_to_litigation", "调解不成，已引导当事人依法诉讼（引导诉讼）")
         return
     cand = next_candidate(facts_of(d), [nxt], Tier(d.tier or Tier.TOWN), op.ctx.registry(), tried(d))
-    reason = f"调解不成，依{d.category}规则转{body_zh(nxt)}"
+    reason = reason or f"调解不成，依{d.category}规则转{body_zh(nxt)}"
     if cand is None:
         op.fire_dispute("route_to_supervisor", extra={"reason": f"{reason}，但辖区内没有可承接的单位",
                                                       "next_body_type": str(nxt)})
@@ -129,7 +130,7 @@ def record_fulfilment(op: Operation, fulfilment: dict[str, Any], via: Handoff | 
     d = op.dispute
     if via is not None and via.role == HandoffRole.ASSIST:
         raise ValidationError("履行情况由主办单位报告", "only the lead reports fulfilment", field="fulfilment")
-    if d.state != DisputeState.FULFILLING:
+    if d.state not in (DisputeState.FULFILLING, DisputeState.UNFULFILLED, DisputeState.ENFORCING):
         raise DISPUTE.refuse(d.state, "登记履行情况", "record fulfilment", field="fulfilment")
     today = op.at.astimezone(op.config.calendar.tz).date()
     on = fulfilment.get("fulfilled_on") or today
@@ -143,25 +144,6 @@ def record_fulfilment(op: Operation, fulfilment: dict[str, Any], via: Handoff | 
     op.uow.cancel_timers(op.at, dispute_id=d.id, kinds=("fulfil_due",))
     op.fire_dispute("fulfil", extra={"fulfilled_on": on, "note": fulfilment.get("note"),
                                      "follow_up_due": inputs["follow_up_due"]}, inputs=inputs)
-
-
-def record_follow_up(op: Operation, reason: str, satisfaction: str, relapse: bool, note: str | None) -> None:
-    """回访: without a relapse the centre closes the dispute; a relapse puts it back before supervisors."""
-    d = op.dispute
-    if d.state not in (DisputeState.FOLLOW_UP, DisputeState.CLOSED):
-        raise DISPUTE.refuse(d.state, "登记回访", "record a follow-up visit")
-    op.event("dispute.follow_up_recorded", {"reason": reason, "satisfaction": satisfaction, "relapse": relapse,
-                                            "note": note})
-    if d.state == DisputeState.CLOSED:
-        if relapse:
-            reopen(op, f"回访发现复发：{reason}")
-        return
-    op.uow.cancel_timers(op.at, dispute_id=d.id, kinds=("follow_up_due",))
-    if relapse:
-        op.fire_dispute("relapse", extra={"reason": f"回访发现复发：{reason}"})
-        op.uow.cancel_timers(op.at, dispute_id=d.id)
-    else:
-        close_dispute(op, "followed_up", f"已回访（{SATISFACTION_ZH[Satisfaction(satisfaction)]}）：{reason}")
 
 
 # --------------------------------------------------------------------------- closure

@@ -13,7 +13,7 @@ from typing import Any
 
 from router.domain.errors import StateConflict, ValidationError
 from router.domain.model import RETURN_REASON_ZH, BodyType, OutcomeResult, ReportType, ReturnReason
-from router.services import agreement, clock, linkage
+from router.services import aftercare, agreement, clock, linkage
 from router.services.not_taken import handoff_not_taken
 from router.services.operation import Operation
 from router.store.models import Handoff
@@ -130,5 +130,7 @@ def report_outcome(op: Operation, h: Handoff, outcome: dict[str, Any], extra: di
     op.fire_handoff(h, "complete", extra={**extra, "outcome": h.outcome})
     if h.role == HandoffRole.CONFIRM:
         agreement.confirmation_result(op, h, outcome["result"])
+    elif h.role == HandoffRole.ENFORCE:
+        aftercare.enforcement_result(op, h, outcome["result"], extra.get("note"))
     elif h.role == HandoffRole.LEAD:
         agreement.lead_result(op, h, outcome)

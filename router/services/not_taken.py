@@ -7,6 +7,7 @@ performed as it stands; an assisting body's absence changes nothing else (docs/d
 from __future__ import annotations
 
 from router.domain.model import ReturnReason
+from router.services.aftercare import enforcement_not_taken
 from router.services.agreement import confirmation_not_taken
 from router.services.dispatch import replace_lead
 from router.services.operation import Operation
@@ -20,3 +21,5 @@ def handoff_not_taken(op: Operation, h: Handoff, reason: str, code: ReturnReason
         replace_lead(op, h, reason, code)
     elif h.role == HandoffRole.CONFIRM:
         confirmation_not_taken(op, h, reason)
+    elif h.role == HandoffRole.ENFORCE:
+        enforcement_not_taken(op, h, reason)

@@ -1,12 +1,12 @@
 """The supervisors' queues (督办台): what needs a supervisor before anything else.
 
 待督办指定 (needs a supervisor), 疑似重复 (registrations held for 并单), 联动申请 (link requests
-waiting for approval), 超期 (an open handoff past its deadline), 临期 today, tomorrow and this week
-(an open handoff whose deadline falls then), 无法送达 (undeliverable handoffs of open disputes) and
-待回访 (follow-up visits, by their due date). A handoff runs on the deadline of its state: the
-acknowledgement deadline while it waits for 签收, the handling deadline after (not while its clock
-is stopped). Every queue is one indexed query and a count, a page at a time, filtered by agency,
-tier, category and division (its subtree).
+waiting for approval), 逾期未履行 (agreements past their date), 超期 (an open handoff past its
+deadline), 临期 today, tomorrow and this week (an open handoff whose deadline falls then), 无法送达
+(undeliverable handoffs of open disputes) and 待回访 (follow-up visits, by their due date). A
+handoff runs on the deadline of its state: the acknowledgement deadline while it waits for 签收,
+the handling deadline after (not while its clock is stopped). Every queue is one indexed query and
+a count, a page at a time, filtered by agency, tier, category and division (its subtree).
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from router.workflows.handoff import HANDLING, WAITING, HandoffState
 from router.workflows.link import LinkState
 
 QUEUES = ("needs_supervisor", "overdue", "due_today", "due_tomorrow", "due_week", "undeliverable", "follow_up",
-          "duplicates", "links")
+          "duplicates", "links", "unfulfilled")
 # A row per dispute, not per handoff (联动申请: one per dispute with a link request waiting, oldest first).
-DISPUTE_QUEUES = frozenset({"needs_supervisor", "follow_up", "duplicates", "links"})
+DISPUTE_QUEUES = frozenset({"needs_supervisor", "follow_up", "duplicates", "links", "unfulfilled"})
 SORTS = ("due", "reference", "category", "agency", "updated")
 _QUEUE = QueueOut()
 
@@ -104,7 +104,8 @@ def _dispute_rows(f: QueueFilter, counting: bool = False) -> Select[Any]:
         if counting:
             return select(waiting.c.dispute_id).join(Dispute, Dispute.id == waiting.c.dispute_id)
         return select(Dispute, waiting.c.due).join(waiting, waiting.c.dispute_id == Dispute.id)
-    state = DisputeState.HELD_DUPLICATE if f.queue == "duplicates" else DisputeState.NEEDS_SUPERVISOR
+    state = {"duplicates": DisputeState.HELD_DUPLICATE,
+             "unfulfilled": DisputeState.UNFULFILLED}.get(f.queue, DisputeState.NEEDS_SUPERVISOR)
     return select(Dispute, Dispute.updated_at.label("due")).where(Dispute.state == state)
 
 

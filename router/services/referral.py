@@ -51,7 +51,7 @@ def referral_input(ctx: ServiceContext, s: Session, h: Handoff) -> ReferralInput
                         if x.role == HandoffRole.ASSIST and x.id != h.id),
         callback_url=f"{ctx.settings.public_url.rstrip('/')}/api/v1/agency/handoffs/{h.id}/events",
         offered_at=iso(h.created_at) or "",
-        agreement=_agreement(ctx, d, names) if h.role == HandoffRole.CONFIRM else None,
+        agreement=_agreement(ctx, d, names) if h.role in (HandoffRole.CONFIRM, HandoffRole.ENFORCE) else None,
         prior_mediation=_prior_mediation(s, d, h, names) if h.role == HandoffRole.LEAD else None,
         question=asked.reason if asked else None, asked_by=asked.asked_by if asked else None)
 

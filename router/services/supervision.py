@@ -11,7 +11,7 @@ from router.adapters.base import urge_notice
 from router.domain.errors import StateConflict, ValidationError
 from router.domain.model import BodyType, SupervisorAction, Tier, body_zh
 from router.domain.rules import next_candidate
-from router.services import agreement, clock, linkage
+from router.services import aftercare, agreement, clock, linkage
 from router.services.context import Actor, ServiceContext
 from router.services.dispatch import lead_type, next_lead, open_lead, place_lead, recall, tried
 from router.services.facts import facts_of
@@ -49,7 +49,7 @@ def act(ctx: ServiceContext, dispute_id: str, data: dict[str, Any], actor: Actor
         elif action == A.REOPEN:
             agreement.reopen(op, reason)
         elif action == A.RECORD_FOLLOW_UP:
-            agreement.record_follow_up(op, reason, data["satisfaction"], bool(data.get("relapse")), data.get("note"))
+            aftercare.record_follow_up(op, reason, data["satisfaction"], bool(data.get("relapse")), data.get("note"))
         elif action == A.RECORD_FULFILMENT:
             agreement.record_fulfilment(op, {"fulfilled_on": data.get("fulfilled_on"),
                                              "note": data.get("note") or reason})
@@ -64,6 +64,14 @@ def act(ctx: ServiceContext, dispute_id: str, data: dict[str, Any], actor: Actor
             linkage.approve(op, linkage.find(op, data.get("link")), reason, data.get("agency"))
         elif action == A.REFUSE_LINK:
             linkage.refuse(op, linkage.find(op, data.get("link")), reason)
+        elif action == A.APPLY_ENFORCEMENT:
+            aftercare.apply_enforcement(op, reason)
+        elif action == A.REMEDIATE:
+            aftercare.remediate(op, reason, data.get("agency"))
+        elif action == A.GUIDE_TO_LITIGATION:
+            aftercare.guide_to_litigation(op, reason)
+        elif action == A.DECLINE_ARBITRATION:
+            aftercare.decline_arbitration(op, reason)
         elif action == A.EXTEND:
             clock.extend(op, target_handoff(op, data.get("handoff")), reason,
                          clock.parse_period(data.get("period"), "period"))

@@ -15,13 +15,15 @@ import random
 
 from sqlalchemy import select
 
+from router.domain.model import BodyType
+from router.services import aftercare
 from router.services.context import SYSTEM, ServiceContext
 from router.services.not_taken import handoff_not_taken
 from router.services.operation import Operation
 from router.services.supervision import send_urge
 from router.store.models import Dispute, Handoff, Timer
 from router.workflows.dispute import AFTER_AGREEMENT, DisputeState
-from router.workflows.handoff import HANDLING, WAITING
+from router.workflows.handoff import HANDLING, WAITING, HandoffRole
 
 HANDOFF_KINDS = ("ack_warn", "ack_due", "return_due", "handle_warn", "handle_due", "handle_urge", "handle_escalate")
 DISPUTE_KINDS = ("fulfil_due", "follow_up_due", "confirmation_window")
@@ -78,6 +80,8 @@ def _handoff_timer(op: Operation, h: Handoff, t: Timer) -> str:
         return "expired"
     if t.kind == "handle_due":
         op.event("handoff.overdue", mark, h)
+        if h.role == HandoffRole.LEAD and h.body_type == BodyType.LABOUR_MEDIATION and aftercare.labour_time_out(op, h):
+            return "arbitration_offered"
         return "overdue"
     if t.kind == "handle_urge":
         send_urge(op, h, f"办理期限（{mark['due'].isoformat()}）已过，请尽快办结并报告结果")
@@ -91,7 +95,7 @@ def _handoff_timer(op: Operation, h: Handoff, t: Timer) -> str:
 def _dispute_timer(op: Operation, t: Timer) -> str:
     data, state = {"timer": t.id, "rule": t.rule, "due": t.due_at}, op.dispute.state
     if t.kind == "fulfil_due" and state == DisputeState.FULFILLING:
-        op.event("dispute.fulfilment_overdue", data)
+        aftercare.fulfilment_overdue(op, data)
         return "fulfilment_overdue"
     if t.kind == "follow_up_due" and state == DisputeState.FOLLOW_UP:
         op.event("dispute.follow_up_due", data)

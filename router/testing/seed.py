@@ -144,7 +144,7 @@ class Seeder:
                 ev("dispute.reroute", t, {"from": state, "to": "routed", "reason": "退回后改派", "agency": nxt.agency})
                 agency, body = nxt.agency, BodyType(nxt.body_type)
             if result in ("agreement", "failed", "withdrawn"):
-                state, outcome, closure = self._after(rng, ev, did, hrows[-1], result, amount, t)
+                state, outcome, closure = self._after(rng, ev, did, hrows, result, amount, t)
         d = {"id": did, "reference": reference, "state": state, "category": category, "tier": str(decision.tier),
              "source": source, "source_ref": None, "summary": f"{category} 纠纷（基准数据）", "amount": amount,
              "people_involved": 1, "division": division, "occurred_on": (at - timedelta(days=3)).date(),
@@ -213,8 +213,9 @@ class Seeder:
         row.update(state="completed", completed_at=done, outcome={"result": result}, updated_at=done)
         return hid, done, result
 
-    def _after(self, rng: random.Random, ev: Any, did: str, h: dict[str, Any], result: str,
+    def _after(self, rng: random.Random, ev: Any, did: str, rows: list[dict[str, Any]], result: str,
                amount: Decimal | None, t: datetime) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
+        h = rows[-1]
         agency = h["agency_code"]
         if result == "withdrawn":
             ev("dispute.close", t, {"from": "in_handling", "to": "closed", "reason": "申请人撤回",
@@ -243,8 +244,24 @@ class Seeder:
         satisfaction = rng.choices(["satisfied", "basically_satisfied", "dissatisfied"], [86, 11, 3])[0]
         ev("dispute.follow_up_recorded", visit, {"reason": "电话回访", "satisfaction": satisfaction,
                                                  "relapse": False, "note": None}, actor="user:bench-visitor")
+        if satisfaction == "dissatisfied":  # 重办: the same body again, on a new clock
+            ev("dispute.redo", visit, {"from": "follow_up", "to": "routed", "reason": "回访不满意，重办"})
+            self._offer_again(ev, rows, did, agency, BodyType(h["body_type"]), visit)
+            ev("dispute.hand_off", visit, {"from": "routed", "to": "handed_off"})
+            return "handed_off", outcome, None
         ev("dispute.close", visit, {"from": "follow_up", "to": "closed", "reason": "已回访", "closure": "followed_up"})
         return "closed", outcome, {"code": "followed_up", "at": _iso(visit)}
+
+    def _offer_again(self, ev: Any, rows: list[dict[str, Any]], did: str, agency: str, body: BodyType,
+                     t: datetime) -> None:
+        placement = len(rows) + 1
+        hid = str(uuid.uuid5(NS, f"{did}-h{placement}"))
+        ack_due = self.deadline(t, self.bodies[body].acknowledge)
+        ev("handoff.offer", t, {"from": "new", "to": "offered", "agency": agency, "role": "lead",
+                                "ack_due": _iso(ack_due), "return_due": _iso(ack_due), "designated": True}, hid)
+        rows.append({**rows[-1], "id": hid, "state": "offered", "designated": True, "placement": placement,
+                     "ack_due": ack_due, "return_due": ack_due, "handle_due": None, "acknowledged_at": None,
+                     "completed_at": None, "outcome": None, "created_at": t, "updated_at": t})
 
     def _parties(self, rng: random.Random, did: str, division: str) -> list[dict[str, Any]]:
         out = []

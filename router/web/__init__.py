@@ -15,6 +15,7 @@ from router.web import (  # noqa: F401 - each adds its part
     acting,
     dispute,
     duplicates,
+    follow_ups,
     handover,
     hooks,
     reports,

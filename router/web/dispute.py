@@ -51,7 +51,7 @@ def dispute_context(dispute_id: str) -> dict[str, Any]:
 
 
 @web.get("/disputes/<dispute_id>")
-@requires("clerk", "supervisor", "admin")
+@requires("clerk", "supervisor", "admin", "follow_up")
 def dispute(dispute_id: str) -> Response:
     return page("dispute/page.html", **dispute_context(dispute_id))
 

@@ -25,7 +25,8 @@ from router.web.pages import page
 
 F = TypeVar("F", bound=Callable[..., Any])
 csrf = CSRFProtect()
-HOME_BY_ROLE = {"clerk": "web.window", "supervisor": "web.supervise", "admin": "web.supervise"}
+HOME_BY_ROLE = {"clerk": "web.window", "supervisor": "web.supervise", "admin": "web.supervise",
+                "follow_up": "web.follow_ups"}
 
 
 class SessionInterface(SecureCookieSessionInterface):

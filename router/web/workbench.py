@@ -17,7 +17,7 @@ from router.web.session import requires, svc
 
 TABS = {"needs_supervisor": "待督办指定", "overdue": "超期", "due_today": "临期·今天", "due_tomorrow": "临期·明天",
         "due_week": "临期·本周", "undeliverable": "无法送达", "follow_up": "待回访", "duplicates": "疑似重复",
-        "links": "联动申请",
+        "links": "联动申请", "unfulfilled": "逾期未履行",
         "warnings": "预警"}
 COLUMNS = (("reference", "受理编号"), ("category", "类别"), ("agency", "承办单位"), ("due", "期限"),
            ("updated", "更新时间"))

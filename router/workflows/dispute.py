@@ -24,11 +24,13 @@ class DisputeState(StrEnum):
     HELD_DUPLICATE = "held_duplicate"
     MERGED = "merged"
     AWAITING_COMPLETION = "awaiting_completion"
+    UNFULFILLED = "unfulfilled"
+    ENFORCING = "enforcing"
 
 
 S = DisputeState
 OPEN = frozenset({S.RECEIVED, S.ROUTED, S.NEEDS_SUPERVISOR, S.HANDED_OFF, S.IN_HANDLING, S.AGREED, S.CONFIRMING,
-                  S.FULFILLING, S.FOLLOW_UP, S.HELD_DUPLICATE, S.AWAITING_COMPLETION})
+                  S.FULFILLING, S.FOLLOW_UP, S.HELD_DUPLICATE, S.AWAITING_COMPLETION, S.UNFULFILLED, S.ENFORCING})
 WITH_A_LEAD = frozenset({S.ROUTED, S.HANDED_OFF, S.IN_HANDLING})  # a lead that fails is replaced
 AFTER_AGREEMENT = frozenset({S.AGREED, S.FULFILLING})             # judicial confirmation may be asked
 
@@ -37,6 +39,7 @@ STATE_NAMES_ZH = {
     S.IN_HANDLING: "办理中", S.AGREED: "已达成协议", S.CONFIRMING: "司法确认中", S.FULFILLING: "履行中",
     S.FOLLOW_UP: "待回访", S.CLOSED: "已办结", S.ARCHIVED: "已归档", S.NOT_ACCEPTED: "不予受理",
     S.HELD_DUPLICATE: "疑似重复待核", S.MERGED: "已并单", S.AWAITING_COMPLETION: "待补正",
+    S.UNFULFILLED: "逾期未履行", S.ENFORCING: "申请强制执行中",
 }
 TRIGGER_NAMES_ZH = {
     "route": "分流", "route_to_supervisor": "转督办人员", "hand_off": "移交", "reroute": "改派或提级",
@@ -45,6 +48,8 @@ TRIGGER_NAMES_ZH = {
     "relapse": "登记复发", "archive": "归档", "not_accept": "不予受理",
     "resolve_on_spot": "当场化解", "hold_duplicate": "疑似重复暂缓分流", "confirm_distinct": "确认非重复",
     "merge": "并单", "split": "拆单", "request_completion": "退回窗口补正", "complete_intake": "补正完毕",
+    "fulfilment_overdue": "逾期未履行", "apply_enforcement": "申请强制执行", "enforcement_not_taken": "强制执行未受理",
+    "remediate": "再次调解", "redo": "重办",
 }
 
 DISPUTE = Workflow(
@@ -65,7 +70,15 @@ DISPUTE = Workflow(
         # 司法确认: the parties may apply while the agreement is fresh (window checked by the service).
         T("request_confirmation", sorted(AFTER_AGREEMENT), S.CONFIRMING),
         T("start_fulfilment", [S.AGREED, S.CONFIRMING], S.FULFILLING, effects=(start_clock("fulfil_due"),)),
-        T("fulfil", S.FULFILLING, S.FOLLOW_UP, effects=(start_clock("follow_up_due"),)),
+        T("fulfil", [S.FULFILLING, S.UNFULFILLED, S.ENFORCING], S.FOLLOW_UP, effects=(start_clock("follow_up_due"),)),
+        # The agreement's date passed unperformed: it never sits in fulfilment (docs/domain.md §8). A
+        # confirmed one may go to the court for enforcement (强制执行); any may be mediated again.
+        T("fulfilment_overdue", S.FULFILLING, S.UNFULFILLED),
+        T("apply_enforcement", S.UNFULFILLED, S.ENFORCING),
+        T("enforcement_not_taken", S.ENFORCING, S.UNFULFILLED),
+        T("remediate", S.UNFULFILLED, S.ROUTED),
+        # 重办: a follow-up visit answered dissatisfied starts a new handling round, with a new clock.
+        T("redo", S.FOLLOW_UP, S.ROUTED),
         T("close", sorted(OPEN), S.CLOSED),
         T("reopen", S.CLOSED, S.NEEDS_SUPERVISOR),
         # A follow-up visit that finds the dispute flared up again (复发) puts it back before supervisors.

@@ -36,6 +36,7 @@ class HandoffRole(StrEnum):
     LEAD = "lead"          # 主办: its outcome is the dispute's
     ASSIST = "assist"      # 协办: runs beside the lead, records only its own outcome
     CONFIRM = "confirm"    # 司法确认: a court asked to confirm the agreement
+    ENFORCE = "enforce"    # 强制执行: a court asked to enforce a confirmed agreement left unperformed
 
 
 STATE_NAMES_ZH = {

@@ -32,11 +32,12 @@ SUPERVISOR = Actor("user", "prop-supervisor", "supervisor")
 
 AGENCY_EVENTS = ("acknowledged", "returned", "returned_not_our_area", "returned_not_our_scope",
                  "returned_party_refuses", "returned_incomplete", "link_assist", "link_expert", "link_transfer",
-                 "progress", "outcome_agreement", "outcome_confirmed",
+                 "progress", "outcome_agreement", "outcome_agreement_to_confirm", "outcome_confirmed",
                  "outcome_failed", "outcome_withdrawn", "closed", "closed_fulfilled")
 ACTIONS = ("urge", "escalate", "reroute", "designate", "withdraw", "close", "reopen", "follow_up_ok",
-           "follow_up_relapse", "record_fulfilment", "request_confirmation", "approve_link", "refuse_link",
-           "add_assist")
+           "follow_up_relapse", "follow_up_dissatisfied", "record_fulfilment", "request_confirmation",
+           "approve_link", "refuse_link", "add_assist", "apply_enforcement", "remediate", "guide_to_litigation",
+           "decline_arbitration")
 LINKS = {"link_assist": {"kind": "assist", "body_type": "police"}, "link_expert": {"kind": "expert"},
          "link_transfer": {"kind": "transfer", "body_type": "people_mediation"}}
 
@@ -48,8 +49,9 @@ steps = st.one_of(
     st.tuples(st.just("duplicate"), st.integers(0, 7), st.sampled_from(("merge", "distinct", "split"))),
     st.tuples(st.just("complete"), st.integers(0, 7), st.just("")),  # 补正 at the window
 )
-# Where the dispute starts: dispatched; held as a likely repeat (并单); settled at the window (当场化解).
-STARTS = ("routed", "held", "on_spot")
+# Where the dispute starts: dispatched; held as a likely repeat (并单); settled at the window (当场化解);
+# agreed with the lead (and judicially confirmed), so the steps after the outcome are reached often.
+STARTS = ("routed", "routed", "held", "on_spot", "agreed", "confirmed")
 
 TABLES = {wf.name: {(t.trigger, src, t.dest) for t in wf.transitions
                     for src in ([t.source] if isinstance(t.source, str) else t.source)}
@@ -85,6 +87,10 @@ def _check(svc, dispute_id):
             assert (trigger, e.data["from"], e.data["to"]) in TABLES[wf], e.type
     if d.state == "closed":
         assert not any(h.state in OPEN for h in hs)
+    enforcing = [h for h in hs if h.role == "enforce" and h.state in OPEN]
+    assert len(enforcing) == (1 if d.state == "enforcing" else 0), (d.state, [(h.role, h.state) for h in hs])
+    if d.state in ("unfulfilled", "follow_up", "fulfilling"):
+        assert not open_leads, (d.state, [(h.role, h.state) for h in hs])
     if d.state == "merged":
         assert d.merged_into is not None and not any(h.state in OPEN for h in hs)
     with svc.ctx.store.read() as s:
@@ -115,9 +121,9 @@ def _agency_body(kind, today):
         result = {"agreement": "agreement", "confirmed": "agreement", "failed": "failed",
                   "withdrawn": "withdrawn"}[kind.split("_")[1]]
         outcome = {"result": result}
-        if kind == "outcome_agreement":
+        if kind.startswith("outcome_agreement"):
             outcome["agreement"] = {"terms": "赔偿1000元", "amount": "1000.00", "fulfil_by": today,
-                                    "judicial_confirmation": False}
+                                    "judicial_confirmation": kind.endswith("to_confirm")}
         return {**b, "type": "outcome", "outcome": outcome}
     if kind in LINKS:
         return {**b, "type": "link_request", "link": {**LINKS[kind], "reason": "性质测试联动"}}
@@ -126,12 +132,25 @@ def _agency_body(kind, today):
     return {**b, "type": kind}
 
 
+def _agree(svc, view, confirm: bool) -> None:
+    today = START.astimezone(svc.ctx.config.calendar.tz).date().isoformat()
+    lead = next(h for h in view["handoffs"] if h["role"] == "lead")
+    svc.agency_event(lead["agency"], lead["id"], _agency_body("acknowledged", today))
+    svc.agency_event(lead["agency"], lead["id"], _agency_body(
+        "outcome_agreement_to_confirm" if confirm else "outcome_agreement", today))
+    court = [h for h in svc.get_dispute(view["id"])["handoffs"] if h["role"] == "confirm"]
+    if court:
+        svc.agency_event(court[0]["agency"], court[0]["id"], _agency_body("acknowledged", today))
+        svc.agency_event(court[0]["agency"], court[0]["id"], _agency_body("outcome_confirmed", today))
+
+
 def _action(kind, h, svc, today):
     data = {"action": kind, "reason": "性质测试"}
     if kind == "designate":
         data["agency"] = h.agency_code if h is not None else None
     if kind.startswith("follow_up"):
-        data = {"action": "record_follow_up", "reason": "回访", "satisfaction": "satisfied",
+        data = {"action": "record_follow_up", "reason": "回访",
+                "satisfaction": "dissatisfied" if kind.endswith("dissatisfied") else "satisfied",
                 "relapse": kind.endswith("relapse")}
     if kind == "record_fulfilment":
         data["fulfilled_on"] = today
@@ -156,8 +175,10 @@ def test_random_follow_through_keeps_the_invariants(svc, clock, seq, category, r
     elif start == "on_spot":
         b["disposition"] = {"type": "resolved_on_spot", "terms": "当场和解"}
     view = svc.register_dispute(command(b), CLERK)[1]
-    assert view["state"] == {"routed": view["state"], "held": "held_duplicate", "on_spot": "fulfilling"}[start]
+    assert view["state"] == {"held": "held_duplicate", "on_spot": "fulfilling"}.get(start, view["state"])
     dispute_id = view["id"]
+    if start in ("agreed", "confirmed") and view["handoffs"]:
+        _agree(svc, view, confirm=start == "confirmed")
     _check(svc, dispute_id)
     last_agency_call = None
     for kind, index, what in seq:
