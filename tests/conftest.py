@@ -127,6 +127,7 @@ def svc(settings: Settings, engine: Any, _synced: None, clock: Clock) -> Iterato
                       Delivery, Outbox, Event, LinkRequest, Handoff, Party, Dispute, User,
                       Counter):
             conn.execute(delete(table))
+        conn.execute(update(Agency).values(recovered_at=None))  # each test's clock starts again at START
 
 
 @pytest.fixture

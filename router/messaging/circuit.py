@@ -33,6 +33,10 @@ class Breaker:
                 return True
             return False
 
+    def closed(self) -> bool:
+        """Fewer failures in a row than the threshold: deliveries go through."""
+        return self.failures < self.threshold
+
     def draining(self) -> bool:
         """Shortly after an outage ended: the backlog is going out and must keep its order."""
         return self.recovered_at is not None and self.clock() - self.recovered_at < self.max

@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -38,6 +39,7 @@ class DeliveryWorker:
         self.prefetch = prefetch
         self.owner = owner_id()
         self.breakers = breakers or CircuitBreakers(cooldown=svc.settings.circuit_cooldown)
+        self.opened: dict[str, datetime] = {}  # when this worker's circuit to an agency opened (service clock)
         self.stop = threading.Event()
 
     def handle(self, delivery_id: str, publish_dead: Callable[[dict[str, Any]], None] | None = None) -> str | None:
@@ -46,16 +48,23 @@ class DeliveryWorker:
             return None
         breaker = self.breakers.get(job.agency_code)
         if not breaker.allow():
-            metrics.CIRCUIT_DEFERRED.labels(job.agency_code).inc()
-            return self.svc.defer_delivery(job, breaker.remaining())
+            opened = self.opened.get(job.agency_code)
+            if opened is not None and self.svc.agency_recovered_since(job.agency_code, opened):
+                breaker.record(True)  # another worker found it back: this one's circuit closes too
+            else:
+                metrics.CIRCUIT_DEFERRED.labels(job.agency_code).inc()
+                return self.svc.defer_delivery(job, breaker.remaining())
         if breaker.draining() and self.svc.older_waiting(job):  # the backlog goes oldest first
             return self.svc.defer_delivery(job, 0.0)
         if not job.url:
             result = SendResult("final", None, "agency has no endpoint configured", None, 0.0)
         else:
             result = self.sender.send(job.url, job.payload, job.secrets, idempotency_key=job.idempotency_key)
+        was_open = not breaker.closed()
         if breaker.record(result.outcome == "delivered" or result.outcome == "final" and result.status is not None):
             self.svc.resume_agency(job.agency_code)  # back after an outage: its backlog goes now, in order
+        elif not was_open and not breaker.closed():
+            self.opened[job.agency_code] = self.svc.ctx.now()
         log.info("delivery attempt", extra={"delivery_id": job.delivery_id, "reference": job.reference,
                                             "handoff_id": job.idempotency_key, "agency": job.agency_code,
                                             "attempt": job.attempt, "outcome": result.outcome,

@@ -217,6 +217,10 @@ class Services:
     def defer_delivery(self, job: delivery.Job, seconds: float) -> str:
         return delivery.defer(self.ctx, job, seconds)
 
+    def agency_recovered_since(self, code: str, since: datetime) -> bool:
+        """Another worker found the agency reachable again after `since`."""
+        return delivery.recovered_since(self.ctx, code, since)
+
     def older_waiting(self, job: delivery.Job) -> bool:
         """An older delivery to the same agency still waits: this one should step back while it drains."""
         return delivery.older_waiting(self.ctx, job)

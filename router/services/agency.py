@@ -89,11 +89,12 @@ def _referral(ctx: ServiceContext, agency_code: str, dispute_id: str, handoff_id
         if h.state in ENDED or dispute.state == DisputeState.ARCHIVED:
             return {"state": h.state, "payload": None}
         op = Operation(ctx, uow, dispute, agency_actor(agency_code), at)
-        if revealed := revealed_fields(dispute):
+        payload = adapter_for(h.body_type).build(referral_input(ctx, uow.session, h))
+        if revealed := revealed_fields(payload):
             op.event("pii.revealed", {"to": agency_code, "fields": revealed, "via": "agency_feed"}, h)
         if pulls and h.state == HandoffState.OFFERED:
             handed_over(op, h, "agency_feed", {})
-        return {"state": h.state, "payload": adapter_for(h.body_type).build(referral_input(ctx, uow.session, h))}
+        return {"state": h.state, "payload": payload}
 
 
 def _own(s: Session, agency_code: str, handoff_id: str) -> Handoff:
@@ -115,7 +116,7 @@ def get_handoff(ctx: ServiceContext, agency_code: str, handoff_id: str) -> dict[
             return answer  # no longer this agency's to handle (or the file is sealed): not the parties' data
         referral = adapter_for(h.body_type).build(referral_input(ctx, uow.session, h))
         op = Operation(ctx, uow, d, agency_actor(agency_code), at)
-        if revealed := revealed_fields(d):
+        if revealed := revealed_fields(referral):
             op.event("pii.revealed", {"to": agency_code, "fields": revealed, "via": "agency_pull"}, h)
         if h.state == HandoffState.OFFERED and uow.session.get(Agency, agency_code).delivery == "pull":
             handed_over(op, h, "agency_pull", {})  # a pull agency's fetch is its delivery

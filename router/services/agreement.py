@@ -51,9 +51,11 @@ def lead_result(op: Operation, h: Handoff, outcome: dict[str, Any]) -> None:
     elif result == OutcomeResult.FAILED:
         d.outcome = jsonable({"result": result, "failed_at": op.at, **agency})
         after_failure(op, h)
-    else:
+    elif result == OutcomeResult.WITHDRAWN:
         d.outcome = jsonable({"result": result, "withdrawn_at": op.at, **agency})
         close_dispute(op.by_system(), "withdrawn", f"申请人撤回（{h.agency_code}报告）")
+    else:  # an opinion is an expert's, never a lead's (handling refuses it before)
+        raise ValidationError("主办单位不能报告专家意见", "a lead reports no opinion", field="outcome.result")
 
 
 def after_failure(op: Operation, h: Handoff, reason: str | None = None) -> None:

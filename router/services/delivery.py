@@ -121,7 +121,7 @@ def complete(ctx: ServiceContext, job: Job, result: SendResult, *, rng: random.R
         if result.outcome == "delivered":
             d.state, d.delivered_at, d.last_error = "succeeded", now, None
             # The referral carries the parties unmasked: the reveal goes on the audit trail (docs/domain.md §9).
-            attempt_data["pii_revealed"] = revealed_fields(dispute)
+            attempt_data["pii_revealed"] = revealed_fields(job.payload)
             if h.state == HandoffState.OFFERED:
                 op.fire_handoff(h, "deliver", extra=attempt_data)
             else:  # the agency already answered (e.g. acknowledged) before our delivery was recorded
@@ -186,14 +186,23 @@ def resume(ctx: ServiceContext, agency_code: str) -> int:
         uow.session.execute(update(Delivery).where(*waiting, Delivery.next_attempt_at > now)
             .values(next_attempt_at=now, updated_at=now).execution_options(synchronize_session=False))
         n = uow.session.scalar(select(func.count()).select_from(Delivery).where(*waiting)) or 0
+        uow.session.execute(update(Agency).where(Agency.code == agency_code).values(recovered_at=now)
+                            .execution_options(synchronize_session=False))
         if n:
             uow.append_event(type="agency.recovered", actor=SYSTEM.id, at=now, dispute=None,
                              data={"agency": agency_code, "backlog": n})
     return n
 
 
+def recovered_since(ctx: ServiceContext, agency_code: str, since: datetime) -> bool:
+    """Did a worker find the agency reachable again after `since` (when this worker's circuit opened)?"""
+    with ctx.store.read() as s:
+        at = s.scalar(select(Agency.recovered_at).where(Agency.code == agency_code))
+    return at is not None and at > since
+
+
 def older_waiting(ctx: ServiceContext, job: Job) -> bool:
-    """While a backlog drains, is an older delivery to the same agency still waiting (not in a
+    """While a backlog drains, is an older delivery to the same agency due and waiting (not in a
     worker's hands)? Then this one steps back, so the agency gets them in the order they were made."""
     if job.feed_seq is None:
         return False
@@ -201,6 +210,7 @@ def older_waiting(ctx: ServiceContext, job: Job) -> bool:
     with ctx.store.read() as s:
         return s.scalar(select(Delivery.id).where(
             Delivery.agency_code == job.agency_code, Delivery.state == "pending", Delivery.feed_seq < job.feed_seq,
+            Delivery.next_attempt_at <= now,  # one retrying later (or deferred by another worker) holds none up
             or_(Delivery.lease_expires_at.is_(None), Delivery.lease_expires_at < now)).limit(1)) is not None
 
 
@@ -216,7 +226,7 @@ def due_for_enqueue(ctx: ServiceContext, limit: int = 500) -> list[tuple[str, st
             or_(Delivery.enqueued_at.is_(None), Delivery.enqueued_at < Delivery.next_attempt_at,
                 Delivery.enqueued_at < now - REENQUEUE_AFTER,
                 and_(Delivery.lease_expires_at.is_not(None), Delivery.lease_expires_at < now)))
-            .order_by(Delivery.feed_seq).limit(limit))  # of what is due, the oldest made first
+            .order_by(Delivery.next_attempt_at, Delivery.feed_seq).limit(limit))  # on ix_deliveries_due
         if not ctx.settings.is_sqlite:
             q = q.with_for_update(skip_locked=True)
         rows = s.scalars(q).all()

@@ -13,7 +13,9 @@ from dataclasses import replace
 from typing import Any
 
 from router.adapters.base import recall_notice
-from router.domain.model import RETURNS_FOR_SUPERVISORS, BodyType, ReturnReason, Tier
+from router.domain.errors import ValidationError
+from router.domain.linkage import NEVER_LEAD
+from router.domain.model import RETURNS_FOR_SUPERVISORS, BodyType, ReturnReason, Tier, body_zh
 from router.domain.registry import AgencyInfo
 from router.domain.rules import RoutingDecision, next_candidate
 from router.services import clock
@@ -120,6 +122,9 @@ def place_lead(op: Operation, agency_code: str, body_type: BodyType, *, extra: d
                designated: bool = False) -> None:
     """routed again -> a new lead handoff offered -> handed_off."""
     d = op.dispute
+    if body_type in NEVER_LEAD:  # 专家库 gives opinions; the 12345 hotline forwards: neither mediates
+        raise ValidationError(f"{body_zh(body_type)}不能作为主办单位", f"{body_type} cannot take the lead",
+                              field="agency")
     op.fire_dispute("reroute", extra={**extra, "agency": agency_code})
     d.lead_agency = agency_code
     offer(op, agency_code, body_type, HandoffRole.LEAD, designated=designated, placement=lead_placements(d) + 1)
@@ -134,7 +139,9 @@ def replace_lead(op: Operation, failed: Handoff, reason: str, code: ReturnReason
     if op.dispute.state not in WITH_A_LEAD:
         return
     op = op.by_system()
-    if code == ReturnReason.INCOMPLETE:  # the window completes it (补正), then the same body gets it again
+    if code == ReturnReason.INCOMPLETE and failed_placements(op.dispute) < op.config.bodies.max_placements:
+        # the window completes it (补正), then the same body gets it again; returned again and again, the
+        # supervisors decide (below)
         op.fire_dispute("request_completion", extra={"reason": reason, "return_code": code,
                                                      "agency": failed.agency_code, "handoff_id": failed.id})
         return

@@ -34,6 +34,8 @@ def apply_report(op: Operation, h: Handoff, body: dict[str, Any]) -> None:
         raise StateConflict(f"该移交已{zh}，不能再报告", f"the handoff is {h.state}", state=h.state)
     if body.get("reason_code") and kind != ReportType.RETURNED:
         raise ValidationError("退回原因代码只用于退回", "reason_code is for a return only", field="reason_code")
+    if body.get("link") and kind != ReportType.LINK_REQUEST:
+        raise ValidationError("link 只用于联动申请", "link is for a link_request only", field="link")
     if kind == ReportType.ACKNOWLEDGED:
         acknowledge(op, h, extra)
     elif kind == ReportType.RETURNED:
@@ -71,6 +73,8 @@ def _checked_outcome(op: Operation, h: Handoff, outcome: dict[str, Any] | None) 
                               field="outcome.result")
     if expert and outcome["result"] == OutcomeResult.OPINION and not (outcome.get("opinion") or "").strip():
         raise ValidationError("请附调解意见书内容", "an opinion needs its text", field="outcome.opinion")
+    if outcome.get("opinion") and outcome["result"] != OutcomeResult.OPINION:
+        raise ValidationError("opinion 只用于专家意见", "opinion goes with result opinion", field="outcome.opinion")
     terms = outcome.get("agreement")
     if outcome["result"] == OutcomeResult.AGREEMENT and not terms and h.role == HandoffRole.LEAD:
         raise ValidationError("达成协议时必须报告协议内容", "an agreement needs its terms", field="outcome.agreement")

@@ -42,7 +42,7 @@ def paper_letter(ctx: ServiceContext, dispute_id: str, handoff_id: str, actor: A
         if h.state not in OPEN or op.dispute.state == DisputeState.ARCHIVED:  # taken back: not its parties
             raise StateConflict("该移交已结束，不能打印委托函", f"the handoff is {h.state}", state=h.state)
         referral = adapter_for(h.body_type).build(referral_input(ctx, op.uow.session, h))
-        if revealed := revealed_fields(op.dispute):
+        if revealed := revealed_fields(referral):
             op.event("pii.revealed", {"to": h.agency_code, "fields": revealed, "via": "paper_letter"}, h)
         agency = op.uow.session.get(Agency, h.agency_code)
         return {"referral": referral, "agency": {"code": agency.code, "name": agency.name},

@@ -60,6 +60,9 @@ def add_assist(op: Operation, reason: str, agency_code: str | None, body_type: s
     if op.dispute.state not in WITH_A_LEAD:
         raise DISPUTE.refuse(op.dispute.state, "增加协办单位", "add an assisting body")
     named = _named(op, agency_code)
+    if named is not None and any(h.agency_code == named.code and h.state in OPEN for h in op.dispute.handoffs):
+        raise StateConflict(f"{named.name}已在办理本纠纷", f"{named.code} already holds this dispute",
+                            state=op.dispute.state, field="agency")
     bt = link_body_type(LinkKind.ASSIST, body_type or (named.body_type if named else None))
     req = _new(op, LinkKind.ASSIST, bt, reason, op.actor.id, None)
     op.fire_link(req, "request", {"reason": reason, "asked_by": op.actor.id})

@@ -86,7 +86,8 @@ def _prior_mediation(s: Session, d: Dispute, h: Handoff, names: dict[str, str]) 
                           concluded_at=iso(x.completed_at), note=data.get("note"))
 
 
-def revealed_fields(d: Dispute) -> list[str]:
-    """The personal data a referral or a pull shows unmasked, by field path."""
-    return [f"parties.{i}.{f}" for i, p in enumerate(d.parties) for f in ("id_number", "phone")
-            if getattr(p, f"{f}_enc")]
+def revealed_fields(payload: dict[str, Any]) -> list[str]:
+    """The personal data a referral really shows unmasked, by its path in the payload (an expert panel
+    gets no ID numbers or phones, legal aid only the applicants'): what the audit says was revealed."""
+    return [f"{key}.{i}.{f}" for key, value in payload.items() if isinstance(value, list)
+            for i, p in enumerate(value) if isinstance(p, dict) for f in ("id_number", "phone") if p.get(f)]

@@ -130,13 +130,16 @@ def _agencies(ctx: ServiceContext, s: Any, now: datetime) -> list[Found]:
 
 
 def _agencies_down(ctx: ServiceContext, s: Any, now: datetime, names: dict[str, str]) -> list[Found]:
-    """机构异常: an agency whose deliveries have kept failing for `agency_down_minutes`, with nothing
-    delivered to it meanwhile. Its backlog is kept (the circuit defers it) and drained when it is back."""
-    since = now - timedelta(minutes=ctx.config.thresholds.agency_down_minutes)
-    failing = (select(Delivery.agency_code).where(Delivery.state == "pending", Delivery.last_error.is_not(None),
-                                                  Delivery.created_at <= since).distinct())
-    reached = select(Delivery.agency_code).where(Delivery.delivered_at > since).distinct()
-    down = [a for (a,) in s.execute(failing.except_(reached))]
+    """机构异常: an agency whose deliveries have kept failing for `agency_down_minutes` (from the oldest
+    failing one's making to its latest attempt or deferral), with nothing delivered to it meanwhile.
+    Its backlog is kept (the circuit defers it) and drained when it is back."""
+    span = timedelta(minutes=ctx.config.thresholds.agency_down_minutes)
+    since = now - span
+    failing = s.execute(select(Delivery.agency_code, func.min(Delivery.created_at), func.max(Delivery.updated_at))
+                        .where(Delivery.state == "pending", Delivery.last_error.is_not(None))
+                        .group_by(Delivery.agency_code)).all()
+    reached = set(s.scalars(select(Delivery.agency_code).where(Delivery.delivered_at > since).distinct()))
+    down = [a for a, first, last in failing if a not in reached and first <= since and last - first >= span]
     if not down:
         return []
     backlog = dict(s.execute(select(Delivery.agency_code, func.count()).where(

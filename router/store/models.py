@@ -150,6 +150,8 @@ class Agency(Base):
     delivery: Mapped[str] = mapped_column(String(8), default="push", server_default="push")  # push | pull | paper
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     priority: Mapped[int] = mapped_column(Integer, default=0)
+    # When a worker last found it reachable again after an outage: the other workers' open circuits close.
+    recovered_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

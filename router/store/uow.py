@@ -26,7 +26,8 @@ from router.workflows.engine import Fired
 ARCHIVE_EVENT = "dispute.archive"  # the last event on an archived dispute's own chain
 
 # Outbox kinds delivered to an agency over HTTP (the rest go only to the broker).
-HTTP_KINDS = frozenset({"handoff.offered", "handoff.urged", "handoff.recalled", "hotline.status", "hotline.reply"})
+HTTP_KINDS = frozenset({"handoff.offered", "handoff.urged", "handoff.recalled", "hotline.status", "hotline.reply",
+                        "link.decided"})
 
 
 # Called with every event appended, inside its transaction: the read models that fold events

@@ -75,3 +75,12 @@ def test_the_body_gone_meanwhile_the_next_candidate_gets_it(svc):
         with svc.ctx.store.unit_of_work() as uow:
             uow.session.get(Agency, first["agency"]).active = True
         svc.ctx.invalidate_registry()
+
+
+def test_a_body_returning_it_as_incomplete_again_and_again_goes_to_the_supervisors(svc):
+    d = register(svc)
+    for _ in range(svc.ctx.config.bodies.max_placements - 1):
+        _return_incomplete(svc, d)
+        svc.complete_registration(d["id"], "补交材料", CLERK)
+    _, view = _return_incomplete(svc, d)
+    assert view["state"] == "needs_supervisor"  # the third failed placement: no more 补正 ping-pong

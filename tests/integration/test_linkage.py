@@ -149,3 +149,15 @@ def test_waiting_requests_are_withdrawn_when_the_asker_ends_or_the_dispute_close
     svc.act(d2["id"], {"action": "reroute", "reason": "改派"}, SUPERVISOR)  # the asking lead is recalled
     assert svc.get_dispute(d2["id"])["links"][0]["state"] == "withdrawn"
     assert svc.verify_chain()["ok"]
+
+
+def test_surplus_link_fields_and_naming_the_holder_are_refused(svc):
+    d = register(svc)
+    lead = lead_of(d)
+    with pytest.raises(ValidationError):
+        _report(svc, lead, "acknowledged", link={"kind": "expert", "reason": "x"})
+    with pytest.raises(StateConflict):
+        svc.act(d["id"], {"action": "add_assist", "agency": lead["agency"], "reason": "x"}, SUPERVISOR)
+    _report(svc, lead, "acknowledged")
+    with pytest.raises(ValidationError):
+        _report(svc, lead, "outcome", outcome={"result": "failed", "opinion": "专家意见"})

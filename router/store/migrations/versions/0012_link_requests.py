@@ -1,4 +1,5 @@
-"""联动: link requests (an assisting body, an expert opinion, a transfer) and their decisions
+"""联动: link requests (an assisting body, an expert opinion, a transfer) and their decisions; when an
+agency was last found reachable after an outage
 
 Revision ID: 0012
 Revises: 0011
@@ -41,5 +42,11 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_link_requests_result_handoff_id'), ['result_handoff_id'], unique=False)
 
 
+    with op.batch_alter_table('agencies', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('recovered_at', sa.DateTime(timezone=True), nullable=True))
+
+
 def downgrade() -> None:
+    with op.batch_alter_table('agencies', schema=None) as batch_op:
+        batch_op.drop_column('recovered_at')
     op.drop_table('link_requests')
