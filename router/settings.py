@@ -35,7 +35,7 @@ DEFAULT_BROKER_URL = "memory://"
 
 
 AGENCY_KEYS = ("code", "name", "body_type", "tier", "jurisdiction", "endpoint", "delivery", "active", "retry_schedule",
-               "priority")
+               "priority", "supervised_by")
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ class AgencyConfig:
     endpoint: str | None
     retry_schedule: tuple[float, ...] | None = None
     delivery: str = "push"
+    supervised_by: str | None = None  # the 司法所 / 司法局 told of its 督办
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,12 @@ def load_agencies(data: Any, divisions: DivisionTree, file: str = "agencies.yaml
             raise ConfigError(file, f"{key}.endpoint", "must be an http:// or https:// URL")
         out.append(AgencyConfig(AgencyInfo(code, str(a["name"]), body, tier, juris, bool(a.get("active", True)),
                                            priority),
-                                endpoint, tuple(float(x) for x in schedule) if schedule else None, delivery))
+                                endpoint, tuple(float(x) for x in schedule) if schedule else None, delivery,
+                                str(a["supervised_by"]) if a.get("supervised_by") else None))
+    for ac in out:
+        if ac.supervised_by is not None and (ac.supervised_by not in seen or ac.supervised_by == ac.info.code):
+            raise ConfigError(file, f"agencies.{ac.info.code}.supervised_by",
+                              f"must be another agency's code, got {ac.supervised_by!r}")
     return tuple(out)
 
 

@@ -12,10 +12,11 @@ from router.adapters.mediation import MediationAdapter
 from router.adapters.petition import PetitionAdapter
 from router.adapters.police import PoliceAdapter
 from router.adapters.procuratorate import ProcuratorateAdapter
+from router.adapters.supervision import SupervisionAdapter
 
 ADAPTERS: tuple[Adapter, ...] = (MediationAdapter(), CourtAdapter(), PoliceAdapter(), PetitionAdapter(),
                                  ProcuratorateAdapter(), HotlineAdapter(), ArbitrationAdapter(), LegalAidAdapter(),
-                                 ExpertPanelAdapter())
+                                 ExpertPanelAdapter(), SupervisionAdapter())
 _BY_BODY = {b: a for a in ADAPTERS for b in a.body_types}
 
 

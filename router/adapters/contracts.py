@@ -20,6 +20,7 @@ from router.adapters.base import (
     link_decision_notice,
     urge_notice,
 )
+from router.adapters.supervision import SUPERVISION_SCHEMA, supervision_notice
 
 
 def sample_context(body_type: str) -> ReferralInput:
@@ -74,9 +75,13 @@ def notice_contracts() -> dict[str, dict[str, Any]]:
         "7d0f7c55-4a55-4f47-9d7e-2f3b8a0c1e11", "诸暨调〔2026〕000123号", "5f1d2c3b-0a9e-4d8c-b7a6-1e2f3a4b5c6d",
         "assist", "police", "approved", "当事人情绪激动，有冲突风险，同意派出所协助", "ZJ-PS-330681001",
         "2026-11-25T09:00:00+08:00")
+    examples["supervision-notice"] = supervision_notice(
+        "ZJ-PM-330681101201", "龙溪村人民调解委员会", "7d0f7c55-4a55-4f47-9d7e-2f3b8a0c1e11", "诸暨调〔2026〕000123号",
+        "handle_due", "2026-12-23T23:59:59+08:00", 2, "办理超期未结，已列入督办（期限2026-12-23T23:59:59+08:00）",
+        "2026-12-31T09:00:00+08:00")
     out = {}
-    for name, schema in {**hotline_12345.NOTICE_SCHEMAS, "urge": URGE_SCHEMA,
-                         "link-decision": LINK_DECISION_SCHEMA}.items():
+    for name, schema in {**hotline_12345.NOTICE_SCHEMAS, "urge": URGE_SCHEMA, "link-decision": LINK_DECISION_SCHEMA,
+                         "supervision-notice": SUPERVISION_SCHEMA}.items():
         out[name] = {**schema, "$id": f"{name}.schema.json", "examples": [examples[name]]}
     return out
 

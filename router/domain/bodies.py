@@ -19,7 +19,7 @@ LADDER_DEFAULTS = {"warn_before": Period.parse("1w"), "urge_after": Period.parse
 FOLLOW_THROUGH_KEYS = ("follow_up_after", "confirmation_window", "max_placements")
 BODY_KEYS = ("name", "family", "basis", "escalation", "link_auto_approve", *PERIOD_KEYS, *OPTIONAL_PERIOD_KEYS)
 FAMILIES = ("mediation", "court", "police", "petition", "procuratorate", "hotline_12345", "labour_arbitration",
-            "legal_aid", "expert_panel")
+            "legal_aid", "expert_panel", "supervision")
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ class LinkKind(StrEnum):
 LINK_KIND_ZH = {LinkKind.ASSIST: "请求协办", LinkKind.EXPERT: "请求专家意见", LinkKind.TRANSFER: "建议转派"}
 # An assisting body: the police, legal aid or an industry committee; a lead: any body that handles cases.
 ASSISTING = frozenset({BodyType.POLICE, BodyType.LEGAL_AID, *MEDIATION_BODIES})
-NEVER_LEAD = frozenset({BodyType.EXPERT_PANEL, BodyType.HOTLINE_12345})
+NEVER_LEAD = frozenset({BodyType.EXPERT_PANEL, BodyType.HOTLINE_12345, BodyType.JUSTICE_BUREAU})
 
 
 def link_body_type(kind: LinkKind, body_type: str | None) -> BodyType:

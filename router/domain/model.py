@@ -53,6 +53,7 @@ class BodyType(StrEnum):
     MARKET_REGULATOR_12315 = "market_regulator_12315"
     GOVERNMENT = "government"
     EXPERT_PANEL = "expert_panel"  # 专家库: asked mid-case for an opinion (调解意见书), never a lead
+    JUSTICE_BUREAU = "justice_bureau"  # 司法所 / 司法局: supervises mediation committees, told of 督办
 
 
 MEDIATION_BODIES = frozenset({
@@ -248,6 +249,7 @@ BODY_NAMES_ZH: dict[BodyType, str] = {
     BodyType.PETITION: "信访部门", BodyType.PROCURATORATE: "人民检察院", BodyType.HOTLINE_12345: "12345热线",
     BodyType.LEGAL_AID: "法律援助机构", BodyType.MARKET_REGULATOR_12315: "市场监督管理部门（12315）",
     BodyType.GOVERNMENT: "乡镇人民政府（街道办事处）", BodyType.EXPERT_PANEL: "调解专家库",
+    BodyType.JUSTICE_BUREAU: "司法行政机关（司法所、司法局）",
 }
 
 

@@ -23,7 +23,7 @@ def sync_agencies(ctx: ServiceContext) -> dict[str, int]:
             i = ac.info
             values = {"name": i.name, "body_type": str(i.body_type), "tier": str(i.tier),
                       "jurisdiction": list(i.jurisdiction), "endpoint": ac.endpoint, "delivery": ac.delivery,
-                      "active": i.active, "priority": i.priority}
+                      "active": i.active, "priority": i.priority, "supervised_by": ac.supervised_by}
             row = existing.get(i.code)
             if row is None:
                 uow.session.add(Agency(code=i.code, created_at=at, updated_at=at, **values))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from router.adapters.base import urge_notice
+from router.adapters.supervision import supervision_notice
 from router.domain.errors import StateConflict, ValidationError
 from router.domain.model import BodyType, SupervisorAction, Tier, body_zh
 from router.domain.rules import next_candidate
@@ -169,3 +170,19 @@ def send_urge(op: Operation, h: Handoff, reason: str, *, escalated: bool = False
               "deadline": deadline, "due": due}, h)
     op.notify(h, "handoff.urged", urge_notice(h.id, op.dispute.reference, deadline, due.isoformat() if due else None,
                                               max(h.urged or 0, 1), reason, op.at.isoformat(), escalated=escalated))
+    if escalated:
+        _copy_to_supervisor(op, h, deadline, due.isoformat() if due else None, reason)
+
+
+def _copy_to_supervisor(op: Operation, h: Handoff, deadline: str, due: str | None, reason: str) -> None:
+    """督办 is also told to the body that supervises the agency (supervised_by: its 司法所 / 司法局),
+    through that body's adapter and signed like any notice; on the dispute's timeline as well."""
+    agency = op.uow.session.get(Agency, h.agency_code)
+    boss = op.uow.session.get(Agency, agency.supervised_by) if agency and agency.supervised_by else None
+    if boss is None or not boss.active:
+        return
+    op.uow.add_message("handoff.supervised", boss.body_type, {
+        **supervision_notice(h.agency_code, agency.name, h.id, op.dispute.reference, deadline, due, h.urged or 0,
+                             reason, op.at.isoformat()), "agency": boss.code},
+        at=op.at, dispute_id=op.dispute.id, handoff_id=h.id)
+    op.event("handoff.supervisor_told", {"agency": h.agency_code, "supervised_by": boss.code, "reason": reason}, h)

@@ -152,6 +152,7 @@ class Agency(Base):
     priority: Mapped[int] = mapped_column(Integer, default=0)
     # When a worker last found it reachable again after an outage: the other workers' open circuits close.
     recovered_at: Mapped[datetime | None]
+    supervised_by: Mapped[str | None] = mapped_column(String(64))  # the 司法所 / 司法局 told of its 督办
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -1,5 +1,5 @@
 """联动: link requests (an assisting body, an expert opinion, a transfer) and their decisions; when an
-agency was last found reachable after an outage
+agency was last found reachable after an outage; the body that supervises it
 
 Revision ID: 0012
 Revises: 0011
@@ -44,9 +44,11 @@ def upgrade() -> None:
 
     with op.batch_alter_table('agencies', schema=None) as batch_op:
         batch_op.add_column(sa.Column('recovered_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('supervised_by', sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('agencies', schema=None) as batch_op:
+        batch_op.drop_column('supervised_by')
         batch_op.drop_column('recovered_at')
     op.drop_table('link_requests')
