@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from router.domain.calendar import Period
+from router.domain.clocks import UrgentClock, time_boxes, urgent_clocks
 from router.domain.errors import ConfigError, reject_unknown_keys
-from router.domain.model import BodyType
+from router.domain.model import BodyType, Tier
 
 FILE = "bodies.yaml"
 PERIOD_KEYS = ("acknowledge", "return_within", "handle")
@@ -50,6 +51,8 @@ class Bodies:
     follow_up_after: Period = field(default_factory=lambda: Period.parse("30c"))
     confirmation_window: Period = field(default_factory=lambda: Period.parse("30c"))
     max_placements: int = 3
+    urgent: Mapping[str, UrgentClock] = field(default_factory=dict)  # life_safety, utilities, violence
+    time_boxes: Mapping[Tier, Period] = field(default_factory=dict)  # 分级调处时限, off unless configured
 
     def __getitem__(self, b: BodyType) -> BodyTypeConfig:
         return self.types[b]
@@ -85,7 +88,7 @@ class Bodies:
         missing = [str(b) for b in BodyType if b not in types]
         if missing:
             raise ConfigError(FILE, "body_types", f"missing body types: {', '.join(missing)}")
-        reject_unknown_keys(FILE, "", data, ("defaults", "body_types"))
+        reject_unknown_keys(FILE, "", data, ("defaults", "body_types", "urgent", "time_boxes"))
         defaults = data.get("defaults") or {}
         if not isinstance(defaults, Mapping):
             raise ConfigError(FILE, "defaults", "must be a mapping of escalation and follow_through")
@@ -100,7 +103,8 @@ class Bodies:
         max_placements = ft.get("max_placements", 3)
         if not isinstance(max_placements, int) or isinstance(max_placements, bool) or max_placements < 1:
             raise ConfigError(FILE, "defaults.follow_through.max_placements", "must be a whole number >= 1")
-        return cls(types, escalation, max_placements=max_placements, **periods)
+        return cls(types, escalation, max_placements=max_placements, urgent=urgent_clocks(data.get("urgent")),
+                   time_boxes=time_boxes(data.get("time_boxes")), **periods)
 
 
 def _ladder(raw: Any, key: str, allow_short_units: bool) -> dict[str, Period]:

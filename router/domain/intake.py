@@ -32,6 +32,7 @@ class IntakeCommand:
     features: frozenset[Feature] = frozenset()
     wish: Wish = Wish.UNSPECIFIED
     disposition: Disposition | None = None  # decided at the window instead of dispatching
+    urgency: str | None = None  # life_safety | utilities (a 12345 order's): minutes, not days, to 签收
 
     def facts(self, key: str = "") -> DisputeFacts:
         return DisputeFacts(category=self.category, division=self.division, source=self.source,

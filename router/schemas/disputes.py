@@ -138,6 +138,7 @@ class DisputeOut(Out):
     risk_flags = fields.List(fields.String())
     features = fields.List(fields.String())
     wish = fields.String()
+    urgency = fields.String(allow_none=True, metadata={"description": "life_safety | utilities"})
     routing = fields.Nested(RoutingOut, allow_none=True)
     handoffs = fields.List(fields.Nested(HandoffOut))
     parties = fields.List(fields.Nested(PartyOut))

@@ -7,6 +7,7 @@ from typing import Any
 
 from marshmallow import fields, validate
 
+from router.domain.clocks import Urgency
 from router.domain.disposition import Disposition, DispositionKind, NotAcceptedReason
 from router.domain.intake import IntakeCommand
 from router.domain.model import Feature, Party, PartyKind, PartyRole, RiskFlag, Source, Wish
@@ -54,6 +55,8 @@ class DisputeIn(Strict):
     wish = fields.String(load_default="unspecified", validate=validate.OneOf(values(Wish)))
     parties = fields.List(fields.Nested(PartyIn), required=True, validate=validate.Length(min=1, max=200))
     disposition = fields.Nested(DispositionIn, allow_none=True, load_default=None)
+    urgency = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(values(Urgency)), metadata={
+        "description": "life_safety (15 min to 签收) | utilities (30 min): a 12345 order's urgency"})
 
 
 class HotlineIn(DisputeIn):
@@ -92,7 +95,7 @@ def intake_command(data: dict[str, Any]) -> IntakeCommand:
         parties=tuple(Party(role=PartyRole(p["role"]), kind=PartyKind(p.get("kind", "person")), name=p["name"],
                             division=p.get("division"), id_number=p.get("id_number"), phone=p.get("phone"),
                             credit_code=p.get("credit_code")) for p in data["parties"]),
-        disposition=_disposition(data.get("disposition")),
+        disposition=_disposition(data.get("disposition")), urgency=data.get("urgency"),
     )
 
 

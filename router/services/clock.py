@@ -9,9 +9,10 @@ from datetime import date, datetime, time
 from typing import Any
 
 from router.domain.calendar import Period
+from router.domain.clocks import VIOLENCE, VIOLENCE_FLAGS, UrgentClock
 from router.domain.errors import StateConflict, ValidationError
 from router.domain.ladder import Rung, ladder
-from router.domain.model import BodyType
+from router.domain.model import BodyType, Tier
 from router.services.operation import Operation
 from router.store.models import Handoff
 from router.workflows.handoff import HANDLING, HANDOFF, HandoffRole
@@ -30,11 +31,33 @@ def parse_period(text: str | None, field: str) -> Period | None:
 
 
 # --------------------------------------------------------------------------- a handoff's clocks
+def urgent_clock(op: Operation, h: Handoff) -> tuple[str, UrgentClock] | None:
+    """The urgent 签收 clock a handoff runs on, if any: the lead of a 12345 order marked life_safety or
+    utilities; the police on a dispute flagged domestic violence or a violence threat."""
+    d, urgent = op.dispute, op.config.bodies.urgent
+    if h.role == HandoffRole.LEAD and d.urgency in urgent:
+        return str(d.urgency), urgent[str(d.urgency)]
+    if h.body_type == BodyType.POLICE and VIOLENCE in urgent and VIOLENCE_FLAGS & set(d.risk_flags or ()):
+        return VIOLENCE, urgent[VIOLENCE]
+    return None
+
+
 def ack_clock(op: Operation, h: Handoff) -> dict[str, Any]:
     """Offer starts the acknowledgement and return windows; a judicial-confirmation request runs on
-    the court's confirmation clock (司法确认规定第4-5条). Sets them on `h`; returns the engine's inputs."""
+    the court's confirmation clock (司法确认规定第4-5条), an urgent order on its minutes. Sets them on
+    `h`; returns the engine's inputs (and the tier's time box, when configured, for a lead)."""
     body = op.config.bodies[BodyType(h.body_type)]
     cal = op.config.calendar
+    box = _tier_box(op, h)
+    if (urgent := urgent_clock(op, h)) is not None:
+        name, clk = urgent
+        h.ack_due = h.return_due = cal.deadline(op.at, clk.acknowledge)
+        h.deadline_rules = {"ack_due": clk.rule(name), "return_due": clk.rule(name), "urgent": name}
+        steps = {**op.config.bodies.ladder(BodyType(h.body_type)), "warn_before": clk.warn_before}
+        rungs = ladder(cal, steps, "ack", op.at, h.ack_due, h.deadline_rules["ack_due"])
+        h.ack_warn_at = next((r.due for r in rungs if r.kind == "ack_warn"), None)
+        return {"ack_due": h.ack_due, "ack_due_rule": h.deadline_rules["ack_due"], "ack_rungs": rungs,
+                "return_due": h.return_due, "return_due_rule": h.deadline_rules["return_due"], **box}
     key = "confirmation_accept" if h.role == HandoffRole.CONFIRM and "confirmation_accept" in body.extra \
         else "acknowledge"
     h.ack_due = cal.deadline(op.at, body.extra.get(key) or body.acknowledge)
@@ -45,7 +68,17 @@ def ack_clock(op: Operation, h: Handoff) -> dict[str, Any]:
                    h.deadline_rules["ack_due"])
     h.ack_warn_at = next((r.due for r in rungs if r.kind == "ack_warn"), None)
     return {"ack_due": h.ack_due, "ack_due_rule": h.deadline_rules["ack_due"], "ack_rungs": rungs,
-            "return_due": h.return_due, "return_due_rule": h.deadline_rules["return_due"]}
+            "return_due": h.return_due, "return_due_rule": h.deadline_rules["return_due"], **box}
+
+
+def _tier_box(op: Operation, h: Handoff) -> dict[str, Any]:
+    """分级调处时限: a lead placed at a boxed tier must reach an outcome within the box, or be lifted."""
+    tier = op.tier_of(h.agency_code)
+    box = op.config.bodies.time_boxes.get(Tier(tier)) if tier and h.role == HandoffRole.LEAD else None
+    if box is None:
+        return {}
+    return {"tier_box": op.config.calendar.deadline(op.at, box),
+            "tier_box_rule": f"time_boxes.{tier}={box}（分级调处时限：{box.describe_zh()}内未化解即上交）"}
 
 
 def handle_clock(op: Operation, h: Handoff) -> dict[str, Any]:

@@ -94,7 +94,8 @@ def _insert(ctx: ServiceContext, uow: UnitOfWork, cmd: IntakeCommand, actor: Act
                 state="received", category=cmd.category, tier=None, source=str(cmd.source), source_ref=cmd.source_ref,
                 summary=cmd.summary, amount=cmd.amount, people_involved=cmd.people_involved, division=cmd.division,
                 occurred_on=cmd.occurred_on, risk_flags=sorted(str(f) for f in cmd.risk_flags),
-                features=sorted(str(f) for f in cmd.features), wish=str(cmd.wish), created_by=actor.id,
+                features=sorted(str(f) for f in cmd.features), wish=str(cmd.wish), urgency=cmd.urgency,
+                created_by=actor.id,
                 created_at=at, updated_at=at, event_count=0, parties=[], handoffs=[])
     c = ctx.cipher
     for i, p in enumerate(cmd.parties):
@@ -114,6 +115,7 @@ def _insert(ctx: ServiceContext, uow: UnitOfWork, cmd: IntakeCommand, actor: Act
     data: dict[str, Any] = {"reference": d.reference, "category": d.category, "source": d.source,
                             "source_ref": d.source_ref, "division": d.division, "amount": d.amount,
                             "people_involved": d.people_involved, "risk_flags": d.risk_flags, "wish": d.wish,
+                            **({"urgency": d.urgency} if d.urgency else {}),
                             "parties": [{"role": p.role, "kind": p.kind} for p in d.parties]}
     if dup is not None:
         d.duplicate = dup

@@ -6,7 +6,8 @@ a scheduler that dies mid-way rolls back, and the timer is still due for the nex
 Rungs: `ack_warn` / `handle_warn` (yellow warning), `ack_due` (silence counts as a refusal: expire and
 re-route), `handle_due` (overdue), `handle_urge` (催办, sent to the agency), `handle_escalate` (督办,
 sent to the agency and flagged for supervisors); and `fulfil_due`, `follow_up_due`,
-`confirmation_window`. A rung whose step is already done is moot: marked fired, nothing else.
+`confirmation_window`; `tier_box` (分级调处时限, router/services/tiers.py). A rung whose step is
+already done is moot: marked fired, nothing else.
 """
 
 from __future__ import annotations
@@ -16,16 +17,17 @@ import random
 from sqlalchemy import select
 
 from router.domain.model import BodyType
-from router.services import aftercare
+from router.services import aftercare, tiers
 from router.services.context import SYSTEM, ServiceContext
 from router.services.not_taken import handoff_not_taken
 from router.services.operation import Operation
 from router.services.supervision import send_urge
 from router.store.models import Dispute, Handoff, Timer
 from router.workflows.dispute import AFTER_AGREEMENT, DisputeState
-from router.workflows.handoff import HANDLING, WAITING, HandoffRole
+from router.workflows.handoff import HANDLING, OPEN, WAITING, HandoffRole
 
-HANDOFF_KINDS = ("ack_warn", "ack_due", "return_due", "handle_warn", "handle_due", "handle_urge", "handle_escalate")
+HANDOFF_KINDS = ("ack_warn", "ack_due", "return_due", "handle_warn", "handle_due", "handle_urge", "handle_escalate",
+                 "tier_box")
 DISPUTE_KINDS = ("fulfil_due", "follow_up_due", "confirmation_window")
 HANDLED = HANDOFF_KINDS + DISPUTE_KINDS
 
@@ -68,6 +70,8 @@ def _handoff_timer(op: Operation, h: Handoff, t: Timer) -> str:
     on_ack = t.kind.startswith("ack")
     mark = {"timer": t.id, "rule": t.rule, "deadline": "ack_due" if on_ack else "handle_due",
             "due": h.ack_due if on_ack else h.handle_due}
+    if t.kind == "tier_box":  # 分级调处时限: a lead with no outcome yet is lifted one tier up
+        return "lifted" if h.role == HandoffRole.LEAD and h.state in OPEN and tiers.lift(op, h) else "moot"
     if t.kind == "return_due" or h.state not in (WAITING if on_ack else HANDLING):
         return "moot"
     if t.kind in ("ack_warn", "handle_warn"):

@@ -19,7 +19,8 @@ from router.schemas.intake import DisputeIn, intake_command
 from router.schemas.messages import flatten
 
 PARTY_FIELDS = ("role", "kind", "name", "id_number", "phone", "credit_code", "division")
-TEXT_FIELDS = ("source", "source_ref", "category", "summary", "occurred_on", "amount", "people_involved", "wish")
+TEXT_FIELDS = ("source", "source_ref", "category", "summary", "occurred_on", "amount", "people_involved", "wish",
+               "urgency")
 PLACE = ("district", "town", "village")
 # 受理结果: dispatch (the default), 不予受理 or 当场化解 (docs/domain.md §8), posted as `disposition-<field>`.
 DISPOSITION_FIELDS = ("type", "reason_code", "reason", "refer_to", "terms", "amount", "fulfil_by")
@@ -68,7 +69,7 @@ class IntakeForm:
             "source": v["source"] or None, "source_ref": v["source_ref"] or None, "category": v["category"],
             "summary": v["summary"], "amount": v["amount"] or None, "occurred_on": v["occurred_on"] or None,
             "division": v["village"] or v["town"] or v["district"], "wish": v["wish"] or "unspecified",
-            "risk_flags": v["risk_flags"], "features": v["features"], "parties": []}
+            "risk_flags": v["risk_flags"], "features": v["features"], "parties": [], "urgency": v["urgency"] or None}
         if v["people_involved"]:  # a number the schema checks; anything else it names as wrong
             body["people_involved"] = int(v["people_involved"]) if _index(v["people_involved"]) \
                 else v["people_involved"]

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Response, g, redirect, request, url_for
 
+from router.domain.clocks import URGENCY_ZH
 from router.domain.disposition import NOT_ACCEPTED_REASONS
 from router.domain.errors import DomainError, StateConflict, ValidationError
 from router.domain.model import (
@@ -77,6 +78,7 @@ def _context(form: IntakeForm, *, preview: dict[str, Any] | None = None, already
             "category_names": dict(categories), "wishes": _options(WISH_ZH, Wish), "risks": _options(RISK_ZH, RiskFlag),
             "features": _options(FEATURE_ZH, Feature),
             "not_accepted_reasons": [(str(code), t.text) for code, t in NOT_ACCEPTED_REASONS.items()],
+            "urgencies": [(str(u), zh) for u, zh in URGENCY_ZH.items()],
             "party_roles": _options(PARTY_ROLE_ZH, PartyRole), "party_kinds": _options(PARTY_KIND_ZH, PartyKind),
             "residences": residences, "places": places(v.get("district", ""), v.get("town", ""), v.get("village", "")),
             "today": svc().registered_by(g.user), "to_complete": svc().completion_queue()}

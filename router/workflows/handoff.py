@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from router.workflows.engine import NewMessage, NewTimer, Subject, T, Workflow, refuses
+from router.workflows.engine import NewMessage, NewTimer, Subject, T, Workflow, refuses, start_clock
 
 
 class HandoffState(StrEnum):
@@ -96,7 +96,7 @@ HANDOFF = Workflow(
     name="handoff",
     states=tuple(HandoffState),
     transitions=(
-        T("offer", S.NEW, S.OFFERED, effects=(queue_delivery, start_ack_clock)),
+        T("offer", S.NEW, S.OFFERED, effects=(queue_delivery, start_ack_clock, start_clock("tier_box"))),
         T("deliver", S.OFFERED, S.DELIVERED),
         T("acknowledge", sorted(WAITING), S.ACKNOWLEDGED, effects=(start_handle_clock,)),
         T("return_", sorted(WAITING | {S.ACKNOWLEDGED}), S.RETURNED, guards=(not_designated, within_return_window)),

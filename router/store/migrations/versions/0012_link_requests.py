@@ -1,5 +1,5 @@
 """联动: link requests (an assisting body, an expert opinion, a transfer) and their decisions; when an
-agency was last found reachable after an outage; the body that supervises it
+agency was last found reachable after an outage; the body that supervises it; a dispute's urgency
 
 Revision ID: 0012
 Revises: 0011
@@ -45,9 +45,13 @@ def upgrade() -> None:
     with op.batch_alter_table('agencies', schema=None) as batch_op:
         batch_op.add_column(sa.Column('recovered_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('supervised_by', sa.String(length=64), nullable=True))
+    with op.batch_alter_table('disputes', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('urgency', sa.String(length=16), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('disputes', schema=None) as batch_op:
+        batch_op.drop_column('urgency')
     with op.batch_alter_table('agencies', schema=None) as batch_op:
         batch_op.drop_column('supervised_by')
         batch_op.drop_column('recovered_at')
