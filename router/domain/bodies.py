@@ -10,6 +10,7 @@ from router.domain.calendar import Period
 from router.domain.clocks import UrgentClock, time_boxes, urgent_clocks
 from router.domain.errors import ConfigError, reject_unknown_keys
 from router.domain.model import BodyType, Tier
+from router.domain.sharing import DEFAULT_SHARE, share_config
 
 FILE = "bodies.yaml"
 PERIOD_KEYS = ("acknowledge", "return_within", "handle")
@@ -18,7 +19,8 @@ LADDER_KEYS = ("warn_before", "urge_after", "escalate_after")
 LADDER_DEFAULTS = {"warn_before": Period.parse("1w"), "urge_after": Period.parse("1c"),
                    "escalate_after": Period.parse("5w")}  # docs/domain.md §6, from local 12345 practice
 FOLLOW_THROUGH_KEYS = ("follow_up_after", "confirmation_window", "max_placements")
-BODY_KEYS = ("name", "family", "basis", "escalation", "link_auto_approve", *PERIOD_KEYS, *OPTIONAL_PERIOD_KEYS)
+BODY_KEYS = ("name", "family", "basis", "escalation", "link_auto_approve", "share", *PERIOD_KEYS,
+             *OPTIONAL_PERIOD_KEYS)
 FAMILIES = ("mediation", "court", "police", "petition", "procuratorate", "hotline_12345", "labour_arbitration",
             "legal_aid", "expert_panel", "supervision")
 
@@ -36,6 +38,8 @@ class BodyTypeConfig:
     escalation: Mapping[str, Period] = field(default_factory=dict)  # overrides of defaults.escalation
     # 联动: a request for this body type to assist (or give an opinion) needs no supervisor's approval.
     link_auto_approve: bool = False
+    # 数据最小化: the party fields (id_number, phone) this body gets, by its role on the dispute.
+    share: Mapping[str, frozenset[str]] = field(default_factory=lambda: dict(DEFAULT_SHARE))
 
     def rule(self, key: str) -> str:
         """A readable statement of the rule behind a deadline, stored with the deadline."""
@@ -84,7 +88,8 @@ class Bodies:
             if not isinstance(auto, bool):
                 raise ConfigError(FILE, f"{key}.link_auto_approve", "must be true or false")
             types[bt] = BodyTypeConfig(bt, str(d.get("name") or code), str(d["family"]), basis=str(d.get("basis", "")),
-                                       extra=extra, escalation=esc, link_auto_approve=auto, **periods)
+                                       extra=extra, escalation=esc, link_auto_approve=auto,
+                                       share=share_config(d.get("share"), f"{key}.share", FILE), **periods)
         missing = [str(b) for b in BodyType if b not in types]
         if missing:
             raise ConfigError(FILE, "body_types", f"missing body types: {', '.join(missing)}")

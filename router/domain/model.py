@@ -219,6 +219,8 @@ class Party:
     id_number: str | None = None
     phone: str | None = None
     credit_code: str | None = None
+    consent: bool = True             # agreed that bodies handling the case get their ID number and phone
+    sharing_basis: str | None = None  # without consent: the legal basis that stands in (docs/domain.md §9)
 
 
 @dataclass(frozen=True)

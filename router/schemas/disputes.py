@@ -92,6 +92,8 @@ class PartyOut(Out):
                               metadata={"description": "masked: 110***********4514"})
     phone = fields.String(attribute="phone_masked", allow_none=True, metadata={"description": "masked: 138****8000"})
     credit_code = fields.String(allow_none=True)
+    consent = fields.Boolean(metadata={"description": "agreed to share its ID number and phone with the bodies"})
+    sharing_basis = fields.String(allow_none=True, metadata={"description": "without consent: the legal basis"})
     merged_from = fields.String(allow_none=True, metadata={
         "description": "并单: the id of the registration this party came with, merged into this dispute"})
 

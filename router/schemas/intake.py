@@ -11,6 +11,7 @@ from router.domain.clocks import Urgency
 from router.domain.disposition import Disposition, DispositionKind, NotAcceptedReason
 from router.domain.intake import IntakeCommand
 from router.domain.model import Feature, Party, PartyKind, PartyRole, RiskFlag, Source, Wish
+from router.domain.sharing import SharingBasis
 from router.schemas.common import DIVISION, Instant, Money, Out, Strict, values
 from router.schemas.disputes import RoutingOut
 
@@ -23,6 +24,11 @@ class PartyIn(Strict):
     phone = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=32))
     credit_code = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=32))
     division = fields.String(allow_none=True, load_default=None, validate=DIVISION)
+    consent = fields.Boolean(load_default=True, metadata={
+        "description": "the party agreed that the bodies handling the case get its ID number and phone"})
+    sharing_basis = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(values(SharingBasis)),
+                                  metadata={"description": "without consent: police_report (110 警情), "
+                                                           "court_referral, legal_duty, emergency"})
 
 
 class DispositionIn(Strict):
@@ -94,7 +100,8 @@ def intake_command(data: dict[str, Any]) -> IntakeCommand:
         features=frozenset(Feature(f) for f in data.get("features", ())), wish=Wish(data.get("wish", "unspecified")),
         parties=tuple(Party(role=PartyRole(p["role"]), kind=PartyKind(p.get("kind", "person")), name=p["name"],
                             division=p.get("division"), id_number=p.get("id_number"), phone=p.get("phone"),
-                            credit_code=p.get("credit_code")) for p in data["parties"]),
+                            credit_code=p.get("credit_code"), consent=p.get("consent", True),
+                            sharing_basis=p.get("sharing_basis")) for p in data["parties"]),
         disposition=_disposition(data.get("disposition")), urgency=data.get("urgency"),
     )
 

@@ -106,7 +106,8 @@ def _insert(ctx: ServiceContext, uow: UnitOfWork, cmd: IntakeCommand, actor: Act
             id_number_masked=ids.mask_id_number(p.id_number) if p.id_number else None,
             phone_enc=c.encrypt(p.phone, "phone") if p.phone else None,
             phone_hash=c.lookup_hash(p.phone, "phone") if p.phone else None,
-            phone_masked=ids.mask_phone(p.phone) if p.phone else None))
+            phone_masked=ids.mask_phone(p.phone) if p.phone else None, consent=p.consent,
+            sharing_basis=p.sharing_basis))
     uow.session.add(d)
     uow.session.flush()
     found = likely_repeats(uow.session, d.category, (Who(p.role, p.id_number_hash, p.credit_code, p.name,

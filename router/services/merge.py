@@ -103,6 +103,7 @@ def merge(op: Operation, into: Operation, reason: str) -> None:
             idx=start + i, role=p.role, kind=p.kind, name=p.name, division=p.division, credit_code=p.credit_code,
             id_number_enc=p.id_number_enc, id_number_hash=p.id_number_hash, id_number_masked=p.id_number_masked,
             phone_enc=p.phone_enc, phone_hash=p.phone_hash, phone_masked=p.phone_masked, merged_from=d.id,
+            consent=p.consent, sharing_basis=p.sharing_basis,
             mask_name=family or bool(p.mask_name)))
     d.merged_into, target.updated_at = target.id, op.at
     d.closure = jsonable({"code": "merged", "reason": reason, "into": target.reference, "at": op.at,

@@ -1,7 +1,8 @@
 """The adapter's input: a handoff as the receiving body needs it, built from stored rows.
 
-Parties are unmasked here: the receiving body must be able to contact them, and every delivery or
-pull that shows them is audited (`revealed_fields`). A judicial-confirmation handoff carries the
+Parties are unmasked here, as far as the receiving body needs them (bodies.yaml `share`, by its role,
+and only for a party that agreed or on a legal basis: docs/domain.md §9); every delivery or pull
+that shows them is audited (`revealed_fields`). A judicial-confirmation handoff carries the
 agreement it asks the court to confirm; a lead offered after a failed mediation carries that
 mediation (the arbitration adapter sends it), so arbitration does not start blind.
 """
@@ -15,7 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from router.adapters.base import AgreementData, PartyData, PriorMediation, ReferralInput
-from router.domain.model import OutcomeResult
+from router.domain.model import BodyType, OutcomeResult
+from router.domain.sharing import shared_fields
 from router.services.context import ServiceContext
 from router.store.models import Agency, Dispute, Event, Handoff, LinkRequest
 from router.workflows.handoff import HandoffRole
@@ -30,10 +32,15 @@ def referral_input(ctx: ServiceContext, s: Session, h: Handoff) -> ReferralInput
     names = _agency_names(s, {h.agency_code, *(x.agency_code for x in d.handoffs)})
     cat = ctx.config.ruleset.categories.get(d.category)
     c = ctx.cipher
-    parties = tuple(PartyData(p.role, p.kind, p.name, p.division,
-                              c.decrypt(p.id_number_enc, "id_number") if p.id_number_enc else None,
-                              c.decrypt(p.phone_enc, "phone") if p.phone_enc else None, p.credit_code)
-                    for p in d.parties)
+    share = ctx.config.bodies[BodyType(h.body_type)].share
+    parties = []
+    for p in d.parties:  # 数据最小化: only what this body, in this role, gets of a party that agreed (or a basis)
+        fields = shared_fields(share, h.role, p.consent, p.sharing_basis)
+        parties.append(PartyData(p.role, p.kind, p.name, p.division,
+                                 c.decrypt(p.id_number_enc, "id_number") if p.id_number_enc and "id_number" in fields
+                                 else None,
+                                 c.decrypt(p.phone_enc, "phone") if p.phone_enc and "phone" in fields else None,
+                                 p.credit_code))
     routing = d.routing or {}
     asked = s.execute(select(LinkRequest.reason, LinkRequest.asked_by).where(
         LinkRequest.result_handoff_id == h.id)).first() if h.role == HandoffRole.ASSIST else None
@@ -44,7 +51,7 @@ def referral_input(ctx: ServiceContext, s: Session, h: Handoff) -> ReferralInput
         category_name=cat.name if cat else d.category, summary=d.summary,
         amount=None if d.amount is None else f"{d.amount:.2f}", people_involved=d.people_involved,
         division=d.division, occurred_on=d.occurred_on.isoformat() if d.occurred_on else None,
-        risk_flags=tuple(d.risk_flags or ()), wish=d.wish, tier=d.tier, parties=parties,
+        risk_flags=tuple(d.risk_flags or ()), wish=d.wish, tier=d.tier, parties=tuple(parties),
         deadlines={"ack_due": iso(h.ack_due), "return_due": iso(h.return_due), "handle_due": iso(h.handle_due)},
         deadline_rules=dict(h.deadline_rules or {}), reasons=tuple(routing.get("reasons", ())),
         assisting=tuple({"agency": x.agency_code, "body_type": x.body_type} for x in d.handoffs

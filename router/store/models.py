@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -135,6 +136,9 @@ class Party(Base):
     # A copy appended by 并单 from the registration merged in; 拆单 removes the copies again.
     merged_from: Mapped[str | None] = mapped_column(String(36))
     mask_name: Mapped[bool | None] = mapped_column(Boolean)  # shown as 张某 whatever the dispute's category
+    # 数据最小化: did the party agree to its ID number and phone going to the bodies, or what basis stands in.
+    consent: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    sharing_basis: Mapped[str | None] = mapped_column(String(24))
 
     dispute: Mapped[Dispute] = relationship(back_populates="parties")
 

@@ -18,7 +18,7 @@ from router.domain.intake import IntakeCommand
 from router.schemas.intake import DisputeIn, intake_command
 from router.schemas.messages import flatten
 
-PARTY_FIELDS = ("role", "kind", "name", "id_number", "phone", "credit_code", "division")
+PARTY_FIELDS = ("role", "kind", "name", "id_number", "phone", "credit_code", "division", "consent", "sharing_basis")
 TEXT_FIELDS = ("source", "source_ref", "category", "summary", "occurred_on", "amount", "people_involved", "wish",
                "urgency")
 PLACE = ("district", "town", "village")
@@ -46,7 +46,8 @@ class IntakeForm:
     def blank(cls) -> IntakeForm:
         return cls({"source": "walk_in", "wish": "unspecified", "people_involved": "1", "risk_flags": [],
                     "features": [], "disposition": {"type": "route"}},
-                   [{"role": "applicant", "kind": "person"}, {"role": "respondent", "kind": "person"}])
+                   [{"role": "applicant", "kind": "person", "consent": "1"},
+                    {"role": "respondent", "kind": "person", "consent": "1"}])
 
     @classmethod
     def read(cls, form: MultiDict[str, str]) -> IntakeForm:
@@ -60,7 +61,7 @@ class IntakeForm:
         return cls(values, parties)
 
     def add_party(self) -> None:
-        self.parties.append({"role": "third_party", "kind": "person"})
+        self.parties.append({"role": "third_party", "kind": "person", "consent": "1"})
 
     def command(self) -> IntakeCommand | None:
         """The validated command, or None with `errors` filled in (nothing is stored either way)."""
@@ -77,7 +78,8 @@ class IntakeForm:
         for i, p in enumerate(self.parties):
             if not any(p.get(f) for f in ("name", "id_number", "phone", "credit_code")):
                 continue  # an empty block the clerk added and did not use
-            body["parties"].append({f: (p.get(f) or None) for f in PARTY_FIELDS} | {"kind": p.get("kind") or "person"})
+            body["parties"].append({f: (p.get(f) or None) for f in PARTY_FIELDS}
+                                   | {"kind": p.get("kind") or "person", "consent": p.get("consent") == "1"})
             self._party_index.append(i)
         disp = v.get("disposition") or {}
         if disp.get("type") == "not_accepted":

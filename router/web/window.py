@@ -26,6 +26,7 @@ from router.domain.model import (
     Source,
     Wish,
 )
+from router.domain.sharing import SHARING_BASIS_ZH
 from router.services.idempotency import request_hash
 from router.web.blueprint import web
 from router.web.forms import IntakeForm
@@ -79,6 +80,7 @@ def _context(form: IntakeForm, *, preview: dict[str, Any] | None = None, already
             "features": _options(FEATURE_ZH, Feature),
             "not_accepted_reasons": [(str(code), t.text) for code, t in NOT_ACCEPTED_REASONS.items()],
             "urgencies": [(str(u), zh) for u, zh in URGENCY_ZH.items()],
+            "sharing_bases": [(str(b), zh) for b, zh in SHARING_BASIS_ZH.items()],
             "party_roles": _options(PARTY_ROLE_ZH, PartyRole), "party_kinds": _options(PARTY_KIND_ZH, PartyKind),
             "residences": residences, "places": places(v.get("district", ""), v.get("town", ""), v.get("village", "")),
             "today": svc().registered_by(g.user), "to_complete": svc().completion_queue()}

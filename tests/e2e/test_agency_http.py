@@ -83,7 +83,7 @@ def test_an_agency_sees_only_its_own_handoffs(live, svc, agencies):
 
 
 def test_the_full_handoff_unmasks_parties_and_the_reveal_is_audited(live, svc, agencies):
-    sent = body(county(svc)["v"])
+    sent = body(county(svc)["v"], "LABOUR")  # labour mediation gets ID numbers and phones
     d = live.post("/api/v1/disputes", sent).json()
     lead = lead_of(d)
     r = agencies(lead["agency"]).handoff(lead["id"])

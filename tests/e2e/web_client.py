@@ -52,7 +52,7 @@ def intake_form(svc: Any, token: str, **over: str) -> dict[str, str]:
             "amount": "12000.00", "people_involved": "1", "wish": "mediation", **where,
             "parties-0-role": "applicant", "parties-0-kind": "person", "parties-0-name": "张三",
             "parties-0-id_number": id_number, "parties-0-phone": phone, "parties-0-credit_code": "",
-            "parties-0-division": where["village"],
+            "parties-0-division": where["village"], "parties-0-consent": "1", "parties-1-consent": "1",
             "parties-1-role": "respondent", "parties-1-kind": "organization", "parties-1-name": "某建筑公司",
             "parties-1-id_number": "", "parties-1-phone": "", "parties-1-credit_code": "",
             "parties-1-division": where["village"], "action": "submit"}

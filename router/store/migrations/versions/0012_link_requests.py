@@ -1,5 +1,5 @@
 """联动: link requests (an assisting body, an expert opinion, a transfer) and their decisions; when an
-agency was last found reachable after an outage; the body that supervises it; a dispute's urgency
+agency was last found reachable after an outage; the body that supervises it; a dispute's urgency; each party's consent to share
 
 Revision ID: 0012
 Revises: 0011
@@ -47,9 +47,15 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('supervised_by', sa.String(length=64), nullable=True))
     with op.batch_alter_table('disputes', schema=None) as batch_op:
         batch_op.add_column(sa.Column('urgency', sa.String(length=16), nullable=True))
+    with op.batch_alter_table('parties', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('consent', sa.Boolean(), server_default=sa.true(), nullable=False))
+        batch_op.add_column(sa.Column('sharing_basis', sa.String(length=24), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('parties', schema=None) as batch_op:
+        batch_op.drop_column('sharing_basis')
+        batch_op.drop_column('consent')
     with op.batch_alter_table('disputes', schema=None) as batch_op:
         batch_op.drop_column('urgency')
     with op.batch_alter_table('agencies', schema=None) as batch_op:
