@@ -54,7 +54,8 @@ def apply_enforcement(op: Operation, reason: str) -> Handoff:
         raise StateConflict("作出确认裁定的法院已不在册，请当事人直接向法院申请", "the confirming court is gone",
                             state=d.state)
     op.fire_dispute("apply_enforcement", extra={"reason": reason, "court": court.code})
-    return offer(op, court.code, BodyType.COURT, HandoffRole.ENFORCE)
+    tries = sum(1 for h in d.handoffs if h.role == HandoffRole.ENFORCE)
+    return offer(op, court.code, BodyType.COURT, HandoffRole.ENFORCE, placement=tries + 1)
 
 
 def enforcement_result(op: Operation, h: Handoff, result: str, note: str | None) -> None:

@@ -90,7 +90,7 @@ def test_a_confirmed_agreement_goes_to_the_court_for_enforcement(svc, clock):
     _report(svc, enforce, "returned", reason="申请材料不全", basis="民事诉讼法第243条")  # the court does not take it
     assert svc.get_dispute(d["id"])["state"] == "unfulfilled"
     view = svc.act(d["id"], {"action": "apply_enforcement", "reason": "补齐材料再次申请"}, SUPERVISOR)
-    enforce = [h for h in view["handoffs"] if h["role"] == "enforce"][-1]
+    enforce = next(h for h in view["handoffs"] if h["role"] == "enforce" and h["state"] == "offered")
     _report(svc, enforce, "acknowledged")
     _report(svc, enforce, "outcome", outcome={"result": "agreement"}, note="执行完毕")
     after = svc.get_dispute(d["id"])
