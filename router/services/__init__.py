@@ -35,6 +35,7 @@ from router.services import (
     kpis,
     merge,
     outbox,
+    paper_notices,
     pdf,
     queues,
     supervision,
@@ -152,6 +153,14 @@ class Services:
 
     def divisions(self, parent: str | None = None) -> list[dict[str, Any]]:
         return views.divisions(self.ctx, parent)
+
+    def paper_notices(self, dispute_id: str) -> list[dict[str, Any]]:
+        """Held notices of this dispute's paper agencies, for a clerk to pass on."""
+        return paper_notices.waiting(self.ctx, dispute_id)
+
+    def record_notice_handover(self, dispute_id: str, delivery_id: str, received_by: str, actor: Actor) -> None:
+        """A clerk passed a held notice on to its paper agency: who took it (its delivery, audited)."""
+        paper_notices.record_handover(self.ctx, dispute_id, delivery_id, received_by, actor)
 
     def paper_agencies(self) -> set[str]:
         """Codes of the agencies that take their files on paper (a clerk records the hand-over)."""

@@ -47,6 +47,7 @@ def dispute_context(dispute_id: str) -> dict[str, Any]:
             "actions": available_actions(d) if supervisor else [],
             "paper": [h for h in d["handoffs"] if h["state"] in ("offered", "delivered")
                       and h["agency"] in paper],
+            "paper_notices": s.paper_notices(dispute_id) if paper & {h["agency"] for h in d["handoffs"]} else [],
             "agencies": sorted(names.items(), key=lambda kv: kv[0]) if supervisor else []}
 
 

@@ -60,3 +60,21 @@ def paper_handover(dispute_id: str, handoff_id: str) -> Response:
                     **dispute_context(dispute_id))
     flash("已登记纸质移交，视为送达" + ("，并已代为登记签收" if form["acknowledged"] else ""))
     return redirect(f"/disputes/{dispute_id}", code=303)
+
+
+@web.post("/disputes/<dispute_id>/notices/<delivery_id>/handover")
+@requires("clerk", "supervisor", "admin")
+def notice_handover(dispute_id: str, delivery_id: str) -> Response:
+    """A held notice (催办, 撤回 ...) passed on to a paper agency: who took it."""
+    try:
+        svc().record_notice_handover(dispute_id, delivery_id, request.form.get("received_by", ""), g.user)
+    except NotFound:
+        return page("error.html", 404, title="通知不存在", message="没有这个通知，或您无权查看。")
+    except ValidationError as e:
+        return page("dispute/page.html", 422, notice_errors={delivery_id: [e.message_zh]},
+                    **dispute_context(dispute_id))
+    except (StateConflict, DomainError) as e:
+        return page("dispute/page.html", 409, notice_errors={delivery_id: [e.message_zh]},
+                    **dispute_context(dispute_id))
+    flash("已登记通知转交")
+    return redirect(f"/disputes/{dispute_id}", code=303)

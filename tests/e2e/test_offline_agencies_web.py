@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from router.services import Actor
-from tests.builders import lead_of, move_past, register
+from tests.builders import events_of, lead_of, move_past, register
 from tests.e2e.web_client import csrf_of
 
 SUP = Actor("user", "probe-web-supervisor", "supervisor")
@@ -31,3 +31,21 @@ def test_a_hand_over_refused_because_the_handoff_expired_says_why(clerk, svc, cl
                    data={"csrf_token": csrf_of(html), "received_by": "王五"})
     assert r.status_code in (409, 422)
     assert "无需再登记纸质移交" in r.text, "the refusal's reason is shown nowhere on the page"
+
+
+def test_a_notice_held_for_a_paper_agency_is_listed_and_its_hand_over_recorded(clerk, svc, offline):
+    d, h = _paper(svc, offline)
+    svc.act(d["id"], {"action": "urge", "reason": "请尽快签收", "handoff": h["id"]}, SUP)
+    (notice,) = svc.paper_notices(d["id"])
+    assert notice["kind"] == "handoff.urged" and notice["reason"] == "请尽快签收"
+    html = clerk.get(f"/disputes/{d['id']}").text
+    assert "待转交的通知" in html and "催办或督办通知" in html and f'for="notice-by-{notice["id"]}"' in html
+    url = f"/disputes/{d['id']}/notices/{notice['id']}/handover"
+    blank = clerk.post(url, data={"csrf_token": csrf_of(html), "received_by": " "})
+    assert blank.status_code == 422 and f'id="notice-err-{notice["id"]}"' in blank.text
+    done = clerk.post(url, data={"csrf_token": csrf_of(html), "received_by": "村委会李主任"})
+    assert done.status_code == 303 and svc.paper_notices(d["id"]) == []
+    delivered = [e for e in events_of(svc, d["id"], "notice.delivered", data_only=True) if e.get("via") == "paper"]
+    assert delivered[0]["received_by"] == "村委会李主任"
+    again = clerk.post(url, data={"csrf_token": csrf_of(html), "received_by": "村委会李主任"})
+    assert again.status_code == 409 and "已转交或无需转交" in again.text
