@@ -51,6 +51,7 @@ STATUS_ZH = {
     "agreed": "已达成调解协议", "confirming": "司法确认中", "fulfilling": "协议履行中", "follow_up": "履行完毕待回访",
     "closed": "已办结", "held_duplicate": "疑似重复登记，核实中", "merged": "已并入同一纠纷一并办理",
     "not_accepted": "不予受理", "awaiting_completion": "待补充材料", "received": "已受理", "routed": "已分流",
+    "unfulfilled": "协议逾期未履行，中心处理中", "enforcing": "已申请人民法院强制执行",
 }
 CLOSURE_ZH = {"followed_up": "已化解并回访", "withdrawn": "申请人撤回", "guided_to_litigation": "调解不成，引导诉讼",
               "closed_by_centre": "中心办结", "not_accepted": "不予受理", "merged": "已并单"}

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from router.domain.errors import StateConflict, ValidationError
+from router.domain.linkage import NEVER_LEAD
 from router.domain.model import SATISFACTION_ZH, BodyType, OutcomeResult, Satisfaction
 from router.domain.rules import decide
 from router.services import agreement
@@ -64,8 +65,9 @@ def enforcement_result(op: Operation, h: Handoff, result: str, note: str | None)
         return
     if result == OutcomeResult.AGREEMENT:
         agreement.record_fulfilment(op, {"note": note or "经人民法院强制执行，协议已履行"}, via=h)
-    else:
-        agreement.close_dispute(op.by_system(), "closed_by_centre", f"强制执行终结：{note or h.agency_code}")
+    else:  # ended without it: back before the supervisors (guidance to litigation, or mediation again)
+        op.fire_dispute("enforcement_not_taken", extra={"reason": f"强制执行终结：{note or h.agency_code}",
+                                                        "court": h.agency_code})
 
 
 def enforcement_not_taken(op: Operation, h: Handoff, reason: str) -> None:
@@ -79,6 +81,7 @@ def remediate(op: Operation, reason: str, agency_code: str | None) -> None:
     if "remediate" not in DISPUTE.triggers_from(d.state):
         raise DISPUTE.refuse(d.state, "再次调解", "remediate")
     op.fire_dispute("remediate", extra={"reason": reason})
+    op.uow.cancel_timers(op.at, dispute_id=d.id)  # the old agreement's clocks do not run on
     _new_round(op, agency_code, reason)
 
 
@@ -103,6 +106,8 @@ def _new_round(op: Operation, agency_code: str | None, reason: str) -> None:
     if agency_code and (a is None or not a.active):
         raise ValidationError(f"承办单位不存在或已停用：{agency_code}", f"unknown or inactive agency {agency_code!r}",
                               field="agency")
+    if a is not None and BodyType(a.body_type) in NEVER_LEAD:
+        raise ValidationError(f"{a.name}不能作为主办单位", f"{a.code} cannot take the lead", field="agency")
     if a is None or not a.active:  # 当场化解, or the body is gone: route it as at intake
         decision = decide(facts_of(d), op.config.ruleset, op.ctx.registry())
         if decision.needs_supervisor or decision.lead.agency is None:
@@ -111,6 +116,7 @@ def _new_round(op: Operation, agency_code: str | None, reason: str) -> None:
         code, body = decision.lead.agency, decision.lead.body_type
     else:
         code, body = a.code, BodyType(a.body_type)
+        d.tier = a.tier
     d.lead_agency = code
     offer(op, code, body, HandoffRole.LEAD, designated=True, placement=lead_placements(d) + 1)
     op.fire_dispute("hand_off")

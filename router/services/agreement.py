@@ -141,6 +141,9 @@ def record_fulfilment(op: Operation, fulfilment: dict[str, Any], via: Handoff | 
         raise ValidationError("履行日期不能晚于今天", "fulfilled_on cannot be in the future",
                               field="fulfilment.fulfilled_on")
     inputs = clock.follow_up_inputs(op, on)
+    for h in list(d.handoffs):  # performed after all: the court's enforcement application is moot
+        if h.role == HandoffRole.ENFORCE and h.state in OPEN and h is not via:
+            recall(op, h, "协议已履行，强制执行申请撤回")
     _outcome(op, fulfilment={"fulfilled_on": on, "note": fulfilment.get("note"), "recorded_by": op.actor.id,
                              "via": via.id if via else None})
     op.uow.cancel_timers(op.at, dispute_id=d.id, kinds=("fulfil_due",))

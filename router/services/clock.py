@@ -32,10 +32,12 @@ def parse_period(text: str | None, field: str) -> Period | None:
 
 # --------------------------------------------------------------------------- a handoff's clocks
 def urgent_clock(op: Operation, h: Handoff) -> tuple[str, UrgentClock] | None:
-    """The urgent 签收 clock a handoff runs on, if any: the lead of a 12345 order marked life_safety or
-    utilities; the police on a dispute flagged domestic violence or a violence threat."""
+    """The urgent 签收 clock a handoff runs on, if any: a lead of a 12345 order marked life_safety or
+    utilities, until one acknowledged it; the police on a dispute flagged domestic violence or a
+    violence threat."""
     d, urgent = op.dispute, op.config.bodies.urgent
-    if h.role == HandoffRole.LEAD and d.urgency in urgent:
+    answered = any(x.role == HandoffRole.LEAD and x.acknowledged_at for x in d.handoffs)
+    if h.role == HandoffRole.LEAD and d.urgency in urgent and not answered:  # not a 重办 weeks later
         return str(d.urgency), urgent[str(d.urgency)]
     if h.body_type == BodyType.POLICE and VIOLENCE in urgent and VIOLENCE_FLAGS & set(d.risk_flags or ()):
         return VIOLENCE, urgent[VIOLENCE]

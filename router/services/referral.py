@@ -96,5 +96,11 @@ def _prior_mediation(s: Session, d: Dispute, h: Handoff, names: dict[str, str]) 
 def revealed_fields(payload: dict[str, Any]) -> list[str]:
     """The personal data a referral really shows unmasked, by its path in the payload (an expert panel
     gets no ID numbers or phones, legal aid only the applicants'): what the audit says was revealed."""
-    return [f"{key}.{i}.{f}" for key, value in payload.items() if isinstance(value, list)
-            for i, p in enumerate(value) if isinstance(p, dict) for f in ("id_number", "phone") if p.get(f)]
+    out = []
+    for key, value in payload.items():
+        if isinstance(value, dict):  # one person, e.g. a 12345 order's caller
+            out += [f"{key}.{f}" for f in ("id_number", "phone") if value.get(f)]
+        elif isinstance(value, list):
+            out += [f"{key}.{i}.{f}" for i, p in enumerate(value) if isinstance(p, dict)
+                    for f in ("id_number", "phone") if p.get(f)]
+    return out
