@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from router.adapters import adapter_for, all_body_types, hotline_12345
+from router.adapters import adapter_for, all_body_types, hotline_12345, referrals
 from router.adapters.base import (
     LINK_DECISION_SCHEMA,
     URGE_SCHEMA,
@@ -79,9 +79,17 @@ def notice_contracts() -> dict[str, dict[str, Any]]:
         "ZJ-PM-330681101201", "龙溪村人民调解委员会", "7d0f7c55-4a55-4f47-9d7e-2f3b8a0c1e11", "诸暨调〔2026〕000123号",
         "handle_due", "2026-12-23T23:59:59+08:00", 2, "办理超期未结，已列入督办（期限2026-12-23T23:59:59+08:00）",
         "2026-12-31T09:00:00+08:00")
+    examples["referral-status"] = referrals.status_notice(
+        "(2026)浙0681民诉前调1234号", "诸暨调〔2026〕000123号", "in_handling", "承办单位已签收办理",
+        "2026-11-24T09:30:00+08:00", {"trigger": "start_handling", "lead_agency": "ZJ-PM-330681101000"})
+    examples["referral-result"] = referrals.result_notice(
+        "court", "(2026)浙0681民诉前调1234号", "诸暨调〔2026〕000123号", "2026-12-10T16:00:00+08:00",
+        {"code": "followed_up", "reason": "已回访（满意）"},
+        {"result": "agreement", "agreement": {"terms": "被告分两期支付货款8万元", "amount": "80000.00",
+                                              "fulfil_by": "2026-12-31"}})
     out = {}
-    for name, schema in {**hotline_12345.NOTICE_SCHEMAS, "urge": URGE_SCHEMA, "link-decision": LINK_DECISION_SCHEMA,
-                         "supervision-notice": SUPERVISION_SCHEMA}.items():
+    for name, schema in {**hotline_12345.NOTICE_SCHEMAS, **referrals.NOTICE_SCHEMAS, "urge": URGE_SCHEMA,
+                         "link-decision": LINK_DECISION_SCHEMA, "supervision-notice": SUPERVISION_SCHEMA}.items():
         out[name] = {**schema, "$id": f"{name}.schema.json", "examples": [examples[name]]}
     return out
 

@@ -6,14 +6,17 @@ Every call is signed the Standard Webhooks way plus `X-Router-Key`; any failure 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from functools import wraps
 from typing import Any, TypeVar
 
 from flask import g, request
+from marshmallow import ValidationError as SchemaError
 
+from router.adapters.referrals import SOURCE_OF
 from router.api.auth import services
 from router.api.blueprint import Blueprint
-from router.api.errors import error_response, unknown_query
+from router.api.errors import error_response, unknown_query, wants_chinese
 from router.schemas.agency import (
     AgencyEventIn,
     AgencyEventOut,
@@ -25,6 +28,8 @@ from router.schemas.agency import (
 )
 from router.schemas.disputes import DisputeOut
 from router.schemas.intake import HotlineIn, intake_command
+from router.schemas.messages import flatten
+from router.schemas.referral_in import ReferralIn, load_details
 from router.services.agency import agency_actor
 from router.services.agency_keys import SignedRequest
 from router.services.idempotency import request_hash
@@ -118,9 +123,44 @@ def hotline(data: dict[str, Any]) -> Any:
     """
     if g.agency.body_type != "hotline_12345":
         return error_response(403)
-    order = data.pop("work_order_no")
-    cmd = intake_command({**data, "source": "hotline", "source_ref": order})
-    status, view = services().register_dispute(cmd, agency_actor(g.agency.code), idempotency_key=order,
+    return _register(data.pop("work_order_no"), data, None)
+
+
+@blp.post("/intake/referral")
+@blp.doc(security=SIGNED)
+@require_agency
+@blp.arguments(ReferralIn)
+@blp.answers(201, DisputeOut)
+@blp.fails(400, 401, 403, 409, 413, 415, 422)
+def referral(data: dict[str, Any]) -> Any:
+    """One signed intake for every referring body (诉前委派, 110 纠纷类警情, 信访件 ...): the intake body
+    with `referral_no`; the source follows the sender's body type (bodies.yaml `may_refer`, else 403).
+
+    Idempotent on (agency, referral_no): the same number returns the same dispute, a changed body is
+    409. The sender then gets signed `referral.status` notices and the final `referral.result`.
+    """
+    body_type = g.agency.body_type
+    if not services().may_refer(body_type):
+        return error_response(403, message="该单位不能转入纠纷" if wants_chinese() else "this agency may not refer")
+    number, raw = data.pop("referral_no"), data.pop("details", {})
+    try:
+        details = load_details(body_type, raw)
+    except SchemaError as e:
+        messages = flatten(e.messages, zh=wants_chinese())
+        return error_response(422, fields={f"details.{k}": v for k, v in messages.items()})
+    if details.get("violence"):  # the police saw violence: the dispute carries the flag (and its police clock)
+        data["risk_flags"] = sorted({*data.get("risk_flags", []), "violence_threat"})
+    return _register(number, data, details)
+
+
+def _register(number: str, data: dict[str, Any], details: dict[str, Any] | None) -> Any:
+    """The sender's dispute, idempotent on its own number; `details` None: the 12345 alias's work order."""
+    body_type = g.agency.body_type
+    cmd = intake_command({**data, "source": SOURCE_OF[body_type], "source_ref": number})
+    if details is not None:
+        cmd = replace(cmd, referral={"agency": g.agency.code, "body_type": body_type, "referral_no": number,
+                                     "details": details})
+    status, view = services().register_dispute(cmd, agency_actor(g.agency.code), idempotency_key=number,
                                                body_hash=request_hash(request.get_json()))
     return view, status
 

@@ -19,7 +19,7 @@ LADDER_KEYS = ("warn_before", "urge_after", "escalate_after")
 LADDER_DEFAULTS = {"warn_before": Period.parse("1w"), "urge_after": Period.parse("1c"),
                    "escalate_after": Period.parse("5w")}  # docs/domain.md §6, from local 12345 practice
 FOLLOW_THROUGH_KEYS = ("follow_up_after", "confirmation_window", "max_placements")
-BODY_KEYS = ("name", "family", "basis", "escalation", "link_auto_approve", "share", *PERIOD_KEYS,
+BODY_KEYS = ("name", "family", "basis", "escalation", "link_auto_approve", "share", "may_refer", *PERIOD_KEYS,
              *OPTIONAL_PERIOD_KEYS)
 FAMILIES = ("mediation", "court", "police", "petition", "procuratorate", "hotline_12345", "labour_arbitration",
             "legal_aid", "expert_panel", "supervision")
@@ -40,6 +40,7 @@ class BodyTypeConfig:
     link_auto_approve: bool = False
     # 数据最小化: the party fields (id_number, phone) this body gets, by its role on the dispute.
     share: Mapping[str, frozenset[str]] = field(default_factory=lambda: dict(DEFAULT_SHARE))
+    may_refer: bool = False  # its agencies may refer disputes in (POST /api/v1/intake/referral)
 
     def rule(self, key: str) -> str:
         """A readable statement of the rule behind a deadline, stored with the deadline."""
@@ -84,12 +85,14 @@ class Bodies:
             periods = {k: _period(d.get(k), f"{key}.{k}", allow_short_units) for k in PERIOD_KEYS}
             extra = {k: _period(d[k], f"{key}.{k}", allow_short_units) for k in OPTIONAL_PERIOD_KEYS if k in d}
             esc = _ladder(d.get("escalation"), f"{key}.escalation", allow_short_units)
-            auto = d.get("link_auto_approve", False)
-            if not isinstance(auto, bool):
-                raise ConfigError(FILE, f"{key}.link_auto_approve", "must be true or false")
+            auto, refers = d.get("link_auto_approve", False), d.get("may_refer", False)
+            for flag, v in (("link_auto_approve", auto), ("may_refer", refers)):
+                if not isinstance(v, bool):
+                    raise ConfigError(FILE, f"{key}.{flag}", "must be true or false")
             types[bt] = BodyTypeConfig(bt, str(d.get("name") or code), str(d["family"]), basis=str(d.get("basis", "")),
                                        extra=extra, escalation=esc, link_auto_approve=auto,
-                                       share=share_config(d.get("share"), f"{key}.share", FILE), **periods)
+                                       share=share_config(d.get("share"), f"{key}.share", FILE), may_refer=refers,
+                                       **periods)
         missing = [str(b) for b in BodyType if b not in types]
         if missing:
             raise ConfigError(FILE, "body_types", f"missing body types: {', '.join(missing)}")

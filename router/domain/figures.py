@@ -17,7 +17,7 @@ from router.domain.model import RiskFlag, Satisfaction, Tier
 
 # A dispute is concluded by an agreement (resolved) or by a closure that ends it without one
 # (failed); withdrawn, merged and not-accepted disputes are not concluded (docs/reports.md §1).
-FAILED_CLOSURES = frozenset({"guided_to_litigation", "failed", "closed_by_centre"})
+FAILED_CLOSURES = frozenset({"guided_to_litigation", "failed", "closed_by_centre", "returned_to_court"})
 LOCAL_TIERS = frozenset({Tier.GRID, Tier.VILLAGE, Tier.TOWN})
 ESCALATION_RISKS = frozenset({RiskFlag.VIOLENCE_THREAT, RiskFlag.GROUP})
 # The flags an open dispute raises an early warning for (docs/reports.md §5).

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from router.domain import ids
 from router.domain.disposition import Disposition, check_disposition
@@ -33,6 +34,7 @@ class IntakeCommand:
     wish: Wish = Wish.UNSPECIFIED
     disposition: Disposition | None = None  # decided at the window instead of dispatching
     urgency: str | None = None  # life_safety | utilities (a 12345 order's): minutes, not days, to 签收
+    referral: dict[str, Any] | None = None  # an inbound referral: its sender and that family's own fields
 
     def facts(self, key: str = "") -> DisputeFacts:
         return DisputeFacts(category=self.category, division=self.division, source=self.source,

@@ -141,6 +141,8 @@ class DisputeOut(Out):
     features = fields.List(fields.String())
     wish = fields.String()
     urgency = fields.String(allow_none=True, metadata={"description": "life_safety | utilities"})
+    referral = fields.Raw(allow_none=True, metadata={
+        "description": "an inbound referral: {agency, body_type, referral_no, details} (the family's own fields)"})
     routing = fields.Nested(RoutingOut, allow_none=True)
     handoffs = fields.List(fields.Nested(HandoffOut))
     parties = fields.List(fields.Nested(PartyOut))

@@ -154,6 +154,11 @@ class Services:
     def divisions(self, parent: str | None = None) -> list[dict[str, Any]]:
         return views.divisions(self.ctx, parent)
 
+    def may_refer(self, body_type: str) -> bool:
+        """Agencies of this body type may refer disputes in (bodies.yaml `may_refer`)."""
+        cfg = self.ctx.config.bodies.types.get(body_type)  # type: ignore[call-overload]
+        return bool(cfg and cfg.may_refer)
+
     def paper_notices(self, dispute_id: str) -> list[dict[str, Any]]:
         """Held notices of this dispute's paper agencies, for a clerk to pass on."""
         return paper_notices.waiting(self.ctx, dispute_id)

@@ -62,6 +62,9 @@ def after_failure(op: Operation, h: Handoff, reason: str | None = None) -> None:
     """Mediation failed (or a labour mediation ran out its 15 days): the category's next body
     (labour -> arbitration ...), or guidance to court."""
     d, op = op.dispute, op.by_system()
+    if (d.referral or {}).get("body_type") == "court":  # the court continues its own procedure
+        close_dispute(op, "returned_to_court", "委派调解不成，退回人民法院依法处理")
+        return
     cat = op.config.ruleset.categories.get(d.category)
     nxt = cat.next_on_failure if cat else None
     if nxt is None or str(nxt) == h.body_type:

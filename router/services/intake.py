@@ -95,6 +95,7 @@ def _insert(ctx: ServiceContext, uow: UnitOfWork, cmd: IntakeCommand, actor: Act
                 summary=cmd.summary, amount=cmd.amount, people_involved=cmd.people_involved, division=cmd.division,
                 occurred_on=cmd.occurred_on, risk_flags=sorted(str(f) for f in cmd.risk_flags),
                 features=sorted(str(f) for f in cmd.features), wish=str(cmd.wish), urgency=cmd.urgency,
+                referral=cmd.referral,
                 created_by=actor.id,
                 created_at=at, updated_at=at, event_count=0, parties=[], handoffs=[])
     c = ctx.cipher

@@ -1,5 +1,7 @@
 """Messages the router owes the source of a dispute: a 12345 work order hears of every step and
-gets its final reply (回单) through the hotline adapter, via the outbox like any delivery."""
+gets its final reply (回单) through the hotline adapter; any other referring body (court, police,
+petition office ...) gets `referral.status` notices and the final `referral.result`, with its own
+number, via the outbox like any delivery."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from router.adapters import hotline_12345
+from router.adapters import hotline_12345, referrals
 from router.store.models import Dispute
 from router.store.uow import UnitOfWork
 from router.workflows.engine import Fired
@@ -30,6 +32,9 @@ def after_dispute_transition(uow: UnitOfWork, d: Dispute, fired: Fired, at: date
         for merged in uow.session.scalars(select(Dispute).where(Dispute.merged_into == d.id,
                                                                 Dispute.source == "hotline")):
             _reply_for_merged(uow, merged, d, at)
+    if d.referral and d.source != "hotline" and fired.dest not in QUIET_STATES:
+        _tell_sender(uow, d, fired, at)
+        return
     agency = hotline_agency(d)
     if agency is None or fired.dest in QUIET_STATES:
         return
@@ -54,3 +59,21 @@ def _reply_for_merged(uow: UnitOfWork, merged: Dispute, into: Dispute, at: datet
     payload = hotline_12345.final_reply(merged.source_ref or "", merged.reference, at.isoformat(), closure,
                                         dict(into.outcome or {}) or None)
     uow.add_message("hotline.reply", "hotline_12345", {**payload, "agency": agency}, at=at, dispute_id=merged.id)
+
+
+def _tell_sender(uow: UnitOfWork, d: Dispute, fired: Fired, at: datetime) -> None:
+    """The referring body hears of each step, and of the end with its result (委派调解结果反馈, 回告 ...)."""
+    ref = d.referral or {}
+    agency, family, number = ref.get("agency"), ref.get("body_type", ""), ref.get("referral_no", "")
+    if not agency:
+        return
+    if fired.dest in FINAL_STATES:
+        payload = referrals.result_notice(family, number, d.reference, at.isoformat(), dict(d.closure or {}),
+                                          dict(d.outcome or {}) or None)
+        kind = "referral.result"
+    else:
+        text = hotline_12345.STATUS_ZH.get(str(fired.dest), str(fired.dest))
+        payload = referrals.status_notice(number, d.reference, str(fired.dest), text, at.isoformat(),
+                                          {"trigger": fired.trigger, "lead_agency": d.lead_agency})
+        kind = "referral.status"
+    uow.add_message(kind, family, {**payload, "agency": agency}, at=at, dispute_id=d.id)

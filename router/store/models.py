@@ -83,6 +83,7 @@ class Dispute(Base):
     features: Mapped[list[str]] = mapped_column(JSON, default=list)
     wish: Mapped[str] = mapped_column(String(16))
     urgency: Mapped[str | None] = mapped_column(String(16))  # life_safety | utilities: the urgent 签收 clocks
+    referral: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # inbound: sender, number, family fields
     routing: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     lead_agency: Mapped[str | None] = mapped_column(String(64), index=True)
     duplicate_of: Mapped[str | None] = mapped_column(ForeignKey("disputes.id"))

@@ -27,7 +27,7 @@ ARCHIVE_EVENT = "dispute.archive"  # the last event on an archived dispute's own
 
 # Outbox kinds delivered to an agency over HTTP (the rest go only to the broker).
 HTTP_KINDS = frozenset({"handoff.offered", "handoff.urged", "handoff.recalled", "hotline.status", "hotline.reply",
-                        "link.decided", "handoff.supervised"})
+                        "link.decided", "handoff.supervised", "referral.status", "referral.result"})
 
 
 # Called with every event appended, inside its transaction: the read models that fold events

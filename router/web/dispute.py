@@ -18,6 +18,11 @@ from router.web.pages import page
 from router.web.session import requires, svc
 from router.workflows.link import LINK
 
+# How an inbound referral's family fields read on the page.
+REFERRAL_FIELD_ZH = {"case_no": "案号", "cause": "案由", "mediation_days": "委托调解期限（日）",
+                     "incident_no": "警情编号", "violence": "涉及暴力", "petition_no": "信访件编号",
+                     "notify_by": "受理告知期限"}
+
 
 def _gantt(timeline: dict[str, Any], names: dict[str, str], now: datetime) -> list[dict[str, Any]]:
     """One bar per placement: from its offer to its end (or now), with its two deadlines."""
@@ -39,6 +44,7 @@ def dispute_context(dispute_id: str) -> dict[str, Any]:
     tree = s.ctx.config.divisions
     paper = s.paper_agencies()  # one query, not one per handoff
     return {"d": d, "timeline": timeline, "names": names, "event_zh": EVENT_ZH, "link_kind_zh": LINK_KIND_ZH,
+            "referral_field_zh": REFERRAL_FIELD_ZH,
             "link_state_zh": LINK.state_names_zh,
             "nav": "supervise" if supervisor else "window", "category_name": cat.name if cat else d["category"],
             "place": " / ".join(x.name for x in tree.path(d["division"])[1:]),

@@ -1,0 +1,59 @@
+"""Inbound referrals (诉前委派, 110 纠纷类警情, 信访件 ...) and what goes back to their sender: each
+family's own fields taken in, and the `referral.status` notices and the final `referral.result`
+(contracts/referral-status.schema.json, referral-result.schema.json), with the sender's number."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from router.adapters.base import object_schema
+
+# The intake source a referral from each body type is registered under.
+SOURCE_OF = {"court": "court", "police": "police", "petition": "petition", "procuratorate": "procuratorate",
+             "labour_arbitration": "referral", "hotline_12345": "hotline"}
+RESULT_ZH = {"followed_up": "已化解并回访", "withdrawn": "申请人撤回",
+             "guided_to_litigation": "调解不成，已引导诉讼", "closed_by_centre": "中心办结",
+             "not_accepted": "不予受理", "returned_to_court": "调解不成，退回法院依法处理", "failed": "调解不成"}
+# What each family's result is called: 委派调解结果反馈, 回告, 办理结果.
+RESULT_NAME = {"court": "委派调解结果反馈", "police": "警情调处回告", "petition": "信访事项办理结果",
+               "procuratorate": "办理结果", "labour_arbitration": "调解结果", "hotline_12345": "回单"}
+
+
+def status_notice(referral_no: str, reference: str, state: str, state_text: str, at: str,
+                  detail: dict[str, Any]) -> dict[str, Any]:
+    return {"kind": "referral_status", "referral_no": referral_no, "reference": reference, "status": state,
+            "status_text": state_text, "at": at, "detail": detail}
+
+
+def result_notice(family: str, referral_no: str, reference: str, at: str, closure: dict[str, Any],
+                  outcome: dict[str, Any] | None) -> dict[str, Any]:
+    """The end: how it was closed, and for an agreement its terms (a court confirms or proceeds on them)."""
+    code = closure.get("code", "")
+    outcome = outcome or {}
+    agreement = outcome.get("agreement") if outcome.get("result") == "agreement" else None
+    return {"kind": "referral_result", "name": RESULT_NAME.get(family, "办理结果"), "referral_no": referral_no,
+            "reference": reference, "at": at, "result": code, "result_text": RESULT_ZH.get(code, code),
+            "mediation_result": outcome.get("result"), "reason": closure.get("reason", ""),
+            "agreement": {"terms": agreement.get("terms"), "amount": agreement.get("amount"),
+                          "fulfil_by": agreement.get("fulfil_by")} if agreement else None,
+            "resolved": outcome.get("result") == "agreement"}
+
+
+NOTICE_SCHEMAS: dict[str, dict[str, Any]] = {
+    "referral-status": object_schema("转办/委派事项进度通知", {
+        "kind": {"const": "referral_status"}, "referral_no": {"type": "string"}, "reference": {"type": "string"},
+        "status": {"type": "string"}, "status_text": {"type": "string"},
+        "at": {"type": "string", "format": "date-time"}, "detail": {"type": "object"}},
+        ["kind", "referral_no", "reference", "status", "status_text", "at"]),
+    "referral-result": object_schema("转办/委派事项办理结果", {
+        "kind": {"const": "referral_result"}, "name": {"type": "string"}, "referral_no": {"type": "string"},
+        "reference": {"type": "string"}, "at": {"type": "string", "format": "date-time"},
+        "result": {"type": "string"}, "result_text": {"type": "string"},
+        "mediation_result": {"type": ["string", "null"]}, "reason": {"type": "string"},
+        "agreement": {"type": ["object", "null"], "properties": {
+            "terms": {"type": ["string", "null"]}, "amount": {"type": ["string", "null"]},
+            "fulfil_by": {"type": ["string", "null"]}}},
+        "resolved": {"type": "boolean"}},
+        ["kind", "name", "referral_no", "reference", "at", "result", "result_text", "reason", "agreement",
+         "resolved"]),
+}
