@@ -14,7 +14,7 @@ from router.domain.errors import StateConflict, ValidationError
 from router.domain.ladder import Rung, ladder
 from router.domain.model import BodyType, Tier
 from router.services.operation import Operation
-from router.store.models import Handoff
+from router.store.models import Handoff, Timer
 from router.workflows.handoff import HANDLING, HANDOFF, HandoffRole
 
 HANDLE_RUNGS = ("handle_warn", "handle_due", "handle_urge", "handle_escalate")
@@ -199,3 +199,27 @@ def follow_up_inputs(op: Operation, fulfilled_on: date) -> dict[str, Any]:
     start = datetime.combine(fulfilled_on, time(12), tzinfo=op.config.calendar.tz)
     after = op.config.bodies.follow_up_after
     return {"follow_up_due": op.config.calendar.deadline(start, after), "follow_up_due_rule": f"履行后{after}回访"}
+
+
+# --------------------------------------------------------------------------- the sender's clock
+def sender_clock(op: Operation) -> None:
+    """A referral's own deadline becomes the dispute's outer deadline (the court's entrusted-mediation
+    period, a petition's 受理告知 date): stored on the referral with its rule, warned a working day
+    before and escalated when it passes (timers `outer_warn`, `outer_due`)."""
+    d = op.dispute
+    ref = dict(d.referral or {})
+    details, cal = ref.get("details") or {}, op.config.calendar
+    if ref.get("body_type") == BodyType.COURT and details.get("mediation_days"):
+        period = Period(int(details["mediation_days"]), "calendar")
+        rule = f"法院委派调解期限{period.describe_zh()}（{details.get('case_no', '')}）"
+        due = cal.deadline(op.at, period)
+    elif ref.get("body_type") == BodyType.PETITION and details.get("notify_by"):
+        due, rule = cal.end_of(date.fromisoformat(details["notify_by"])), "信访事项受理告知期限（信访工作条例第22条）"
+    else:
+        return
+    d.referral = {**ref, "outer_due": due.isoformat(), "outer_due_rule": rule}
+    warn = cal.before(due, Period.parse("1w"))
+    for kind, at in (("outer_warn", warn), ("outer_due", due)):
+        if at > op.at:
+            op.uow.session.add(Timer(kind=kind, due_at=at, rule=rule, dispute_id=d.id, data={}, created_at=op.at))
+    op.event("dispute.outer_deadline_set", {"due": due, "rule": rule})

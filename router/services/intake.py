@@ -14,6 +14,7 @@ from router.domain.intake import IntakeCommand, validate_intake
 from router.domain.rules import decide
 from router.schemas.common import dump
 from router.schemas.intake import PreviewOut
+from router.services import clock
 from router.services.context import Actor, ServiceContext
 from router.services.dispatch import apply_decision
 from router.services.disposition import dispose
@@ -43,6 +44,8 @@ def register_dispute(ctx: ServiceContext, cmd: IntakeCommand, actor: Actor, *,
     try:
         with ctx.store.unit_of_work() as uow:
             op = Operation(ctx, uow, _insert(ctx, uow, cmd, actor, at), actor, at)
+            if cmd.referral is not None:  # the sender's own deadline is the dispute's outer one
+                clock.sender_clock(op)
             if cmd.disposition is not None:  # decided at the window: not dispatched
                 dispose(op, cmd.disposition)
             elif op.dispute.duplicate is not None:  # 并单 first: a person decides whether it is the same matter

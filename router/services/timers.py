@@ -13,6 +13,7 @@ already done is moot: marked fired, nothing else.
 from __future__ import annotations
 
 import random
+from typing import Any
 
 from sqlalchemy import select
 
@@ -24,11 +25,12 @@ from router.services.operation import Operation
 from router.services.supervision import send_urge
 from router.store.models import Dispute, Handoff, Timer
 from router.workflows.dispute import AFTER_AGREEMENT, DisputeState
+from router.workflows.dispute import OPEN as OPEN_DISPUTE
 from router.workflows.handoff import HANDLING, OPEN, WAITING, HandoffRole
 
 HANDOFF_KINDS = ("ack_warn", "ack_due", "return_due", "handle_warn", "handle_due", "handle_urge", "handle_escalate",
                  "tier_box")
-DISPUTE_KINDS = ("fulfil_due", "follow_up_due", "confirmation_window")
+DISPUTE_KINDS = ("fulfil_due", "follow_up_due", "confirmation_window", "outer_warn", "outer_due")
 HANDLED = HANDOFF_KINDS + DISPUTE_KINDS
 
 
@@ -104,10 +106,26 @@ def _dispute_timer(op: Operation, t: Timer) -> str:
     if t.kind == "follow_up_due" and state == DisputeState.FOLLOW_UP:
         op.event("dispute.follow_up_due", data)
         return "follow_up_due"
+    if t.kind in ("outer_warn", "outer_due") and state in OPEN_DISPUTE:  # the sender's own deadline
+        return _outer(op, t, data)
     if t.kind == "confirmation_window" and state in AFTER_AGREEMENT:
         op.event("dispute.confirmation_window_closed", data)
         return "confirmation_window_closed"
     return "moot"
+
+
+def _outer(op: Operation, t: Timer, data: dict[str, Any]) -> str:
+    """The referring body's deadline: warned the working day before; when it passes, 督办 of the lead
+    (it is the sender's clock the dispute runs against) and on the supervisors' timeline."""
+    if t.kind == "outer_warn":
+        op.event("dispute.outer_deadline_warned", data)
+        return "outer_warned"
+    op.event("dispute.outer_deadline_passed", data)
+    lead = next((h for h in op.dispute.handoffs if h.role == HandoffRole.LEAD and h.state in OPEN), None)
+    if lead is not None:
+        lead.escalated_at = op.at
+        send_urge(op, lead, f"已超过转入单位的期限（{t.rule}）", escalated=True)
+    return "outer_passed"
 
 
 def run_due_timers(ctx: ServiceContext, limit: int = 200) -> int:

@@ -4,10 +4,11 @@ and the end, signed, with its number; a court's failed mediation goes back to th
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
-from router.store.models import Outbox
-from tests.builders import body, county, lead_of, wait_for
+from router.store.models import Outbox, Timer
+from tests.builders import body, county, events_of, lead_of, wait_for
 
 
 def _agency_of(svc, body_type: str) -> str:
@@ -95,3 +96,27 @@ def test_an_agreement_reaches_the_court_signed_with_its_terms(live, svc, agencie
     got = wait_for(lambda: [x for x in stub.deliveries(code) if x.payload.get("kind") == "referral_result"])
     assert got[0].verified and got[0].payload["agreement"]["terms"] == "分两期付清货款"
     assert got[0].payload["referral_no"] == "(2026)浙0681民诉前调7号" and got[0].payload["resolved"] is True
+
+
+def test_the_courts_period_is_the_disputes_outer_deadline_warned_and_escalated(live, svc, agencies, clock):
+    code = _agency_of(svc, "court")
+    r = agencies(code).request("POST", "/api/v1/intake/referral", {
+        **_referral(svc), "referral_no": "(2026)浙0681民诉前调5号",
+        "details": {"case_no": "(2026)浙0681民诉前调5号", "mediation_days": 15}})
+    d = r.json()
+    due = datetime.fromisoformat(d["referral"]["outer_due"])
+    assert (due - clock.now) > timedelta(days=15) and "法院委派调解期限15日" in d["referral"]["outer_due_rule"]
+    lead = lead_of(d)
+    agencies(lead["agency"]).event(lead["id"], "acknowledged")
+    with svc.ctx.store.read() as s:
+        warn = s.query(Timer).filter(Timer.dispute_id == d["id"], Timer.kind == "outer_warn").one().due_at
+    assert warn < due
+    clock.now = warn + timedelta(minutes=1)
+    svc.run_due_timers()
+    assert events_of(svc, d["id"], "dispute.outer_deadline_warned")
+    clock.now = due + timedelta(minutes=1)
+    svc.run_due_timers()
+    assert events_of(svc, d["id"], "dispute.outer_deadline_passed")
+    escalated = [e for e in events_of(svc, d["id"], "handoff.escalated", data_only=True)
+                 if "转入单位的期限" in e["reason"]]
+    assert escalated and lead_of(live.get(f"/api/v1/disputes/{d['id']}").json())["escalated_at"]
