@@ -36,6 +36,7 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("amount_resolved", "涉及金额", "amount of the agreements (CNY)", "sum"),
     Kpi("online_share", "线上受理占比", "received online", "rate"),
     Kpi("prevented_escalations", "预防民转刑/群体性", "resolved disputes flagged violence or group", "count"),
+    Kpi("litigation_diverted", "诉讼引流", "court referrals resolved by mediation", "count"),
 )
 KPI_BY_CODE = {k.code: k for k in KPIS}
 # The dates a report may name: wide enough for any centre's history, and far from the calendar's ends

@@ -84,6 +84,7 @@ def counts(now: datetime) -> dict[str, Count]:
         "fulfilled": Count(DF, "concluded_on", and_(resolved, df.fulfilled_on.is_not(None))),
         "amount": Count(DF, "concluded_on", resolved, sums=func.coalesce(df.agreed_amount, df.claimed, 0)),
         "prevented": Count(DF, "concluded_on", and_(resolved, df.escalation_risk)),
+        "diverted": Count(DF, "concluded_on", and_(resolved, df.source == "court")),
         "confirmed": Count(DF, "confirmed_on", true()),
         "follow_ups": Count(FU, "recorded_on", true()),
         "satisfied": Count(FU, "recorded_on", fu.satisfied),
@@ -107,6 +108,7 @@ PARTS: dict[str, tuple[str, str | None]] = {
     "return_rate": ("returned", "offered"), "satisfaction_rate": ("satisfied", "follow_ups"),
     "judicial_confirmations": ("confirmed", None), "amount_resolved": ("amount", None),
     "online_share": ("online", "received"), "prevented_escalations": ("prevented", None),
+    "litigation_diverted": ("diverted", None),
 }
 assert set(PARTS) == {k.code for k in KPIS}
 

@@ -120,3 +120,21 @@ def test_the_courts_period_is_the_disputes_outer_deadline_warned_and_escalated(l
     escalated = [e for e in events_of(svc, d["id"], "handoff.escalated", data_only=True)
                  if "转入单位的期限" in e["reason"]]
     assert escalated and lead_of(live.get(f"/api/v1/disputes/{d['id']}").json())["escalated_at"]
+
+
+def test_received_by_source_and_litigation_diverted(live, svc, agencies):
+    code = _agency_of(svc, "court")
+    r = agencies(code).request("POST", "/api/v1/intake/referral", {
+        **_referral(svc), "referral_no": "(2026)浙0681民诉前调3号", "details": {"case_no": "(2026)浙0681民诉前调3号"}})
+    d = r.json()
+    lead = lead_of(d)
+    a = agencies(lead["agency"])
+    a.event(lead["id"], "acknowledged")
+    a.event(lead["id"], "outcome", outcome={"result": "agreement", "agreement": {"terms": "和解"}})
+    live.post("/api/v1/disputes", body(county(svc)["v"]))  # a walk-in
+    q = {"from": "2026-11-23", "to": "2026-11-23"}
+    k = {x["code"]: x for x in live.get("/api/v1/reports/kpis", params=q).json()["kpis"]}
+    assert k["litigation_diverted"]["value"] == 1 and k["litigation_diverted"]["name"] == "诉讼引流"
+    grouped = live.get("/api/v1/reports/kpis", params={**q, "group_by": "source"}).json()
+    received = {g["key"]: g for g in grouped["groups"]}
+    assert set(received) >= {"court", "walk_in"}
