@@ -131,6 +131,7 @@ class StaffRole(StrEnum):
     SUPERVISOR = "supervisor"  # 督办: audits and acts on handoffs
     ADMIN = "admin"
     FOLLOW_UP = "follow_up"    # 回访员: records follow-up visits
+    GRID = "grid"              # 网格员: reports disputes found in the grid (网格员上报), settles some on the spot
 
 
 class Satisfaction(StrEnum):

@@ -37,7 +37,7 @@ def not_accept(op: Operation, d: Disposition) -> None:
 
 def resolve_on_spot(op: Operation, d: Disposition) -> None:
     dispute = op.dispute
-    tier = op.config.divisions.centre.on_spot_tier
+    tier = "grid" if op.actor.role == "grid" else op.config.divisions.centre.on_spot_tier  # 网格员当场化解
     agreement = {"terms": (d.terms or "").strip(), "amount": d.amount,
                  "fulfil_by": d.fulfil_by.isoformat() if d.fulfil_by else None}
     dispute.tier = tier

@@ -16,6 +16,7 @@ from router.web import (  # noqa: F401 - each adds its part
     dispute,
     duplicates,
     follow_ups,
+    grid,
     handover,
     hooks,
     reports,

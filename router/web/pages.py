@@ -12,7 +12,7 @@ from jinja2_fragments.flask import render_block
 from router.services.zh import NAMES, local_time, name_filters
 
 SLA_ZH = {"on_time": "正常", "warned": "临期", "overdue": "超期", "breached": "已超时"}
-STAFF_ROLE_ZH = {"clerk": "受理窗口", "supervisor": "督办", "admin": "管理员", "follow_up": "回访"}
+STAFF_ROLE_ZH = {"clerk": "受理窗口", "supervisor": "督办", "admin": "管理员", "follow_up": "回访", "grid": "网格员"}
 FEATURE_ZH = {"title_dispute": "房屋宅基地权属争议（确权）", "fight_injury": "因打架斗殴致伤"}
 
 

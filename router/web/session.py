@@ -26,7 +26,7 @@ from router.web.pages import page
 F = TypeVar("F", bound=Callable[..., Any])
 csrf = CSRFProtect()
 HOME_BY_ROLE = {"clerk": "web.window", "supervisor": "web.supervise", "admin": "web.supervise",
-                "follow_up": "web.follow_ups"}
+                "follow_up": "web.follow_ups", "grid": "web.grid"}
 
 
 class SessionInterface(SecureCookieSessionInterface):

@@ -11,7 +11,7 @@ from router.web.session import HOME_BY_ROLE, begin, current_user, end, requires,
 
 
 @web.get("/")
-@requires("clerk", "supervisor", "admin", "follow_up")
+@requires("clerk", "supervisor", "admin", "follow_up", "grid")
 def home() -> Response:
     return redirect(url_for(HOME_BY_ROLE.get(g.user.role, "web.window")))
 

@@ -142,7 +142,7 @@ def window_post() -> Response:
 
 
 @web.get("/window/places", endpoint="places")
-@requires(*WINDOW_ROLES)
+@requires(*WINDOW_ROLES, "grid")
 def places_view() -> Response:
     a = request.args
     return fragment("window/places.html", "places", form=IntakeForm.blank(),

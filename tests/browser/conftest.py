@@ -25,7 +25,7 @@ AXE = ROOT / "tests" / "browser" / "vendor" / "axe-core-4.14.1" / "axe.min.js"
 SHOTS = ROOT / "var" / "screenshots"
 ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
         "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-PASSWORDS = {"clerk": "clerk-pass-1", "supervisor": "super-pass-1"}
+PASSWORDS = {"clerk": "clerk-pass-1", "supervisor": "super-pass-1", "grid": "grid-pass-1"}
 
 
 def _no_browser(reason: str) -> None:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 
+from router.services.views import DisputeFilter
 from router.store.models import Agency, Dispute
 from tests.browser.conftest import accessible, screenshot, sign_in
 from tests.builders import CLERK, body, command, county, events_of, lead_of, register
@@ -64,7 +65,7 @@ def test_a_clerk_registers_a_dispute_from_a_wrong_id_to_the_receipt(site, page, 
     page.get_by_role("button", name="提交登记").click()
     page.wait_for_url("**/receipt")
     receipt = page.locator("article.receipt").inner_text()
-    d = svc.list_disputes(__import__("router.services.views", fromlist=["DisputeFilter"]).DisputeFilter())["items"][0]
+    d = svc.list_disputes(DisputeFilter())["items"][0]
     lead = lead_of(d)
     assert d["reference"] in receipt and svc.agency_names()[lead["agency"]] in receipt and "签收期限" in receipt
     assert accessible(page) == []
@@ -277,3 +278,33 @@ def test_a_supervisor_approves_an_expert_opinion_on_the_dispute_page(site, page,
     assert view["links"][0]["state"] == "approved"
     assert any(h["body_type"] == "expert_panel" and h["role"] == "assist" for h in view["handoffs"])
     screenshot(page, "link-approved")
+
+
+def test_a_grid_worker_reports_on_a_phone(site, page, svc):
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    sign_in(page, site, "grid")
+    page.wait_for_url("**/grid")
+    assert accessible(page) == []
+    c = county(svc)
+    village = svc.ctx.config.divisions.get(c["v"])
+    town = svc.ctx.config.divisions.get(village.parent)
+    page.get_by_label("纠纷类别").select_option("NEIGHBOUR")
+    page.get_by_label("发生了什么").fill("两户因排水沟堵塞争吵")
+    page.get_by_label("区县").select_option(town.parent)
+    page.wait_for_timeout(300)
+    page.get_by_label("乡镇（街道）").select_option(town.code)
+    page.wait_for_timeout(300)
+    page.get_by_label("村（社区）").select_option(village.code)
+    page.get_by_label("当事人一（申请人）姓名").fill("赵六")
+    page.get_by_label("当事人一手机号").fill("13712345678")
+    page.get_by_label("当事人二（对方）姓名").fill("钱七")
+    page.get_by_label("已当场化解").check()
+    page.get_by_label("和解内容").fill("当场疏通排水沟，双方和好")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
+    page.get_by_role("button", name="上报").click()
+    page.wait_for_url("**/grid/done/**")
+    assert "网格当场化解" in page.locator("#outcome").inner_text()
+    assert accessible(page) == []
+    screenshot(page, "grid-report")
+    d = svc.list_disputes(DisputeFilter())["items"][0]
+    assert d["source"] == "grid" and d["tier"] == "grid"
