@@ -54,7 +54,8 @@ STATUS_ZH = {
     "unfulfilled": "协议逾期未履行，中心处理中", "enforcing": "已申请人民法院强制执行",
 }
 CLOSURE_ZH = {"followed_up": "已化解并回访", "withdrawn": "申请人撤回", "guided_to_litigation": "调解不成，引导诉讼",
-              "closed_by_centre": "中心办结", "not_accepted": "不予受理", "merged": "已并单"}
+              "closed_by_centre": "中心办结", "not_accepted": "不予受理", "merged": "已并单",
+              "returned_to_court": "调解不成，退回法院依法处理"}
 
 
 def status_notice(work_order_no: str, reference: str, state: str, at: str, detail: dict[str, Any]) -> dict[str, Any]:

@@ -7,13 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 from router.adapters.base import object_schema
+from router.domain.model import REFERRAL_SOURCE
 
-# The intake source a referral from each body type is registered under.
-SOURCE_OF = {"court": "court", "police": "police", "petition": "petition", "procuratorate": "procuratorate",
-             "labour_arbitration": "referral", "hotline_12345": "hotline"}
+SOURCE_OF = REFERRAL_SOURCE
 RESULT_ZH = {"followed_up": "已化解并回访", "withdrawn": "申请人撤回",
              "guided_to_litigation": "调解不成，已引导诉讼", "closed_by_centre": "中心办结",
              "not_accepted": "不予受理", "returned_to_court": "调解不成，退回法院依法处理", "failed": "调解不成"}
+# Closures that undo an agreement's success for the sender: it is told the matter was not resolved.
+NOT_RESOLVED = frozenset({"guided_to_litigation", "returned_to_court", "failed", "withdrawn", "not_accepted"})
 # What each family's result is called: 委派调解结果反馈, 回告, 办理结果.
 RESULT_NAME = {"court": "委派调解结果反馈", "police": "警情调处回告", "petition": "信访事项办理结果",
                "procuratorate": "办理结果", "labour_arbitration": "调解结果", "hotline_12345": "回单"}
@@ -36,7 +37,7 @@ def result_notice(family: str, referral_no: str, reference: str, at: str, closur
             "mediation_result": outcome.get("result"), "reason": closure.get("reason", ""),
             "agreement": {"terms": agreement.get("terms"), "amount": agreement.get("amount"),
                           "fulfil_by": agreement.get("fulfil_by")} if agreement else None,
-            "resolved": outcome.get("result") == "agreement"}
+            "resolved": outcome.get("result") == "agreement" and code not in NOT_RESOLVED}
 
 
 NOTICE_SCHEMAS: dict[str, dict[str, Any]] = {

@@ -160,8 +160,10 @@ def _register(number: str, data: dict[str, Any], details: dict[str, Any] | None)
     if details is not None:
         cmd = replace(cmd, referral={"agency": g.agency.code, "body_type": body_type, "referral_no": number,
                                      "details": details})
+    # The loaded body (defaults filled in), so a retry that drops `"details": {}` is the same request.
+    loaded = _plain({**data, "details": details}) if details is not None else request.get_json()
     status, view = services().register_dispute(cmd, agency_actor(g.agency.code), idempotency_key=number,
-                                               body_hash=request_hash(request.get_json()))
+                                               body_hash=request_hash(loaded))
     return view, status
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from router.domain.calendar import Period
 from router.domain.clocks import UrgentClock, time_boxes, urgent_clocks
 from router.domain.errors import ConfigError, reject_unknown_keys
-from router.domain.model import BodyType, Tier
+from router.domain.model import REFERRAL_SOURCE, BodyType, Tier
 from router.domain.sharing import DEFAULT_SHARE, share_config
 
 FILE = "bodies.yaml"
@@ -89,6 +89,8 @@ class Bodies:
             for flag, v in (("link_auto_approve", auto), ("may_refer", refers)):
                 if not isinstance(v, bool):
                     raise ConfigError(FILE, f"{key}.{flag}", "must be true or false")
+            if refers and str(bt) not in REFERRAL_SOURCE:
+                raise ConfigError(FILE, f"{key}.may_refer", f"only {', '.join(REFERRAL_SOURCE)} may refer")
             types[bt] = BodyTypeConfig(bt, str(d.get("name") or code), str(d["family"]), basis=str(d.get("basis", "")),
                                        extra=extra, escalation=esc, link_auto_approve=auto,
                                        share=share_config(d.get("share"), f"{key}.share", FILE), may_refer=refers,

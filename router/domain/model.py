@@ -75,6 +75,11 @@ class Source(StrEnum):
     REFERRAL = "referral"
 
 
+# The intake source a referral from each referring body type is registered under (bodies.yaml
+# `may_refer` is only valid for these).
+REFERRAL_SOURCE = {"court": "court", "police": "police", "petition": "petition", "procuratorate": "procuratorate",
+                   "labour_arbitration": "referral", "hotline_12345": "hotline"}
+
 # How intake sources and risk flags read on the pages, the reports and the case file.
 SOURCE_ZH: dict[str, str] = {
     "walk_in": "当事人申请", "hotline": "12345工单", "police": "110转办", "court": "法院委派/委托",

@@ -104,7 +104,8 @@ class FeedQuery(Strict):
 class FeedItemOut(Out):
     cursor = fields.Integer(metadata={"description": "pass it as `since` to get what came after"})
     kind = fields.String(metadata={"description": "handoff.offered, handoff.urged, handoff.recalled, hotline.status, "
-                                                  "hotline.reply, link.decided, handoff.supervised"})
+                                                  "hotline.reply, link.decided, handoff.supervised, referral.status, "
+                                                  "referral.result"})
     handoff_id = fields.String(allow_none=True)
     created_at = Instant()
     state = fields.String(allow_none=True, dump_default=None,

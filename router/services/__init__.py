@@ -13,6 +13,7 @@ from typing import Any
 
 from router.adapters.base import SendResult
 from router.domain.intake import IntakeCommand, validate_intake
+from router.domain.model import REFERRAL_SOURCE
 from router.domain.rules import RoutingDecision, decide
 from router.schemas.common import dump
 from router.schemas.reports import AgenciesOut, BehindOut, DivisionsOut, KpiReportOut, WarningsOut
@@ -157,7 +158,7 @@ class Services:
     def may_refer(self, body_type: str) -> bool:
         """Agencies of this body type may refer disputes in (bodies.yaml `may_refer`)."""
         cfg = self.ctx.config.bodies.types.get(body_type)  # type: ignore[call-overload]
-        return bool(cfg and cfg.may_refer)
+        return bool(cfg and cfg.may_refer) and body_type in REFERRAL_SOURCE
 
     def paper_notices(self, dispute_id: str) -> list[dict[str, Any]]:
         """Held notices of this dispute's paper agencies, for a clerk to pass on."""

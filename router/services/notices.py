@@ -28,10 +28,14 @@ def hotline_agency(d: Dispute) -> str | None:
 
 
 def after_dispute_transition(uow: UnitOfWork, d: Dispute, fired: Fired, at: datetime) -> None:
+    if fired.dest == "archived":  # after the end: the sender already had its result
+        return
     if fired.dest == "closed":
-        for merged in uow.session.scalars(select(Dispute).where(Dispute.merged_into == d.id,
-                                                                Dispute.source == "hotline")):
-            _reply_for_merged(uow, merged, d, at)
+        for merged in uow.session.scalars(select(Dispute).where(Dispute.merged_into == d.id)):
+            if merged.referral and merged.source != "hotline":
+                _result_for_merged(uow, merged, d, at)
+            elif merged.source == "hotline":
+                _reply_for_merged(uow, merged, d, at)
     if d.referral and d.source != "hotline" and fired.dest not in QUIET_STATES:
         _tell_sender(uow, d, fired, at)
         return
@@ -77,3 +81,15 @@ def _tell_sender(uow: UnitOfWork, d: Dispute, fired: Fired, at: datetime) -> Non
                                           {"trigger": fired.trigger, "lead_agency": d.lead_agency})
         kind = "referral.status"
     uow.add_message(kind, family, {**payload, "agency": agency}, at=at, dispute_id=d.id)
+
+
+def _result_for_merged(uow: UnitOfWork, merged: Dispute, into: Dispute, at: datetime) -> None:
+    """A referral merged into a dispute now closed (并单) gets that dispute's result, with its own number."""
+    ref = merged.referral or {}
+    if not ref.get("agency"):
+        return
+    closure = {**(into.closure or {}), "merged_into": into.reference}
+    payload = referrals.result_notice(ref.get("body_type", ""), ref.get("referral_no", ""), merged.reference,
+                                      at.isoformat(), closure, dict(into.outcome or {}) or None)
+    uow.add_message("referral.result", ref.get("body_type", ""), {**payload, "agency": ref["agency"]}, at=at,
+                    dispute_id=merged.id)
