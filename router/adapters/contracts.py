@@ -87,8 +87,12 @@ def notice_contracts() -> dict[str, dict[str, Any]]:
         {"code": "followed_up", "reason": "已回访（满意）"},
         {"result": "agreement", "agreement": {"terms": "被告分两期支付货款8万元", "amount": "80000.00",
                                               "fulfil_by": "2026-12-31"}})
+    for name in referrals.family_result_schemas():
+        family = name.removeprefix("referral-result-")
+        examples[name] = {**examples["referral-result"], "name": referrals.RESULT_NAME[family]}
     out = {}
-    for name, schema in {**hotline_12345.NOTICE_SCHEMAS, **referrals.NOTICE_SCHEMAS, "urge": URGE_SCHEMA,
+    for name, schema in {**hotline_12345.NOTICE_SCHEMAS, **referrals.NOTICE_SCHEMAS,
+                         **referrals.family_result_schemas(), "urge": URGE_SCHEMA,
                          "link-decision": LINK_DECISION_SCHEMA, "supervision-notice": SUPERVISION_SCHEMA}.items():
         out[name] = {**schema, "$id": f"{name}.schema.json", "examples": [examples[name]]}
     return out

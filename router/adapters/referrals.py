@@ -58,3 +58,13 @@ NOTICE_SCHEMAS: dict[str, dict[str, Any]] = {
         ["kind", "name", "referral_no", "reference", "at", "result", "result_text", "reason", "agreement",
          "resolved"]),
 }
+
+
+
+def family_result_schemas() -> dict[str, dict[str, Any]]:
+    """The result per referring family (contracts/referral-result-<body type>.schema.json): the same
+    shape, with the family's own name for it (委派调解结果反馈, 警情调处回告, 信访事项办理结果 ...)."""
+    base = NOTICE_SCHEMAS["referral-result"]
+    return {f"referral-result-{family}": {**base, "title": f"{base['title']}（{name}）",
+                                          "properties": {**base["properties"], "name": {"const": name}}}
+            for family, name in RESULT_NAME.items() if family != "hotline_12345"}
