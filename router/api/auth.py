@@ -46,4 +46,5 @@ def require_roles(*roles: str) -> Callable[[F], F]:
     return decorator
 
 
-STAFF = tuple(str(r) for r in StaffRole)
+# Who may read any dispute: every role but the grid workers, who report and see what they reported.
+STAFF = tuple(str(r) for r in StaffRole if r != StaffRole.GRID)

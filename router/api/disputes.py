@@ -8,6 +8,7 @@ from flask import Response, request
 
 from router.api.auth import STAFF, current_actor, require_roles, services
 from router.api.blueprint import Blueprint
+from router.api.errors import error_response, wants_chinese
 from router.domain.errors import ValidationError
 from router.schemas.disputes import (
     ActionIn,
@@ -43,6 +44,9 @@ def register(data: dict[str, Any]) -> Any:
         raise ValidationError("Idempotency-Key 长度应为1到128个字符", "Idempotency-Key must be 1-128 characters",
                               field="Idempotency-Key")
     if current_actor().role == "grid":  # 网格员上报: always counted as found in the grid
+        if (data.get("disposition") or {}).get("type") == "not_accepted":
+            return error_response(403, message="网格员不能作出不予受理决定" if wants_chinese()
+                                  else "a grid worker may not decide not_accepted")
         data = {**data, "source": "grid"}
     status, view = services().register_dispute(intake_command(data), current_actor(), idempotency_key=key,
                                                body_hash=request_hash(request.get_json()) if key else None)

@@ -154,6 +154,8 @@ class DisputeOut(Out):
     outcome = fields.Raw(allow_none=True, metadata={"description": "the lead's outcome: result, agreement, "
                                                                    "confirmation, fulfilment"})
     closure = fields.Raw(allow_none=True, metadata={"description": "why and when the centre closed it"})
+    created_by = fields.String(allow_none=True, metadata={"description": "who registered it: user:<name> or "
+                                                                         "agency:<code>"})
     created_at = Instant()
     updated_at = Instant()
 

@@ -25,11 +25,14 @@ from router.services.operation import Operation
 from router.services.supervision import send_urge
 from router.store.models import Dispute, Handoff, Timer
 from router.workflows.dispute import AFTER_AGREEMENT, DisputeState
-from router.workflows.dispute import OPEN as OPEN_DISPUTE
 from router.workflows.handoff import HANDLING, OPEN, WAITING, HandoffRole
 
 HANDOFF_KINDS = ("ack_warn", "ack_due", "return_due", "handle_warn", "handle_due", "handle_urge", "handle_escalate",
                  "tier_box")
+# Still being mediated: an agreement (or the end) makes the sender's deadline moot.
+BEFORE_OUTCOME = frozenset({DisputeState.RECEIVED, DisputeState.ROUTED, DisputeState.NEEDS_SUPERVISOR,
+                            DisputeState.HANDED_OFF, DisputeState.IN_HANDLING, DisputeState.HELD_DUPLICATE,
+                            DisputeState.AWAITING_COMPLETION})
 DISPUTE_KINDS = ("fulfil_due", "follow_up_due", "confirmation_window", "outer_warn", "outer_due")
 HANDLED = HANDOFF_KINDS + DISPUTE_KINDS
 
@@ -106,7 +109,7 @@ def _dispute_timer(op: Operation, t: Timer) -> str:
     if t.kind == "follow_up_due" and state == DisputeState.FOLLOW_UP:
         op.event("dispute.follow_up_due", data)
         return "follow_up_due"
-    if t.kind in ("outer_warn", "outer_due") and state in OPEN_DISPUTE:  # the sender's own deadline
+    if t.kind in ("outer_warn", "outer_due") and state in BEFORE_OUTCOME:  # the sender's own deadline
         return _outer(op, t, data)
     if t.kind == "confirmation_window" and state in AFTER_AGREEMENT:
         op.event("dispute.confirmation_window_closed", data)
@@ -122,7 +125,7 @@ def _outer(op: Operation, t: Timer, data: dict[str, Any]) -> str:
         return "outer_warned"
     op.event("dispute.outer_deadline_passed", data)
     lead = next((h for h in op.dispute.handoffs if h.role == HandoffRole.LEAD and h.state in OPEN), None)
-    if lead is not None:
+    if lead is not None and lead.escalated_at is None:  # one 督办 of a lead, whichever clock came first
         lead.escalated_at = op.at
         send_urge(op, lead, f"已超过转入单位的期限（{t.rule}）", escalated=True)
     return "outer_passed"

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Response, g, redirect, request, url_for
 
-from router.domain.errors import DomainError, StateConflict, ValidationError
+from router.domain.errors import DomainError, NotFound, StateConflict, ValidationError
 from router.domain.model import RISK_ZH, RiskFlag
 from router.services.idempotency import request_hash
 from router.web.blueprint import web
@@ -41,9 +41,9 @@ def grid() -> Response:
 def grid_post() -> Response:
     form = IntakeForm.read(request.form)
     form.values["source"] = "grid"
-    if request.form.get("on_spot") == "1":
-        form.values["disposition"] = {**form.values.get("disposition", {}), "type": "resolved_on_spot",
-                                      "fulfilled": True}
+    on_spot = request.form.get("on_spot") == "1"  # the only decision a grid worker makes (never 不予受理)
+    form.values["disposition"] = {**form.values.get("disposition", {}), "type": "resolved_on_spot",
+                                  "fulfilled": True} if on_spot else {"type": "route"}
     cmd = form.command()
     if cmd is None or form.errors:
         return page("grid/form.html", 422, **_context(form))
@@ -62,4 +62,7 @@ def grid_post() -> Response:
 @web.get("/grid/done/<dispute_id>")
 @requires(*GRID_ROLES)
 def grid_done(dispute_id: str) -> Response:
-    return page("grid/done.html", d=svc().get_dispute(dispute_id), nav="grid")
+    d = svc().get_dispute(dispute_id)
+    if d.get("created_by") != g.user.id and g.user.role != "admin":  # only what this worker reported
+        raise NotFound("纠纷不存在", "no such dispute")
+    return page("grid/done.html", d=d, nav="grid")
