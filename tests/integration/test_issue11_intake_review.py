@@ -56,7 +56,7 @@ def test_a_held_12345_work_order_gets_an_untranslated_status(svc):
     assert held["state"] == "held_duplicate"
     with svc.ctx.store.read() as s:
         notes = [o.payload for o in s.query(Outbox).filter(Outbox.dispute_id == held["id"],
-                                                          Outbox.kind == "hotline.status")]
+                                                          Outbox.kind == "hotline.status").order_by(Outbox.seq)]
     assert notes, "no status notice for the held work order"
     texts = [n["status_text"] for n in notes]
     assert all(t != n["status"] and not t.isascii() for t, n in zip(texts, notes, strict=True)), texts

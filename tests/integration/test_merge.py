@@ -174,7 +174,8 @@ def test_a_merged_12345_work_order_gets_its_reply_when_the_dispute_it_joined_clo
 
     def outbox(kind: str) -> list[dict[str, Any]]:
         with svc.ctx.store.read() as s:
-            return [o.payload for o in s.query(Outbox).filter(Outbox.dispute_id == held["id"], Outbox.kind == kind)]
+            return [o.payload for o in s.query(Outbox).filter(Outbox.dispute_id == held["id"], Outbox.kind == kind)
+                    .order_by(Outbox.seq)]  # in the order they were written (PostgreSQL has no other)
 
     assert outbox("hotline.reply") == [] and outbox("hotline.status")[-1]["status_text"] == "已并入同一纠纷一并办理"
     svc.act(first["id"], {"action": "close", "reason": "已化解"}, SUPERVISOR)
