@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from router.adapters.base import COMMON_PROPERTIES, Adapter, ReferralInput, object_schema
-from router.domain.model import PartyRole
+from router.domain.model import CLOSURE_ZH, PartyRole
 
 
 class HotlineAdapter(Adapter):
@@ -53,9 +53,6 @@ STATUS_ZH = {
     "not_accepted": "不予受理", "awaiting_completion": "待补充材料", "received": "已受理", "routed": "已分流",
     "unfulfilled": "协议逾期未履行，中心处理中", "enforcing": "已申请人民法院强制执行",
 }
-CLOSURE_ZH = {"followed_up": "已化解并回访", "withdrawn": "申请人撤回", "guided_to_litigation": "调解不成，引导诉讼",
-              "closed_by_centre": "中心办结", "not_accepted": "不予受理", "merged": "已并单",
-              "returned_to_court": "调解不成，退回法院依法处理"}
 
 
 def status_notice(work_order_no: str, reference: str, state: str, at: str, detail: dict[str, Any]) -> dict[str, Any]:

@@ -7,12 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from router.adapters.base import object_schema
-from router.domain.model import REFERRAL_SOURCE
+from router.domain.model import CLOSURE_ZH
 
-SOURCE_OF = REFERRAL_SOURCE
-RESULT_ZH = {"followed_up": "已化解并回访", "withdrawn": "申请人撤回",
-             "guided_to_litigation": "调解不成，已引导诉讼", "closed_by_centre": "中心办结",
-             "not_accepted": "不予受理", "returned_to_court": "调解不成，退回法院依法处理", "failed": "调解不成"}
 # Closures that undo an agreement's success for the sender: it is told the matter was not resolved.
 NOT_RESOLVED = frozenset({"guided_to_litigation", "returned_to_court", "failed", "withdrawn", "not_accepted"})
 # What each family's result is called: 委派调解结果反馈, 回告, 办理结果.
@@ -33,7 +29,7 @@ def result_notice(family: str, referral_no: str, reference: str, at: str, closur
     outcome = outcome or {}
     agreement = outcome.get("agreement") if outcome.get("result") == "agreement" else None
     return {"kind": "referral_result", "name": RESULT_NAME.get(family, "办理结果"), "referral_no": referral_no,
-            "reference": reference, "at": at, "result": code, "result_text": RESULT_ZH.get(code, code),
+            "reference": reference, "at": at, "result": code, "result_text": CLOSURE_ZH.get(code, code),
             "mediation_result": outcome.get("result"), "reason": closure.get("reason", ""),
             "agreement": {"terms": agreement.get("terms"), "amount": agreement.get("amount"),
                           "fulfil_by": agreement.get("fulfil_by")} if agreement else None,

@@ -13,10 +13,10 @@ from typing import Any, TypeVar
 from flask import g, request
 from marshmallow import ValidationError as SchemaError
 
-from router.adapters.referrals import SOURCE_OF
 from router.api.auth import services
 from router.api.blueprint import Blueprint
 from router.api.errors import error_response, unknown_query, wants_chinese
+from router.domain.model import REFERRAL_SOURCE
 from router.schemas.agency import (
     AgencyEventIn,
     AgencyEventOut,
@@ -156,7 +156,7 @@ def referral(data: dict[str, Any]) -> Any:
 def _register(number: str, data: dict[str, Any], details: dict[str, Any] | None) -> Any:
     """The sender's dispute, idempotent on its own number; `details` None: the 12345 alias's work order."""
     body_type = g.agency.body_type
-    cmd = intake_command({**data, "source": SOURCE_OF[body_type], "source_ref": number})
+    cmd = intake_command({**data, "source": REFERRAL_SOURCE[body_type], "source_ref": number})
     if details is not None:
         cmd = replace(cmd, referral={"agency": g.agency.code, "body_type": body_type, "referral_no": number,
                                      "details": details})

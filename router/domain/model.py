@@ -80,6 +80,11 @@ class Source(StrEnum):
 REFERRAL_SOURCE = {"court": "court", "police": "police", "petition": "petition", "procuratorate": "procuratorate",
                    "labour_arbitration": "referral", "hotline_12345": "hotline"}
 
+# How a closure reads everywhere: the pages, the case file, the 12345 回单, a referral's result.
+CLOSURE_ZH = {"followed_up": "已化解并回访", "withdrawn": "申请人撤回", "guided_to_litigation": "调解不成，引导诉讼",
+              "closed_by_centre": "中心办结", "failed": "调解不成", "not_accepted": "不予受理", "merged": "已并单",
+              "returned_to_court": "调解不成，退回法院依法处理"}
+
 # How intake sources and risk flags read on the pages, the reports and the case file.
 SOURCE_ZH: dict[str, str] = {
     "walk_in": "当事人申请", "hotline": "12345工单", "police": "110转办", "court": "法院委派/委托",

@@ -15,14 +15,11 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from router.domain.model import EVENT_ZH
+from router.domain.model import CLOSURE_ZH, EVENT_ZH
 from router.services.context import ServiceContext
 from router.services.zh import NAMES, local_time, name_filters
 
 log = logging.getLogger(__name__)
-CLOSURE_ZH = {"followed_up": "已化解并回访", "withdrawn": "申请人撤回", "guided_to_litigation": "调解不成，引导诉讼",
-              "closed_by_centre": "中心办结", "failed": "调解不成",
-              "not_accepted": "不予受理", "merged": "已并单", "returned_to_court": "调解不成，退回法院依法处理"}
 # What an event's data says in a sentence, for the event list (the rest is in events.json).
 NOTE_KEYS = ("reason", "note", "returned_reason", "basis", "why")
 
