@@ -11,12 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from router.domain.errors import StateConflict, ValidationError
-from router.domain.linkage import NEVER_LEAD
 from router.domain.model import SATISFACTION_ZH, BodyType, OutcomeResult, Satisfaction
 from router.domain.rules import decide
 from router.services import agreement
 from router.services.context import Actor, ServiceContext
-from router.services.dispatch import lead_placements, offer, recall
+from router.services.dispatch import named_agency, offer, offer_lead, recall
 from router.services.facts import facts_of
 from router.services.operation import Operation, on_dispute
 from router.store.models import Agency, Handoff
@@ -101,13 +100,9 @@ def redo(op: Operation, reason: str) -> None:
 def _new_round(op: Operation, agency_code: str | None, reason: str) -> None:
     """routed -> a lead offered (designated: it had the dispute before) -> handed_off."""
     d = op.dispute
-    code = agency_code or (d.outcome or {}).get("agency") or d.lead_agency
-    a = op.uow.session.get(Agency, code) if code else None
-    if agency_code and (a is None or not a.active):
-        raise ValidationError(f"承办单位不存在或已停用：{agency_code}", f"unknown or inactive agency {agency_code!r}",
-                              field="agency")
-    if a is not None and BodyType(a.body_type) in NEVER_LEAD:
-        raise ValidationError(f"{a.name}不能作为主办单位", f"{a.code} cannot take the lead", field="agency")
+    a = named_agency(op, agency_code)
+    if a is None and (code := (d.outcome or {}).get("agency") or d.lead_agency):  # the body that mediated it
+        a = op.uow.session.get(Agency, code)
     if a is None or not a.active:  # 当场化解, or the body is gone: route it as at intake
         decision = decide(facts_of(d), op.config.ruleset, op.ctx.registry())
         if decision.needs_supervisor or decision.lead.agency is None:
@@ -117,9 +112,7 @@ def _new_round(op: Operation, agency_code: str | None, reason: str) -> None:
     else:
         code, body = a.code, BodyType(a.body_type)
         d.tier = a.tier
-    d.lead_agency = code
-    offer(op, code, body, HandoffRole.LEAD, designated=True, placement=lead_placements(d) + 1)
-    op.fire_dispute("hand_off")
+    offer_lead(op, code, body, designated=True)
 
 
 def decline_arbitration(op: Operation, reason: str) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from router.domain.errors import ValidationError
 from router.domain.model import BodyType, ReturnReason
 from router.services.context import Actor, ServiceContext
-from router.services.dispatch import lead_placements, next_lead, offer
+from router.services.dispatch import next_lead, offer_lead
 from router.services.operation import Operation, on_dispute
 from router.store.models import Dispute, Handoff
 from router.workflows.dispute import DISPUTE, DisputeState
@@ -47,7 +47,6 @@ def _returned_lead(d: Dispute) -> Handoff | None:
 
 def _offer_again(op: Operation, returned: Handoff | None) -> None:
     """The body that asked for the completion gets it again, even though it had it once."""
-    d = op.dispute
     agency = op.ctx.registry().by_code.get(returned.agency_code) if returned else None
     if agency is None or not agency.active:
         cand = next_lead(op, BodyType(returned.body_type) if returned else BodyType.PEOPLE_MEDIATION,
@@ -58,9 +57,7 @@ def _offer_again(op: Operation, returned: Handoff | None) -> None:
         code, body_type = cand.code, cand.body_type
     else:
         code, body_type = agency.code, agency.body_type
-    d.lead_agency = code
-    offer(op, code, body_type, HandoffRole.LEAD, placement=lead_placements(d) + 1)
-    op.fire_dispute("hand_off")
+    offer_lead(op, code, body_type)
 
 
 def completion_queue(ctx: ServiceContext, limit: int = 100) -> list[dict[str, Any]]:

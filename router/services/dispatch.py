@@ -21,7 +21,7 @@ from router.domain.rules import RoutingDecision, next_candidate
 from router.services import clock
 from router.services.facts import facts_of
 from router.services.operation import Operation
-from router.store.models import Dispute, Handoff
+from router.store.models import Agency, Dispute, Handoff
 from router.workflows.dispute import WITH_A_LEAD
 from router.workflows.handoff import NOT_TAKEN, OPEN, HandoffRole, HandoffState
 
@@ -118,17 +118,36 @@ def apply_decision(op: Operation, decision: RoutingDecision) -> None:
     op.fire_dispute("hand_off")
 
 
-def place_lead(op: Operation, agency_code: str, body_type: BodyType, *, extra: dict[str, Any],
-               designated: bool = False) -> None:
-    """routed again -> a new lead handoff offered -> handed_off."""
-    d = op.dispute
+def named_agency(op: Operation, code: str | None, body_type: BodyType | None = None) -> Agency | None:
+    """The agency a person named (None when none was): it must exist, be active and, if asked, be
+    of `body_type`; otherwise 422 on `agency`."""
+    if not code:
+        return None
+    a = op.uow.session.get(Agency, code)
+    if a is None or not a.active:
+        raise ValidationError(f"承办单位不存在或已停用：{code}", f"unknown or inactive agency {code!r}", field="agency")
+    if body_type is not None and a.body_type != body_type:
+        raise ValidationError(f"{a.name}不是{body_zh(body_type)}", f"{code} is not a {body_type}", field="agency")
+    return a
+
+
+def offer_lead(op: Operation, agency_code: str, body_type: BodyType, *, designated: bool = False) -> None:
+    """routed -> the next lead placement offered -> handed_off (a dispute already routed again: 补正,
+    再次调解, 重办; a re-route from a handoff goes through `place_lead`)."""
     if body_type in NEVER_LEAD:  # 专家库 gives opinions; the 12345 hotline forwards: neither mediates
         raise ValidationError(f"{body_zh(body_type)}不能作为主办单位", f"{body_type} cannot take the lead",
                               field="agency")
-    op.fire_dispute("reroute", extra={**extra, "agency": agency_code})
+    d = op.dispute
     d.lead_agency = agency_code
     offer(op, agency_code, body_type, HandoffRole.LEAD, designated=designated, placement=lead_placements(d) + 1)
     op.fire_dispute("hand_off")
+
+
+def place_lead(op: Operation, agency_code: str, body_type: BodyType, *, extra: dict[str, Any],
+               designated: bool = False) -> None:
+    """routed again -> a new lead handoff offered -> handed_off."""
+    op.fire_dispute("reroute", extra={**extra, "agency": agency_code})
+    offer_lead(op, agency_code, body_type, designated=designated)
 
 
 def replace_lead(op: Operation, failed: Handoff, reason: str, code: ReturnReason = ReturnReason.OTHER) -> None:

@@ -19,10 +19,10 @@ from router.domain.linkage import LINK_KIND_ZH, LinkKind, link_body_type
 from router.domain.model import BodyType, Tier, body_zh
 from router.domain.registry import AgencyInfo
 from router.domain.rules import next_candidate
-from router.services.dispatch import offer, open_lead, place_lead, recall, tried
+from router.services.dispatch import named_agency, offer, open_lead, place_lead, recall, tried
 from router.services.facts import facts_of
 from router.services.operation import Operation
-from router.store.models import Agency, Handoff, LinkRequest
+from router.store.models import Handoff, LinkRequest
 from router.workflows.dispute import DISPUTE, WITH_A_LEAD
 from router.workflows.handoff import HANDLING, OPEN, HandoffRole
 from router.workflows.link import LINK, LinkState
@@ -59,7 +59,7 @@ def add_assist(op: Operation, reason: str, agency_code: str | None, body_type: s
     """A supervisor adds an assisting body: recorded as a link request, approved at once."""
     if op.dispute.state not in WITH_A_LEAD:
         raise DISPUTE.refuse(op.dispute.state, "增加协办单位", "add an assisting body")
-    named = _named(op, agency_code)
+    named = named_agency(op, agency_code)
     if named is not None and any(h.agency_code == named.code and h.state in OPEN for h in op.dispute.handoffs):
         raise StateConflict(f"{named.name}已在办理本纠纷", f"{named.code} already holds this dispute",
                             state=op.dispute.state, field="agency")
@@ -78,7 +78,7 @@ def approve(op: Operation, req: LinkRequest, reason: str, agency_code: str | Non
     if d.state not in WITH_A_LEAD:
         raise DISPUTE.refuse(d.state, "联动", "approve a link")
     if req.kind == LinkKind.TRANSFER:
-        target: Any = _named(op, agency_code, bt) or next_candidate(facts_of(d), [bt], Tier(d.tier or Tier.TOWN),
+        target: Any = named_agency(op, agency_code, bt) or next_candidate(facts_of(d), [bt], Tier(d.tier or Tier.TOWN),
                                                                op.ctx.registry(), tried(d))
         _must(target, bt)
         _decided(op, req, "approve", reason, target.code)  # first: recalling the asker withdraws what it asked
@@ -90,7 +90,7 @@ def approve(op: Operation, req: LinkRequest, reason: str, agency_code: str | Non
         lead = open_lead(d)
         req.result_handoff_id = lead.id if lead else None
         return
-    target = _named(op, agency_code, bt) or _assistant(op, bt)
+    target = named_agency(op, agency_code, bt) or _assistant(op, bt)
     _must(target, bt)
     req.result_handoff_id = offer(op, target.code, bt, HandoffRole.ASSIST).id
     _decided(op, req, "approve", reason, target.code)
@@ -143,17 +143,6 @@ def _assistant(op: Operation, bt: BodyType) -> AgencyInfo | None:
     d = op.dispute
     busy = frozenset(h.agency_code for h in d.handoffs if h.role == HandoffRole.ASSIST and h.state in OPEN)
     return next_candidate(facts_of(d), [bt], Tier(d.tier or Tier.TOWN), op.ctx.registry(), busy)
-
-
-def _named(op: Operation, code: str | None, bt: BodyType | None = None) -> Agency | None:
-    if not code:
-        return None
-    a = op.uow.session.get(Agency, code)
-    if a is None or not a.active:
-        raise ValidationError(f"承办单位不存在或已停用：{code}", f"unknown or inactive agency {code!r}", field="agency")
-    if bt is not None and a.body_type != bt:
-        raise ValidationError(f"{a.name}不是{body_zh(bt)}", f"{code} is not a {bt}", field="agency")
-    return a
 
 
 def _must(target: Any, bt: BodyType) -> None:

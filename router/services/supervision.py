@@ -14,7 +14,7 @@ from router.domain.model import BodyType, SupervisorAction, Tier, body_zh
 from router.domain.rules import next_candidate
 from router.services import aftercare, agreement, clock, linkage
 from router.services.context import Actor, ServiceContext
-from router.services.dispatch import lead_type, next_lead, open_lead, place_lead, recall, tried
+from router.services.dispatch import lead_type, named_agency, next_lead, open_lead, place_lead, recall, tried
 from router.services.facts import facts_of
 from router.services.operation import Operation, on_dispute
 from router.store.models import Agency, Handoff
@@ -37,7 +37,7 @@ def act(ctx: ServiceContext, dispute_id: str, data: dict[str, Any], actor: Actor
         if action in (A.REROUTE, A.DESIGNATE):  # the state first: a closed dispute is 409 whatever is named
             reroute(op, reason, data.get("agency"), designate=action == A.DESIGNATE)
             return
-        agency = _agency(op, data.get("agency"))
+        agency = named_agency(op, data.get("agency"))
         if action == A.URGE:
             send_urge(op, target_handoff(op, data.get("handoff")), reason)
         elif action == A.ESCALATE:
@@ -80,21 +80,12 @@ def act(ctx: ServiceContext, dispute_id: str, data: dict[str, Any], actor: Actor
             agreement.request_confirmation(op, reason)
 
 
-def _agency(op: Operation, code: str | None) -> Agency | None:
-    if not code:
-        return None
-    agency = op.uow.session.get(Agency, code)
-    if agency is None or not agency.active:
-        raise ValidationError(f"承办单位不存在或已停用：{code}", f"unknown or inactive agency {code!r}", field="agency")
-    return agency
-
-
 def reroute(op: Operation, reason: str, agency_code: str | None, *, designate: bool) -> None:
     """改派 (the next candidate or a named agency) or 指定 (designated: may not be returned)."""
     d = op.dispute
     if "reroute" not in DISPUTE.triggers_from(d.state):
         raise DISPUTE.refuse(d.state, "改派或指定", "designate" if designate else "reroute")
-    target = _agency(op, agency_code)
+    target = named_agency(op, agency_code)
     if target is not None and not designate and target.code in tried(d):
         raise StateConflict("同一纠纷不得再次推送给已承办过的单位；如确需由其办理，请使用指定办理",
                             "this agency already had the dispute; use designate", state=d.state, field="agency")
