@@ -14,7 +14,8 @@ from router.store.models import Dispute
 from router.store.uow import UnitOfWork
 from router.workflows.engine import Fired
 
-QUIET_STATES = frozenset({"received", "routed"})  # internal steps inside one intake transaction
+# Internal steps inside one intake transaction, and archiving (after the end: the sender had its result).
+QUIET_STATES = frozenset({"received", "routed", "archived"})
 # The work order gets its 回单. A merged one (并单) hears of the merge, and its 回单 comes when the
 # dispute it was merged into is closed (拆单 is refused after that, so there is only ever one).
 FINAL_STATES = frozenset({"closed", "not_accepted"})
@@ -28,8 +29,6 @@ def hotline_agency(d: Dispute) -> str | None:
 
 
 def after_dispute_transition(uow: UnitOfWork, d: Dispute, fired: Fired, at: datetime) -> None:
-    if fired.dest == "archived":  # after the end: the sender already had its result
-        return
     if fired.dest == "closed":
         for merged in uow.session.scalars(select(Dispute).where(Dispute.merged_into == d.id)):
             if merged.referral and merged.source != "hotline":

@@ -204,7 +204,8 @@ class LinkRequest(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     dispute_id: Mapped[str] = mapped_column(ForeignKey("disputes.id", ondelete="CASCADE"), index=True)
-    handoff_id: Mapped[str | None] = mapped_column(ForeignKey("handoffs.id"))  # who asked (None: a supervisor)
+    # who asked (None: a supervisor); looked up whenever a handoff ends, to withdraw what it asked
+    handoff_id: Mapped[str | None] = mapped_column(ForeignKey("handoffs.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # assist | expert | transfer
     body_type: Mapped[str] = mapped_column(String(32))
     reason: Mapped[str] = mapped_column(Text)

@@ -39,6 +39,7 @@ def upgrade() -> None:
     with op.batch_alter_table('link_requests', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_link_requests_dispute_id'), ['dispute_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_link_requests_state'), ['state'], unique=False)
+        batch_op.create_index(batch_op.f('ix_link_requests_handoff_id'), ['handoff_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_link_requests_result_handoff_id'), ['result_handoff_id'], unique=False)
 
 
