@@ -10,6 +10,7 @@ import itertools
 import os
 import random
 import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -22,7 +23,7 @@ from router.domain import ids
 from router.domain.calendar import Period, WorkCalendar
 from router.schemas.intake import DisputeIn, intake_command
 from router.services import Actor
-from router.store.models import Event, Handoff
+from router.store.models import Delivery, Event, Handoff
 
 # ---------------------------------------------------------------- the suite's surroundings
 ROOT = Path(__file__).resolve().parent.parent
@@ -135,6 +136,51 @@ def events_of(svc, dispute_id: str, type_: str | None = None, *, data_only: bool
             q = q.where(Event.type == type_)
         rows = [Ev(e.type, e.actor, e.data) for e in s.scalars(q.order_by(Event.stream_seq))]
     return [e.data for e in rows] if data_only else rows
+
+
+def report(svc, h: dict[str, Any], type_: str, **fields: Any) -> dict[str, Any]:
+    """The agency holding handoff `h` reports on it (through the service, as its signed call would)."""
+    return svc.agency_event(h["agency"], h["id"], {"event_id": uuid.uuid4().hex, "type": type_, **fields})
+
+
+def agreed(svc, clock, confirm: bool = False, days: int = 10, **kw: Any) -> dict[str, Any]:
+    """A registered dispute whose lead acknowledged and reached an agreement to be performed within
+    `days` (judicially confirmed by a court with `confirm`); the view, in fulfilment."""
+    d = register(svc, **kw)
+    lead = lead_of(d)
+    report(svc, lead, "acknowledged")
+    fulfil_by = (clock.now + timedelta(days=days)).astimezone(svc.ctx.config.calendar.tz).date().isoformat()
+    report(svc, lead, "outcome", outcome={"result": "agreement", "agreement": {
+        "terms": "赔偿2000元", "amount": "2000.00", "fulfil_by": fulfil_by, "judicial_confirmation": confirm}})
+    view = svc.get_dispute(d["id"])
+    if confirm:
+        court = next(h for h in view["handoffs"] if h["role"] == "confirm")
+        report(svc, court, "acknowledged")
+        report(svc, court, "outcome", outcome={"result": "agreement"})
+        view = svc.get_dispute(d["id"])
+    assert view["state"] == "fulfilling"
+    return view
+
+
+def drain(svc, worker, after: Callable[[], None] | None = None) -> int:
+    """One sweep by hand: every due delivery handled by `worker` (`after` each); how many there were."""
+    n = 0
+    for delivery_id, _ in svc.deliveries_due():
+        worker.handle(delivery_id)
+        n += 1
+        if after is not None:
+            after()
+    return n
+
+
+def delivery_states(svc, agency: str) -> dict[str, int]:
+    """How many of the agency's deliveries are in each state."""
+    with svc.ctx.store.read() as s:
+        rows = s.scalars(select(Delivery.state).where(Delivery.agency_code == agency)).all()
+    out: dict[str, int] = {}
+    for state in rows:
+        out[state] = out.get(state, 0) + 1
+    return out
 
 
 def handoff_state(svc, handoff_id: str) -> str:

@@ -5,12 +5,7 @@ from __future__ import annotations
 
 from router.messaging.circuit import CircuitBreakers
 from router.messaging.worker import DeliveryWorker
-from tests.builders import body, county, lead_of
-
-
-def _drain(svc, worker) -> None:
-    for delivery_id, _ in svc.deliveries_due():
-        worker.handle(delivery_id)
+from tests.builders import body, county, drain, lead_of
 
 
 def test_an_agency_down_is_reported_and_cleared_when_back(live, svc, clock, stub, supervisor):
@@ -19,7 +14,7 @@ def test_an_agency_down_is_reported_and_cleared_when_back(live, svc, clock, stub
     ds = []
     for _ in range(8):
         ds.append(live.post("/api/v1/disputes", body(county(svc)["v"])).json())
-        _drain(svc, worker)
+        drain(svc, worker)
         clock.advance(minutes=5)
     agency = lead_of(ds[0])["agency"]
     svc.refresh_warnings()
@@ -31,7 +26,7 @@ def test_an_agency_down_is_reported_and_cleared_when_back(live, svc, clock, stub
     stub.behave(status=200)
     for _ in range(15):
         clock.advance(minutes=1)
-        _drain(svc, worker)
+        drain(svc, worker)
     assert {r.headers["Idempotency-Key"] for r in stub.deliveries(agency)} == {lead_of(d)["id"] for d in ds}
     svc.refresh_warnings()
     assert live.get("/api/v1/reports/warnings", params={"kind": "agency_down"}).json()["signals"] == []

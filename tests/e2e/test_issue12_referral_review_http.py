@@ -3,7 +3,6 @@ failed before its fix; its docstring says what was wrong and why it matters."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -15,7 +14,7 @@ from router.domain.bodies import Bodies
 from router.domain.errors import ConfigError
 from router.services import pdf, timeline
 from router.store.models import Outbox
-from tests.builders import CLERK, ROOT, SUPERVISOR, body, command, county, lead_of
+from tests.builders import CLERK, ROOT, SUPERVISOR, body, command, county, lead_of, report
 
 
 def _agency_of(svc, body_type: str) -> str:
@@ -33,10 +32,6 @@ def _outbox(svc, dispute_id: str) -> list[tuple[str, dict[str, Any]]]:
     with svc.ctx.store.read() as s:
         return [(o.kind, o.payload) for o in s.query(Outbox).filter(Outbox.dispute_id == dispute_id)
                 .order_by(Outbox.seq)]
-
-
-def _report(svc, h: dict[str, Any], type_: str, **fields: Any) -> dict[str, Any]:
-    return svc.agency_event(h["agency"], h["id"], {"event_id": uuid.uuid4().hex, "type": type_, **fields})
 
 
 def _court_referral(svc, agencies, number: str, **details: Any) -> dict[str, Any]:
@@ -74,8 +69,8 @@ def test_archiving_a_closed_referral_sends_a_status_after_the_result(live, svc, 
     sender's system sees a progress notice on a case it already recorded as finished."""
     d = _court_referral(svc, agencies, "(2026)浙0681民诉前调502号")
     lead = lead_of(d)
-    _report(svc, lead, "acknowledged")
-    _report(svc, lead, "outcome", outcome={"result": "failed"})
+    report(svc, lead, "acknowledged")
+    report(svc, lead, "outcome", outcome={"result": "failed"})
     assert svc.get_dispute(d["id"])["closure"]["code"] == "returned_to_court"
     svc.act(d["id"], {"action": "archive", "reason": "归档"}, SUPERVISOR)
     kinds = [(k, p.get("status")) for k, p in _outbox(svc, d["id"]) if k.startswith("referral.")]
@@ -92,9 +87,9 @@ def test_an_unperformed_agreement_guided_to_litigation_is_reported_resolved(live
     (hotline_12345.final_reply) requires the follow-up closure as well."""
     d = _court_referral(svc, agencies, "(2026)浙0681民诉前调503号")
     lead = lead_of(d)
-    _report(svc, lead, "acknowledged")
+    report(svc, lead, "acknowledged")
     fulfil_by = (clock.now + timedelta(days=10)).astimezone(svc.ctx.config.calendar.tz).date().isoformat()
-    _report(svc, lead, "outcome", outcome={"result": "agreement", "agreement": {
+    report(svc, lead, "outcome", outcome={"result": "agreement", "agreement": {
         "terms": "分两期付清货款", "amount": "8000.00", "fulfil_by": fulfil_by}})
     clock.advance(days=12)
     svc.run_due_timers()
@@ -132,8 +127,8 @@ def test_the_case_file_names_returned_to_court_by_its_code(live, svc, agencies):
     "returned_to_court" for every failed court referral."""
     d = _court_referral(svc, agencies, "(2026)浙0681民诉前调505号")
     lead = lead_of(d)
-    _report(svc, lead, "acknowledged")
-    _report(svc, lead, "outcome", outcome={"result": "failed"})
+    report(svc, lead, "acknowledged")
+    report(svc, lead, "outcome", outcome={"result": "failed"})
     view = svc.get_dispute(d["id"])
     assert view["closure"]["code"] == "returned_to_court"
     html = pdf.case_file_html(svc.ctx, view, timeline.timeline(svc.ctx, d["id"])["spans"], [], [], svc.ctx.now())

@@ -5,40 +5,16 @@ clerks record visits."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
 from router.domain.errors import StateConflict
 from router.services import Actor
 from router.services.queues import QueueFilter
-from tests.builders import CLERK, SUPERVISOR, events_of, lead_of, move_past, register
+from tests.builders import CLERK, SUPERVISOR, agreed, events_of, lead_of, move_past, register, report
 
 VISITOR = Actor("user", "test-visitor", "follow_up")
-
-
-def _report(svc, h: dict[str, Any], type_: str, **fields: Any) -> dict[str, Any]:
-    return svc.agency_event(h["agency"], h["id"], {"event_id": uuid.uuid4().hex, "type": type_, **fields})
-
-
-def _agreed(svc, clock, confirm: bool = False, category: str = "NEIGHBOUR") -> dict[str, Any]:
-    d = register(svc, category=category)
-    lead = lead_of(d)
-    _report(svc, lead, "acknowledged")
-    fulfil_by = (clock.now + timedelta(days=10)).astimezone(svc.ctx.config.calendar.tz).date().isoformat()
-    _report(svc, lead, "outcome", outcome={"result": "agreement", "agreement": {
-        "terms": "赔偿2000元", "amount": "2000.00", "fulfil_by": fulfil_by, "judicial_confirmation": confirm}})
-    view = svc.get_dispute(d["id"])
-    if confirm:
-        court = next(h for h in view["handoffs"] if h["role"] == "confirm")
-        _report(svc, court, "acknowledged")
-        _report(svc, court, "outcome", outcome={"result": "agreement"})
-        view = svc.get_dispute(d["id"])
-        assert view["outcome"]["confirmation"]["confirmed"] is True
-    assert view["state"] == "fulfilling"
-    return view
 
 
 def _past_fulfil_by(svc, clock) -> None:
@@ -47,7 +23,7 @@ def _past_fulfil_by(svc, clock) -> None:
 
 
 def test_an_unperformed_agreement_goes_to_the_supervisors_not_left_in_fulfilment(svc, clock):
-    d = _agreed(svc, clock)
+    d = agreed(svc, clock)
     _past_fulfil_by(svc, clock)
     view = svc.get_dispute(d["id"])
     assert view["state"] == "unfulfilled"
@@ -65,11 +41,11 @@ def test_an_unperformed_agreement_goes_to_the_supervisors_not_left_in_fulfilment
 
 
 def test_late_fulfilment_or_guidance_to_litigation_end_it(svc, clock):
-    d = _agreed(svc, clock)
+    d = agreed(svc, clock)
     _past_fulfil_by(svc, clock)
     done = svc.act(d["id"], {"action": "record_fulfilment", "reason": "已补交"}, SUPERVISOR)
     assert done["state"] == "follow_up"
-    d2 = _agreed(svc, clock)
+    d2 = agreed(svc, clock)
     _past_fulfil_by(svc, clock)
     closed = svc.act(d2["id"], {"action": "guide_to_litigation", "reason": "对方拒不履行"}, SUPERVISOR)
     assert closed["state"] == "closed" and closed["closure"]["code"] == "guided_to_litigation"
@@ -79,7 +55,7 @@ def test_late_fulfilment_or_guidance_to_litigation_end_it(svc, clock):
 
 
 def test_a_confirmed_agreement_goes_to_the_court_for_enforcement(svc, clock):
-    d = _agreed(svc, clock, confirm=True)
+    d = agreed(svc, clock, confirm=True)
     court_code = d["outcome"]["confirmation"]["court"]
     _past_fulfil_by(svc, clock)
     assert "apply_enforcement" in events_of(svc, d["id"], "dispute.fulfilment_overdue", data_only=True)[0]["choices"]
@@ -87,12 +63,12 @@ def test_a_confirmed_agreement_goes_to_the_court_for_enforcement(svc, clock):
     assert view["state"] == "enforcing"
     enforce = next(h for h in view["handoffs"] if h["role"] == "enforce")
     assert enforce["agency"] == court_code and enforce["body_type"] == "court"
-    _report(svc, enforce, "returned", reason="申请材料不全", basis="民事诉讼法第243条")  # the court does not take it
+    report(svc, enforce, "returned", reason="申请材料不全", basis="民事诉讼法第243条")  # the court does not take it
     assert svc.get_dispute(d["id"])["state"] == "unfulfilled"
     view = svc.act(d["id"], {"action": "apply_enforcement", "reason": "补齐材料再次申请"}, SUPERVISOR)
     enforce = next(h for h in view["handoffs"] if h["role"] == "enforce" and h["state"] == "offered")
-    _report(svc, enforce, "acknowledged")
-    _report(svc, enforce, "outcome", outcome={"result": "agreement"}, note="执行完毕")
+    report(svc, enforce, "acknowledged")
+    report(svc, enforce, "outcome", outcome={"result": "agreement"}, note="执行完毕")
     after = svc.get_dispute(d["id"])
     assert after["state"] == "follow_up" and after["outcome"]["fulfilment"]["via"] == enforce["id"]
 
@@ -101,7 +77,7 @@ def test_labour_mediation_past_its_15_days_offers_arbitration_itself(svc, clock)
     d = register(svc, category="LABOUR")
     lead = lead_of(d)
     assert lead["body_type"] == "labour_mediation"
-    _report(svc, lead, "acknowledged")
+    report(svc, lead, "acknowledged")
     move_past(clock, lead_of(svc.get_dispute(d["id"]))["handle_due"])
     svc.run_due_timers()
     view = svc.get_dispute(d["id"])
@@ -114,7 +90,7 @@ def test_labour_mediation_past_its_15_days_offers_arbitration_itself(svc, clock)
 def test_a_party_that_declines_arbitration_keeps_the_mediation(svc, clock):
     d = register(svc, category="LABOUR")
     lead = lead_of(d)
-    _report(svc, lead, "acknowledged")
+    report(svc, lead, "acknowledged")
     svc.act(d["id"], {"action": "decline_arbitration", "reason": "劳动者表示不申请仲裁，继续调解"}, SUPERVISOR)
     move_past(clock, lead_of(svc.get_dispute(d["id"]))["handle_due"])
     svc.run_due_timers()
@@ -126,7 +102,7 @@ def test_a_party_that_declines_arbitration_keeps_the_mediation(svc, clock):
 
 
 def test_a_dissatisfied_visit_starts_a_new_round_not_closure(svc, clock):
-    d = _agreed(svc, clock)
+    d = agreed(svc, clock)
     svc.act(d["id"], {"action": "record_fulfilment", "reason": "已付清"}, SUPERVISOR)
     first = lead_of(svc.get_dispute(d["id"]))
     view = svc.record_follow_up(d["id"], {"satisfaction": "dissatisfied", "reason": "电话回访：赔偿款未到账"},
@@ -141,7 +117,7 @@ def test_a_dissatisfied_visit_starts_a_new_round_not_closure(svc, clock):
 
 
 def test_clerks_and_follow_up_staff_record_visits(svc, clock):
-    d = _agreed(svc, clock)
+    d = agreed(svc, clock)
     svc.act(d["id"], {"action": "record_fulfilment", "reason": "已付清"}, SUPERVISOR)
     view = svc.record_follow_up(d["id"], {"satisfaction": "satisfied", "reason": "上门回访"}, CLERK)
     assert view["state"] == "closed" and view["closure"]["code"] == "followed_up"

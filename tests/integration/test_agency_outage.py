@@ -7,25 +7,8 @@ from __future__ import annotations
 
 from router.messaging.circuit import CircuitBreakers
 from router.messaging.worker import DeliveryWorker
-from router.store.models import Delivery, Event
-from tests.builders import lead_of, register
-
-
-def _drain(svc, worker) -> int:
-    n = 0
-    for delivery_id, _ in svc.deliveries_due():
-        worker.handle(delivery_id)
-        n += 1
-    return n
-
-
-def _states(svc, agency: str) -> dict[str, int]:
-    with svc.ctx.store.read() as s:
-        rows = s.query(Delivery.state).filter(Delivery.agency_code == agency).all()
-    out: dict[str, int] = {}
-    for (state,) in rows:
-        out[state] = out.get(state, 0) + 1
-    return out
+from router.store.models import Event
+from tests.builders import delivery_states, drain, lead_of, register
 
 
 def test_an_hours_outage_flags_the_agency_keeps_the_backlog_and_drains_it_in_order(svc, clock, stub):
@@ -34,11 +17,11 @@ def test_an_hours_outage_flags_the_agency_keeps_the_backlog_and_drains_it_in_ord
     ds = []
     for _ in range(12):  # a dispute every five minutes of the hour, each tried as it comes
         ds.append(register(svc))
-        _drain(svc, worker)
+        drain(svc, worker)
         clock.advance(minutes=5)
     agency = lead_of(ds[0])["agency"]
     assert {lead_of(d)["agency"] for d in ds} == {agency}
-    assert _states(svc, agency) == {"pending": 12}  # none given up on
+    assert delivery_states(svc, agency) == {"pending": 12}  # none given up on
     svc.refresh_warnings()
     down = [s for s in svc.warnings_report()["signals"] if s["kind"] == "agency_down"]
     assert [s["agency"] for s in down] == [agency] and down[0]["kind_name"] == "机构异常"
@@ -50,11 +33,11 @@ def test_an_hours_outage_flags_the_agency_keeps_the_backlog_and_drains_it_in_ord
     for _ in range(15):
         clock.advance(minutes=1)
         seen = len(stub.deliveries(agency))
-        _drain(svc, worker)
+        drain(svc, worker)
         batches.append([r.headers["Idempotency-Key"] for r in stub.deliveries(agency)][seen:])
-        if _states(svc, agency) == {"succeeded": 12}:
+        if delivery_states(svc, agency) == {"succeeded": 12}:
             break
-    assert _states(svc, agency) == {"succeeded": 12}
+    assert delivery_states(svc, agency) == {"succeeded": 12}
     got = [k for b in batches for k in b]
     order = [lead_of(d)["id"] for d in ds]
     assert sorted(got) == sorted(order) and len(got) == 12  # each once
@@ -71,7 +54,7 @@ def test_a_short_outage_is_not_flagged(svc, clock, stub):
     worker = DeliveryWorker(svc, breakers=CircuitBreakers(cooldown=30.0, clock=lambda: clock().timestamp()))
     stub.behave(status=503)
     register(svc)
-    _drain(svc, worker)
+    drain(svc, worker)
     clock.advance(minutes=10)
     svc.refresh_warnings()
     assert not [s for s in svc.warnings_report()["signals"] if s["kind"] == "agency_down"]

@@ -4,7 +4,6 @@ why it matters."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,35 +15,14 @@ from router.domain.errors import DomainError
 from router.services import Actor
 from router.services.referral import referral_input, revealed_fields
 from router.store.models import Agency, Handoff
-from tests.builders import SUPERVISOR, events_of, lead_of, register
+from tests.builders import SUPERVISOR, agreed, events_of, lead_of, register, report
 
 VISITOR = Actor("user", "test-visitor", "follow_up")
 OPEN = ("offered", "delivered", "acknowledged", "in_progress")
 
 
-def _report(svc, h: dict[str, Any], type_: str, **fields: Any) -> dict[str, Any]:
-    return svc.agency_event(h["agency"], h["id"], {"event_id": uuid.uuid4().hex, "type": type_, **fields})
-
-
-def _agreed(svc, clock, confirm: bool = False, days: int = 10, **kw: Any) -> dict[str, Any]:
-    d = register(svc, **kw)
-    lead = lead_of(d)
-    _report(svc, lead, "acknowledged")
-    fulfil_by = (clock.now + timedelta(days=days)).astimezone(svc.ctx.config.calendar.tz).date().isoformat()
-    _report(svc, lead, "outcome", outcome={"result": "agreement", "agreement": {
-        "terms": "赔偿2000元", "amount": "2000.00", "fulfil_by": fulfil_by, "judicial_confirmation": confirm}})
-    view = svc.get_dispute(d["id"])
-    if confirm:
-        court = next(h for h in view["handoffs"] if h["role"] == "confirm")
-        _report(svc, court, "acknowledged")
-        _report(svc, court, "outcome", outcome={"result": "agreement"})
-        view = svc.get_dispute(d["id"])
-    assert view["state"] == "fulfilling"
-    return view
-
-
 def _unfulfilled(svc, clock, **kw: Any) -> dict[str, Any]:
-    d = _agreed(svc, clock, **kw)
+    d = agreed(svc, clock, **kw)
     clock.advance(days=12)
     svc.run_due_timers()
     view = svc.get_dispute(d["id"])
@@ -63,7 +41,7 @@ def test_probe_fulfilment_recorded_while_enforcing_leaves_the_courts_enforce_han
     d = _unfulfilled(svc, clock, confirm=True)
     view = svc.act(d["id"], {"action": "apply_enforcement", "reason": "申请人申请强制执行"}, SUPERVISOR)
     enforce = next(h for h in view["handoffs"] if h["role"] == "enforce")
-    _report(svc, enforce, "acknowledged")
+    report(svc, enforce, "acknowledged")
     after = svc.act(d["id"], {"action": "record_fulfilment", "reason": "被申请人已主动履行"}, SUPERVISOR)
     assert after["state"] == "follow_up"
     still = next(h for h in after["handoffs"] if h["id"] == enforce["id"])
@@ -76,7 +54,7 @@ def test_probe_enforce_handoff_left_open_is_urged_on_a_performed_agreement(svc, 
     d = _unfulfilled(svc, clock, confirm=True)
     view = svc.act(d["id"], {"action": "apply_enforcement", "reason": "申请人申请强制执行"}, SUPERVISOR)
     enforce = next(h for h in view["handoffs"] if h["role"] == "enforce")
-    _report(svc, enforce, "acknowledged")
+    report(svc, enforce, "acknowledged")
     svc.act(d["id"], {"action": "record_fulfilment", "reason": "被申请人已主动履行"}, SUPERVISOR)
     due = next(h for h in svc.get_dispute(d["id"])["handoffs"] if h["id"] == enforce["id"])["handle_due"]
     clock.now = datetime.fromisoformat(due) + timedelta(days=3)
@@ -120,9 +98,9 @@ def test_probe_remediate_leaves_the_first_agreements_confirmation_window_timer_r
     view = svc.act(d["id"], {"action": "remediate", "reason": "对方愿意分期履行，再次调解"}, SUPERVISOR)
     lead = lead_of(view)
     clock.advance(days=2)
-    _report(svc, lead, "acknowledged")
+    report(svc, lead, "acknowledged")
     fulfil_by = (clock.now + timedelta(days=60)).astimezone(svc.ctx.config.calendar.tz).date().isoformat()
-    _report(svc, lead, "outcome", outcome={"result": "agreement", "agreement": {
+    report(svc, lead, "outcome", outcome={"result": "agreement", "agreement": {
         "terms": "分期赔偿", "amount": "2000.00", "fulfil_by": fulfil_by}})
     second_agreed = clock.now
     clock.advance(days=20)  # past the first agreement's 30 days, well inside the second's
@@ -138,7 +116,7 @@ def test_probe_a_redo_weeks_later_still_runs_on_the_life_safety_15_minutes(svc, 
     15-minute 签收 clock, including the designated 重办 round a dissatisfied follow-up visit starts a
     month later. Nothing is urgent then; and because silence counts as a refusal, 16 minutes later
     the redo is expired and re-routed to another body, defeating "the same body again"."""
-    d = _agreed(svc, clock, urgency="life_safety")
+    d = agreed(svc, clock, urgency="life_safety")
     first = lead_of(d)
     clock.advance(days=12)
     svc.act(d["id"], {"action": "record_fulfilment", "reason": "已付清"}, SUPERVISOR)

@@ -3,45 +3,21 @@ before its fix; the docstring says what was wrong and why it matters."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from router.domain.errors import StateConflict, ValidationError
 from router.messaging.circuit import CircuitBreakers
 from router.messaging.worker import DeliveryWorker
 from router.store.models import Delivery, Outbox
-from tests.builders import SUPERVISOR, events_of, lead_of, register
+from tests.builders import SUPERVISOR, delivery_states, drain, events_of, lead_of, register, report
 
 EXPERT = "ZJ-EXP-330681000000"  # 诸暨市矛盾纠纷调解专家库 (config/agencies.yaml)
 
 
-def _report(svc, h: dict[str, Any], type_: str, **fields: Any) -> dict[str, Any]:
-    return svc.agency_event(h["agency"], h["id"], {"event_id": uuid.uuid4().hex, "type": type_, **fields})
-
-
 def _ask(svc, d, kind: str, body_type: str | None = None, reason: str = "需要联动") -> dict[str, Any]:
     lead = lead_of(svc.get_dispute(d["id"]))
-    _report(svc, lead, "link_request", link={"kind": kind, "body_type": body_type, "reason": reason})
+    report(svc, lead, "link_request", link={"kind": kind, "body_type": body_type, "reason": reason})
     return svc.get_dispute(d["id"])
-
-
-def _drain(svc, worker, after=None) -> int:
-    n = 0
-    for delivery_id, _ in svc.deliveries_due():
-        worker.handle(delivery_id)
-        n += 1
-        if after is not None:
-            after()
-    return n
-
-
-def _states(svc, agency: str) -> dict[str, int]:
-    with svc.ctx.store.read() as s:
-        rows = s.query(Delivery.state).filter(Delivery.agency_code == agency).all()
-    out: dict[str, int] = {}
-    for (state,) in rows:
-        out[state] = out.get(state, 0) + 1
-    return out
 
 
 # --------------------------------------------------------------------------- 联动: the decision notice
@@ -76,8 +52,8 @@ def test_expert_panel_can_be_designated_lead_and_its_opinion_closes_the_dispute_
         return  # refused: what should happen
     lead = lead_of(view)
     assert lead["agency"] == EXPERT and lead["body_type"] == "expert_panel"
-    _report(svc, lead, "acknowledged")
-    _report(svc, lead, "outcome", outcome={"result": "opinion", "opinion": "建议按合同约定处理。"})
+    report(svc, lead, "acknowledged")
+    report(svc, lead, "outcome", outcome={"result": "opinion", "opinion": "建议按合同约定处理。"})
     after = svc.get_dispute(d["id"])
     assert not (after["state"] == "closed" and (after.get("closure") or {}).get("code") == "withdrawn"), \
         f"an expert's opinion closed the dispute as withdrawn: {after.get('closure')}"
@@ -95,7 +71,7 @@ def test_expert_delivery_audits_pii_it_never_sent(svc, stub):
     view = svc.act(d["id"], {"action": "approve_link", "link": link["id"], "reason": "同意"}, SUPERVISOR)
     expert = next(h for h in view["handoffs"] if h["body_type"] == "expert_panel")
     worker = DeliveryWorker(svc)
-    _drain(svc, worker)
+    drain(svc, worker)
     (got,) = [r for r in stub.deliveries(expert["agency"]) if r.headers.get("Idempotency-Key") == expert["id"]]
     assert all(p["id_number"] is None and p["phone"] is None for p in got.payload["parties"])
     delivered = [e for e in events_of(svc, d["id"], "handoff.deliver", data_only=True)
@@ -112,11 +88,11 @@ def _outage_then_back(svc, clock, stub, worker, n: int = 8) -> tuple[str, list[d
     ds = []
     for _ in range(n):
         ds.append(register(svc))
-        _drain(svc, worker)
+        drain(svc, worker)
         clock.advance(minutes=5)
     agency = lead_of(ds[0])["agency"]
     assert {lead_of(x)["agency"] for x in ds} == {agency}
-    assert _states(svc, agency) == {"pending": n}
+    assert delivery_states(svc, agency) == {"pending": n}
     return agency, ds
 
 
@@ -139,18 +115,18 @@ def test_one_failed_retry_after_recovery_stalls_the_whole_backlog(svc, clock, st
 
     for _ in range(20):  # until the trial went through
         clock.advance(minutes=1)
-        _drain(svc, worker, after)
+        drain(svc, worker, after)
         if armed:
             break
     assert armed
     steps = 0
     for _ in range(5):  # five minutes of sweeps with the agency up
         clock.advance(minutes=1)
-        steps += _drain(svc, worker, after)
+        steps += drain(svc, worker, after)
     sent = {r.headers["Idempotency-Key"] for r in stub.deliveries(agency)}
     # everything but the one delivery that got the extra 503 should have gone by now
     assert len(sent) >= len(ds) - 1, (f"only {len(sent)} of {len(ds)} sent in 5 min after recovery, "
-                                      f"{steps} claims spent; states {_states(svc, agency)}")
+                                      f"{steps} claims spent; states {delivery_states(svc, agency)}")
 
 
 def test_a_five_minute_outage_is_flagged_as_thirty_minutes_down(svc, clock, stub):
@@ -164,11 +140,11 @@ def test_a_five_minute_outage_is_flagged_as_thirty_minutes_down(svc, clock, stub
     stub.behave(status=503)
     d = register(svc)
     agency = lead_of(d)["agency"]
-    _drain(svc, worker)                 # t = 0: fails
+    drain(svc, worker)                 # t = 0: fails
     clock.advance(seconds=6)
-    _drain(svc, worker)                 # t = 6 s: fails
+    drain(svc, worker)                 # t = 6 s: fails
     clock.advance(seconds=330)
-    _drain(svc, worker)                 # t = 5.6 min: fails, next try in ~30 min
+    drain(svc, worker)                 # t = 5.6 min: fails, next try in ~30 min
     with svc.ctx.store.read() as s:
         (row,) = s.query(Delivery).filter(Delivery.agency_code == agency, Delivery.state == "pending").all()
         assert row.attempts == 3 and row.last_error
@@ -197,7 +173,7 @@ def test_a_second_worker_whose_circuit_is_still_open_stalls_the_drain(svc, clock
     b.opened[agency] = clock()  # as B's own failures opened it
     for _ in range(20):  # A's trial after its cooldown
         clock.advance(minutes=1)
-        _drain(svc, a)
+        drain(svc, a)
         if stub.deliveries(agency):
             break
     assert stub.deliveries(agency)
@@ -206,4 +182,4 @@ def test_a_second_worker_whose_circuit_is_still_open_stalls_the_drain(svc, clock
         for i, (delivery_id, _) in enumerate(svc.deliveries_due()):
             (b if i % 2 else a).handle(delivery_id)
     sent = {r.headers["Idempotency-Key"] for r in stub.deliveries(agency)}
-    assert len(sent) >= len(ds) - 1, f"only {len(sent)} of {len(ds)} sent in 5 min; {_states(svc, agency)}"
+    assert len(sent) >= len(ds) - 1, f"only {len(sent)} of {len(ds)} sent in 5 min; {delivery_states(svc, agency)}"

@@ -4,7 +4,6 @@ assisting body themselves. Assisting handoffs run on their own clocks; the lead'
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import pytest
@@ -14,16 +13,12 @@ from router.domain.errors import StateConflict, ValidationError
 from router.services import SYSTEM
 from router.services.referral import referral_input
 from router.store.models import Handoff, Outbox
-from tests.builders import SUPERVISOR, events_of, lead_of, register
-
-
-def _report(svc, h: dict[str, Any], type_: str, **fields: Any) -> dict[str, Any]:
-    return svc.agency_event(h["agency"], h["id"], {"event_id": uuid.uuid4().hex, "type": type_, **fields})
+from tests.builders import SUPERVISOR, events_of, lead_of, register, report
 
 
 def _ask(svc, d, kind: str, body_type: str | None = None, reason: str = "需要联动") -> dict[str, Any]:
     lead = lead_of(svc.get_dispute(d["id"]))
-    _report(svc, lead, "link_request", link={"kind": kind, "body_type": body_type, "reason": reason})
+    report(svc, lead, "link_request", link={"kind": kind, "body_type": body_type, "reason": reason})
     return svc.get_dispute(d["id"])
 
 
@@ -62,9 +57,9 @@ def test_an_expert_opinion_waits_for_a_supervisor_and_the_expert_answers_with_a_
     assert payload["question"] == "工程质量是否达标，请专家出具意见" and payload["requested"] == "调解意见书"
     assert all(p["id_number"] is None and p["phone"] is None for p in payload["parties"])
     with pytest.raises(ValidationError):  # an expert gives an opinion, not an agreement
-        _report(svc, expert, "outcome", outcome={"result": "agreement", "agreement": {"terms": "x"}})
-    _report(svc, expert, "acknowledged")
-    _report(svc, expert, "outcome", outcome={"result": "opinion", "opinion": "经审查，工程质量符合合同约定标准。"})
+        report(svc, expert, "outcome", outcome={"result": "agreement", "agreement": {"terms": "x"}})
+    report(svc, expert, "acknowledged")
+    report(svc, expert, "outcome", outcome={"result": "opinion", "opinion": "经审查，工程质量符合合同约定标准。"})
     final = svc.get_dispute(d["id"])
     assert final["state"] == "in_handling"  # the lead's outcome still decides
     assert next(h for h in final["handoffs"] if h["id"] == expert["id"])["state"] == "completed"
@@ -73,9 +68,9 @@ def test_an_expert_opinion_waits_for_a_supervisor_and_the_expert_answers_with_a_
 def test_a_lead_may_not_report_an_opinion(svc):
     d = register(svc)
     lead = lead_of(d)
-    _report(svc, lead, "acknowledged")
+    report(svc, lead, "acknowledged")
     with pytest.raises(ValidationError) as e:
-        _report(svc, lead, "outcome", outcome={"result": "opinion", "opinion": "x"})
+        report(svc, lead, "outcome", outcome={"result": "opinion", "opinion": "x"})
     assert e.value.field == "outcome.result"
 
 
@@ -109,13 +104,13 @@ def test_requests_are_checked(svc):
     d = register(svc)
     lead = lead_of(d)
     with pytest.raises(ValidationError):
-        _report(svc, lead, "link_request")  # no link
+        report(svc, lead, "link_request")  # no link
     with pytest.raises(ValidationError):
-        _report(svc, lead, "link_request", link={"kind": "assist", "body_type": "court", "reason": "x"})
+        report(svc, lead, "link_request", link={"kind": "assist", "body_type": "court", "reason": "x"})
     with pytest.raises(ValidationError):
-        _report(svc, lead, "link_request", link={"kind": "transfer", "body_type": "expert_panel", "reason": "x"})
+        report(svc, lead, "link_request", link={"kind": "transfer", "body_type": "expert_panel", "reason": "x"})
     with pytest.raises(ValidationError):
-        _report(svc, lead, "link_request", link={"kind": "expert", "body_type": "police", "reason": "x"})
+        report(svc, lead, "link_request", link={"kind": "expert", "body_type": "police", "reason": "x"})
     assert svc.get_dispute(d["id"])["links"] == []
     _ask(svc, d, "expert")
     with pytest.raises(StateConflict):  # the same request twice while it waits
@@ -155,9 +150,9 @@ def test_surplus_link_fields_and_naming_the_holder_are_refused(svc):
     d = register(svc)
     lead = lead_of(d)
     with pytest.raises(ValidationError):
-        _report(svc, lead, "acknowledged", link={"kind": "expert", "reason": "x"})
+        report(svc, lead, "acknowledged", link={"kind": "expert", "reason": "x"})
     with pytest.raises(StateConflict):
         svc.act(d["id"], {"action": "add_assist", "agency": lead["agency"], "reason": "x"}, SUPERVISOR)
-    _report(svc, lead, "acknowledged")
+    report(svc, lead, "acknowledged")
     with pytest.raises(ValidationError):
-        _report(svc, lead, "outcome", outcome={"result": "failed", "opinion": "专家意见"})
+        report(svc, lead, "outcome", outcome={"result": "failed", "opinion": "专家意见"})
