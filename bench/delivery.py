@@ -11,12 +11,10 @@ as separate `dispute-router` processes, as in production. Prints a table; assert
 from __future__ import annotations
 
 import argparse
-import base64
 import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -25,12 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.fresh import fresh  # noqa: E402
 from router.messaging.worker import Background  # noqa: E402
 from router.schemas.intake import DisputeIn, intake_command  # noqa: E402
-from router.services import Actor, build_services  # noqa: E402
-from router.settings import load_settings  # noqa: E402
-from router.store.db import make_engine  # noqa: E402
-from router.store.migrate import upgrade  # noqa: E402
+from router.services import Actor  # noqa: E402
 from router.testing.stub_agency import StubAgency  # noqa: E402
 
 CLERK = Actor("user", "bench", "clerk")
@@ -58,19 +54,8 @@ def main() -> None:
     p.add_argument("--producers", type=int, default=8)
     args = p.parse_args()
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-delivery-"))
-    env = {"ROUTER_DATABASE_URL": args.database or f"sqlite:///{tmp / 'bench.db'}", "ROUTER_BROKER_URL": args.broker,
-           "ROUTER_CONFIG_DIR": str(ROOT / "config"), "ROUTER_VAR_DIR": str(tmp),
-           "ROUTER_PII_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(), "ROUTER_SECRET_KEY": "bench",
-           "ROUTER_LOG_LEVEL": "WARNING"}
-    settings = load_settings(env)
-    engine = make_engine(settings.database_url)
-    if not settings.is_sqlite:
-        with engine.begin() as conn:
-            conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-    upgrade(engine)
-    svc = build_services(settings, engine=engine)
-    svc.sync_agencies()
+    env, settings, engine, svc = fresh("delivery", args.database, ROUTER_BROKER_URL=args.broker,
+                                       ROUTER_LOG_LEVEL="WARNING")
     stub = TimedStub()
     stub.serve_all_agencies(svc)
 

@@ -14,12 +14,9 @@ asserts nothing.
 from __future__ import annotations
 
 import argparse
-import base64
-import os
 import sys
-import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,25 +24,15 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, select  # noqa: E402
 
+from bench.fresh import Clock, fresh  # noqa: E402
 from router.messaging.circuit import CircuitBreakers  # noqa: E402
 from router.messaging.worker import DeliveryWorker  # noqa: E402
 from router.schemas.intake import DisputeIn, intake_command  # noqa: E402
-from router.services import Actor, build_services  # noqa: E402
-from router.settings import load_settings  # noqa: E402
-from router.store.db import make_engine  # noqa: E402
-from router.store.migrate import upgrade  # noqa: E402
+from router.services import Actor  # noqa: E402
 from router.store.models import Delivery  # noqa: E402
 from router.testing.stub_agency import StubAgency  # noqa: E402
 
 CLERK = Actor("user", "bench-clerk", "clerk")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def _register(svc, village: str, i: int) -> str:
@@ -73,19 +60,8 @@ def main() -> None:
     p.add_argument("--database", default=None, help="default: a fresh SQLite file")
     p.add_argument("--disputes", type=int, default=300, help="arriving during the outage hour")
     args = p.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="bench-outage-"))
-    env = {"ROUTER_DATABASE_URL": args.database or f"sqlite:///{tmp / 'bench.db'}",
-           "ROUTER_CONFIG_DIR": str(ROOT / "config"), "ROUTER_VAR_DIR": str(tmp),
-           "ROUTER_PII_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(), "ROUTER_SECRET_KEY": "bench"}
-    settings = load_settings(env)
-    engine = make_engine(settings.database_url)
-    if not settings.is_sqlite:
-        with engine.begin() as conn:
-            conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-    upgrade(engine)
     clock = Clock()
-    svc = build_services(settings, engine=engine, clock=clock)
-    svc.sync_agencies()
+    _, settings, _, svc = fresh("outage", args.database, clock)
     stub = StubAgency()
     stub.serve_all_agencies(svc)
     worker = DeliveryWorker(svc, breakers=CircuitBreakers(cooldown=30.0, clock=lambda: clock().timestamp()))

@@ -12,37 +12,24 @@ produces the page's data. Prints a table (median and p95 in ms, and the ratio); 
 from __future__ import annotations
 
 import argparse
-import base64
-import os
 import re
 import statistics
 import sys
-import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.fresh import Clock, fresh  # noqa: E402
 from router.schemas.intake import DisputeIn, intake_command  # noqa: E402
 from router.server import application  # noqa: E402
-from router.services import Actor, build_services  # noqa: E402
+from router.services import Actor  # noqa: E402
 from router.services.queues import QueueFilter  # noqa: E402
-from router.settings import load_settings  # noqa: E402
-from router.store.db import make_engine  # noqa: E402
-from router.store.migrate import upgrade  # noqa: E402
 
 CLERK = Actor("user", "bench-clerk", "clerk")
 CATEGORIES = ("NEIGHBOUR", "LABOUR", "CONTRACT", "PROPERTY_MGMT", "DAMAGES")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def _times(fn, n: int) -> list[float]:
@@ -62,19 +49,8 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=30)
     args = p.parse_args()
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-web-"))
-    env = {"ROUTER_DATABASE_URL": args.database or f"sqlite:///{tmp / 'bench.db'}",
-           "ROUTER_CONFIG_DIR": str(ROOT / "config"), "ROUTER_VAR_DIR": str(tmp),
-           "ROUTER_PII_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(), "ROUTER_SECRET_KEY": "bench"}
-    settings = load_settings(env)
-    engine = make_engine(settings.database_url)
-    if not settings.is_sqlite:
-        with engine.begin() as conn:
-            conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-    upgrade(engine)
     clock = Clock()
-    svc = build_services(settings, engine=engine, clock=clock)
-    svc.sync_agencies()
+    _, settings, _, svc = fresh("web", args.database, clock)
     svc.add_user("bench-supervisor", "supervisor", "bench-pass-1")
     villages = sorted(d.code for d in svc.ctx.config.divisions.by_code.values() if d.level == "village")
     t0 = time.perf_counter()
