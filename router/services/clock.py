@@ -14,7 +14,7 @@ from router.domain.errors import StateConflict, ValidationError
 from router.domain.ladder import Rung, ladder
 from router.domain.model import BodyType, Tier
 from router.services.operation import Operation
-from router.store.models import Handoff, Timer
+from router.store.models import Handoff
 from router.workflows.handoff import HANDLING, HANDOFF, HandoffRole
 
 HANDLE_RUNGS = ("handle_warn", "handle_due", "handle_urge", "handle_escalate")
@@ -221,5 +221,5 @@ def sender_clock(op: Operation) -> None:
     warn = cal.before(due, Period.parse("1w"))
     for kind, at in (("outer_warn", warn), ("outer_due", due)):
         if at > op.at:
-            op.uow.session.add(Timer(kind=kind, due_at=at, rule=rule, dispute_id=d.id, data={}, created_at=op.at))
+            op.uow.add_timer(kind, at, rule, at=op.at, dispute_id=d.id)
     op.event("dispute.outer_deadline_set", {"due": due, "rule": rule})

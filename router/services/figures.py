@@ -13,7 +13,6 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.orm import Session
 
 from router.domain.figures import (
     DISPUTE_EVENTS,
@@ -33,6 +32,7 @@ from router.store.uow import UnitOfWork
 WATCHED = DISPUTE_EVENTS | HANDOFF_EVENTS | {FOLLOW_UP_EVENT}
 DF, HF, FU = DisputeFigures.__table__, HandoffFigures.__table__, FollowUp.__table__
 DIMS = ("district", "town", "village", "category", "source", "agency", "tier")
+HANDOFF_DIMS = ("district", "town", "village", "category", "source")
 
 
 def places(ctx: ServiceContext, division: str) -> dict[str, str | None]:
@@ -62,34 +62,45 @@ def _local(ctx: ServiceContext, at: datetime) -> date:
 def observer(ctx: ServiceContext) -> Callable[[UnitOfWork, Event, Dispute | None], None]:
     def project(uow: UnitOfWork, e: Event, dispute: Dispute | None) -> None:
         if dispute is not None and e.type in WATCHED:
-            _project(ctx, uow.session, e, dispute.id)
+            _project(ctx, uow, e, dispute.id)
 
     return project
 
 
-def _project(ctx: ServiceContext, s: Session, e: Event, dispute_id: str) -> None:
-    on, tier_of, key = _local(ctx, e.occurred_at), tier_lookup(ctx), DF.c.dispute_id == dispute_id
+def _project(ctx: ServiceContext, uow: UnitOfWork, e: Event, dispute_id: str) -> None:
+    """Fold one event into the rows. A row made in this transaction is still in memory
+    (UnitOfWork.insert_later) and is changed there, so a registration writes each row once."""
+    s, on, tier_of, key = uow.session, _local(ctx, e.occurred_at), tier_lookup(ctx), DF.c.dispute_id == dispute_id
     if e.type == "dispute.registered":
         changes = dispute_changes(e.type, e.data, on, tier_of, resolved=False)
-        s.execute(insert(DF).values(dispute_id=dispute_id, **changes, **places(ctx, changes["division"])))
+        uow.insert_later(DF, dispute_id, {**_blank_dispute(), "dispute_id": dispute_id, **changes,
+                                          **places(ctx, changes["division"])})
         return
+    row = uow.pending_row(DF, dispute_id)
     if e.type == FOLLOW_UP_EVENT:
-        dims = s.execute(select(*(DF.c[k] for k in DIMS)).where(key)).one()._asdict()
+        dims = ({k: row[k] for k in DIMS} if row else
+                s.execute(select(*(DF.c[k] for k in DIMS)).where(key)).one()._asdict())
         s.execute(insert(FU).values(event_id=e.id, dispute_id=dispute_id, **dims, **follow_up_of(e.data, on)))
         return
     changes = {}
     if e.type in DISPUTE_EVENTS:
-        resolved = e.type == "dispute.close" and s.scalar(select(DF.c.resolved_on).where(key)) is not None
+        resolved = e.type == "dispute.close" and (
+            row["resolved_on"] if row else s.scalar(select(DF.c.resolved_on).where(key))) is not None
         changes = dispute_changes(e.type, e.data, on, tier_of, resolved=resolved)
     changes |= lead_changes(e.type, e.data, tier_of) | confirmation_changes(e.type, e.data, on)
-    if changes:
+    if changes and row is not None:
+        row.update(changes)
+    elif changes:
         s.execute(update(DF).where(key).values(**changes))
     if e.handoff_id and e.type in HANDOFF_EVENTS:
         hchanges = handoff_changes(e.type, e.data, e.occurred_at, on, tier_of)
         if e.type == "handoff.offer":
-            dims = s.execute(select(DF.c.district, DF.c.town, DF.c.village, DF.c.category, DF.c.source)
-                             .where(key)).one()._asdict()
-            s.execute(insert(HF).values(handoff_id=e.handoff_id, dispute_id=dispute_id, **dims, **hchanges))
+            dims = ({k: row[k] for k in HANDOFF_DIMS} if row else
+                    s.execute(select(*(DF.c[k] for k in HANDOFF_DIMS)).where(key)).one()._asdict())
+            uow.insert_later(HF, e.handoff_id, {**_blank_handoff(), "handoff_id": e.handoff_id,
+                                                "dispute_id": dispute_id, **dims, **hchanges})
+        elif hchanges and (hrow := uow.pending_row(HF, e.handoff_id)) is not None:
+            hrow.update(hchanges)
         elif hchanges:
             s.execute(update(HF).where(HF.c.handoff_id == e.handoff_id).values(**hchanges))
 
@@ -123,7 +134,7 @@ def fold(ctx: ServiceContext, events: Iterable[Event]) -> tuple[dict[str, Any] |
             hchanges = handoff_changes(e.type, e.data, e.occurred_at, on, tier_of)
             if e.type == "handoff.offer":
                 handoffs[e.handoff_id] = {**_blank_handoff(), "handoff_id": e.handoff_id, "dispute_id": e.dispute_id,
-                                          **{k: row[k] for k in ("district", "town", "village", "category", "source")},
+                                          **{k: row[k] for k in HANDOFF_DIMS},
                                           **hchanges}
             elif e.handoff_id in handoffs:
                 handoffs[e.handoff_id].update(hchanges)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from router import metrics
 from router.domain import ids
@@ -112,11 +113,13 @@ def _insert(ctx: ServiceContext, uow: UnitOfWork, cmd: IntakeCommand, actor: Act
             phone_hash=c.lookup_hash(p.phone, "phone") if p.phone else None,
             phone_masked=ids.mask_phone(p.phone) if p.phone else None, consent=p.consent,
             sharing_basis=p.sharing_basis))
-    uow.session.add(d)
-    uow.session.flush()
+    # The check runs before the dispute is added, so nothing is flushed early: the dispute, its parties
+    # and its handoffs are inserted once, with their final state, when the operation ends.
     found = likely_repeats(uow.session, d.category, (Who(p.role, p.id_number_hash, p.credit_code, p.name,
-                                                         p.phone_hash) for p in d.parties), at, not_id=d.id)
+                                                         p.phone_hash) for p in d.parties), at)
     dup = found[0] if found else None
+    set_committed_value(d, "links", [])  # a new dispute has asked for no 联动 yet: no query to say so
+    uow.session.add(d)
     data: dict[str, Any] = {"reference": d.reference, "category": d.category, "source": d.source,
                             "source_ref": d.source_ref, "division": d.division, "amount": d.amount,
                             "people_involved": d.people_involved, "risk_flags": d.risk_flags, "wish": d.wish,

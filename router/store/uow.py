@@ -14,9 +14,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, Table, TextClause, event, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
+from sqlalchemy.sql.util import find_tables
 
 from router.store.chain import GENESIS, SYSTEM_STREAM, event_hash
 from router.store.models import Agency, Counter, Delivery, Dispute, Event, Outbox, Timer
@@ -35,10 +36,63 @@ HTTP_KINDS = frozenset({"handoff.offered", "handoff.urged", "handoff.recalled", 
 EventObserver = Callable[["UnitOfWork", Event, "Dispute | None"], None]
 
 
+EVENTS, OUTBOX, TIMERS, DELIVERIES, COUNTERS = (Event.__table__, Outbox.__table__, Timer.__table__,
+                                                Delivery.__table__, Counter.__table__)
+
+
 class UnitOfWork:
+    """One transaction's writes.
+
+    The rows an operation only appends (events, outbox messages, timers, deliveries, and whatever an
+    observer defers with `insert_later`) are kept in memory and written with one statement per table
+    just before commit, rather than one round trip each as they arise (docs/architecture.md §3).
+    Any statement of the transaction that reads or writes one of those tables first writes them, so
+    the transaction always sees its own writes."""
+
     def __init__(self, session: Session, observers: tuple[EventObserver, ...] = ()) -> None:
         self.session = session
         self.observers = observers
+        self._pending: dict[Table, dict[Any, dict[str, Any]]] = {}
+        session.info["uow"] = self
+
+    # ----------------------------------------------------------------- rows written at the end
+    def insert_later(self, table: Table, key: Any, row: dict[str, Any]) -> dict[str, Any]:
+        """Buffer a row for `table`; the dict may still be changed until `pending_row` no longer finds it."""
+        self._pending.setdefault(table, {})[key] = row
+        return row
+
+    def pending_row(self, table: Table, key: Any) -> dict[str, Any] | None:
+        """The buffered row under `key`, or None once written (change it with an UPDATE then)."""
+        rows = self._pending.get(table)
+        return rows.get(key) if rows else None
+
+    def write_pending(self) -> None:
+        """Write every buffered row: one INSERT per table (per shape of row)."""
+        if not any(self._pending.values()):
+            return
+        pending, self._pending = self._pending, {}
+        conn = self.session.connection()
+        deliveries = list(pending.pop(DELIVERIES, {}).values())
+        if deliveries:
+            # Feed positions are taken last, in one step, so the counter row is locked for as short a
+            # time as possible; it stays locked until commit, so positions become visible in order.
+            last = self.next_in_sequence("feed", len(deliveries))
+            for i, row in enumerate(deliveries):
+                row["feed_seq"] = last - len(deliveries) + 1 + i
+            pending[DELIVERIES] = dict(enumerate(deliveries))
+        for table, rows in pending.items():
+            shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+            for row in rows.values():
+                shapes.setdefault(tuple(row), []).append(row)
+            for same in shapes.values():
+                conn.execute(insert(table), same)
+
+    def before_statement(self, stmt: Any) -> None:
+        """Write the buffered rows first when `stmt` may touch their tables (text is assumed to)."""
+        if any(self._pending.values()) and (isinstance(stmt, TextClause) or not self._pending.keys().isdisjoint(
+                find_tables(stmt, include_crud=True, include_joins=True, include_selects=True, include_aliases=True))):
+            self.write_pending()
+
 
     # ----------------------------------------------------------------- events
     def append_event(self, *, type: str, actor: str, at: datetime, data: dict[str, Any],
@@ -62,7 +116,9 @@ class UnitOfWork:
                   handoff_id=handoff_id, type=type, actor=actor, occurred_at=at, data=jsonable(data),
                   prev_hash=prev)
         e.hash = event_hash(e)
-        self.session.add(e)
+        self.insert_later(EVENTS, e.id, {"id": e.id, "stream": stream, "stream_seq": seq, "dispute_id": about,
+                                         "handoff_id": handoff_id, "type": type, "actor": actor, "occurred_at": at,
+                                         "data": e.data, "prev_hash": prev, "hash": e.hash})
         # Every audit event also goes to the router.events topic exchange for outside subscribers.
         self.add_message("event", type, {"event_id": e.id, "type": type, "dispute_id": e.dispute_id,
                                          "handoff_id": handoff_id, "actor": actor, "occurred_at": at,
@@ -86,9 +142,16 @@ class UnitOfWork:
             self.add_message(m.kind, m.routing_key, m.payload, at=at, dispute_id=dispute.id,
                              handoff_id=m.payload.get("handoff_id", handoff_id))
         for t in fired.timers:
-            self.session.add(Timer(kind=t.kind, due_at=t.due_at, rule=t.rule, dispute_id=dispute.id,
-                                   handoff_id=t.data.get("handoff_id", handoff_id), data=jsonable(t.data),
-                                   created_at=at))
+            self.add_timer(t.kind, t.due_at, t.rule, at=at, dispute_id=dispute.id,
+                           handoff_id=t.data.get("handoff_id", handoff_id), data=t.data)
+
+    def add_timer(self, kind: str, due_at: datetime, rule: str | None, *, at: datetime, dispute_id: str,
+                  handoff_id: str | None = None, data: dict[str, Any] | None = None) -> None:
+        """A timer row for the scheduler, written with the transaction."""
+        rows = self._pending.get(TIMERS)
+        self.insert_later(TIMERS, len(rows) if rows else 0, {
+            "kind": kind, "due_at": due_at, "rule": rule or "", "dispute_id": dispute_id, "handoff_id": handoff_id,
+            "data": jsonable(data or {}), "created_at": at})
 
     def cancel_timers(self, at: datetime, *, handoff_id: str | None = None, dispute_id: str | None = None,
                       kinds: tuple[str, ...] | None = None) -> None:
@@ -100,42 +163,51 @@ class UnitOfWork:
         self.session.execute(q.values(cancelled_at=at).execution_options(synchronize_session=False))
 
     def add_message(self, kind: str, routing_key: str, payload: dict[str, Any], *, at: datetime,
-                    dispute_id: str | None = None, handoff_id: str | None = None) -> Outbox:
+                    dispute_id: str | None = None, handoff_id: str | None = None) -> None:
         """An outbox row; a message that goes to an agency over HTTP also gets its delivery row."""
-        o = Outbox(id=str(uuid.uuid4()), kind=kind, routing_key=routing_key, payload=jsonable(payload),
-                   dispute_id=dispute_id, handoff_id=handoff_id, created_at=at, attempts=0)
-        self.session.add(o)
+        oid = str(uuid.uuid4())
+        self.insert_later(OUTBOX, oid, {"id": oid, "kind": kind, "routing_key": routing_key,
+                                        "payload": jsonable(payload), "dispute_id": dispute_id,
+                                        "handoff_id": handoff_id, "created_at": at, "published_at": None,
+                                        "attempts": 0})
         if kind in HTTP_KINDS:
             # An agency without a system is not sent anything: the delivery is held for its pull, or for the
             # clerk who hands the file over on paper (docs/agency-guide.md §1).
-            agency = self.session.get(Agency, payload["agency"])
+            with self.session.no_autoflush:  # nothing pending changes an agency: flush nothing early
+                agency = self.session.get(Agency, payload["agency"])
             held = agency is not None and agency.delivery != "push"
-            # The feed position comes from one counter row, locked until this commits: positions become
-            # visible in order, so a reader that saw n has seen everything before n. One row for every
-            # agency, so two transactions never wait on each other's rows in opposite orders.
-            seq = self.next_in_sequence("feed")
-            self.session.add(Delivery(id=str(uuid.uuid4()), outbox_id=o.id, kind=kind, body_type=routing_key,
-                                      agency_code=payload["agency"], dispute_id=dispute_id, handoff_id=handoff_id,
-                                      state="held" if held else "pending", attempts=0, next_attempt_at=at,
-                                      created_at=at, updated_at=at, feed_seq=seq))
-        return o
+            # The feed position (feed_seq) comes from one counter row when the rows are written, locked
+            # until this commits: positions become visible in order, so a reader that saw n has seen
+            # everything before n. One row for every agency, so two transactions never wait on each
+            # other's rows in opposite orders.
+            did = str(uuid.uuid4())
+            self.insert_later(DELIVERIES, did, {
+                "id": did, "outbox_id": oid, "kind": kind, "body_type": routing_key, "agency_code": payload["agency"],
+                "dispute_id": dispute_id, "handoff_id": handoff_id, "state": "held" if held else "pending",
+                "attempts": 0, "next_attempt_at": at, "created_at": at, "updated_at": at, "feed_seq": None})
 
     # ----------------------------------------------------------------- sequences
-    def next_in_sequence(self, name: str) -> int:
-        """Gap-free per-name counter; the row lock serialises concurrent writers until commit."""
-        s = self.session
-        row = s.execute(update(Counter).where(Counter.name == name).values(value=Counter.value + 1)
-                        .returning(Counter.value)).first()
+    def next_in_sequence(self, name: str, n: int = 1) -> int:
+        """Gap-free per-name counter, moved by `n`; returns its new value. The row lock serialises
+        concurrent writers until commit. On the connection, so it flushes nothing of the ORM's."""
+        conn = self.session.connection()
+        bump = update(COUNTERS).where(COUNTERS.c.name == name).values(value=COUNTERS.c.value + n) \
+            .returning(COUNTERS.c.value)
+        row = conn.execute(bump).first()
         if row is not None:
             return int(row[0])
         try:
-            with s.begin_nested():
-                s.add(Counter(name=name, value=1))
-            return 1
+            with conn.begin_nested():
+                conn.execute(insert(COUNTERS).values(name=name, value=n))
+            return n
         except IntegrityError:  # another transaction created it first
-            row = s.execute(update(Counter).where(Counter.name == name).values(value=Counter.value + 1)
-                            .returning(Counter.value)).one()
-            return int(row[0])
+            return int(conn.execute(bump).one()[0])
+
+
+def _before_statement(state: ORMExecuteState) -> None:
+    uow = state.session.info.get("uow")
+    if uow is not None:
+        uow.before_statement(state.statement)
 
 
 def jsonable(v: Any) -> Any:
@@ -155,6 +227,7 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        event.listen(self._sessions, "do_orm_execute", _before_statement)
         # SQLite has one writer at a time; threads of this process queue on a lock instead of on
         # SQLite's busy handler, whose growing sleeps made p99 latency seconds long under load.
         self._write_lock: threading.Lock | contextlib.nullcontext[None] = (
@@ -168,7 +241,9 @@ class Store:
     @contextmanager
     def unit_of_work(self) -> Iterator[UnitOfWork]:
         with self._write_lock, self._sessions() as session, session.begin():
-            yield UnitOfWork(session, self.observers)
+            uow = UnitOfWork(session, self.observers)
+            yield uow
+            uow.write_pending()
 
     @contextmanager
     def read(self) -> Iterator[Session]:
