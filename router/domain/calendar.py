@@ -109,11 +109,18 @@ class WorkCalendar:
                  tz: str = "Asia/Shanghai") -> None:
         self.overrides: dict[int, YearOverride] = dict(overrides or {})
         self.tz = ZoneInfo(tz)
+        self._days: dict[date, bool] = {}  # answers so far: every deadline asks about the same few weeks
 
     def is_working_day(self, d: date) -> bool:
         """Override first, then chinesecalendar; an override-only year follows the week otherwise."""
         if isinstance(d, datetime):  # its date depends on a timezone: the caller must choose it
             raise TypeError("is_working_day takes a date, not a datetime")
+        known = self._days.get(d)
+        if known is None:
+            known = self._days[d] = self._working(d)
+        return known
+
+    def _working(self, d: date) -> bool:
         o = self.overrides.get(d.year)
         if o is not None:
             if d in o.holidays:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from router.domain.errors import DomainError, StateConflict, ValidationError
 from router.domain.model import StaffRole
@@ -87,10 +87,13 @@ def set_password(ctx: ServiceContext, name: str, password: str) -> None:
         uow.append_event(type="user.password_changed", actor=SYSTEM.id, at=at, data={"name": name})
 
 
+_BY_TOKEN = select(User.name, User.role).where(User.token_hash == bindparam("token_hash"), User.active.is_(True))
+
+
 def authenticate(ctx: ServiceContext, token: str) -> Actor | None:
-    with ctx.store.read() as s:
-        u = s.scalar(select(User).where(User.token_hash == token_hash(token), User.active.is_(True)))
-        return Actor("user", u.name, u.role) if u else None
+    """Every API call asks this: one prepared statement on a pooled connection, no session."""
+    row = ctx.store.fetch_one(_BY_TOKEN, {"token_hash": token_hash(token)})
+    return Actor("user", row.name, row.role) if row else None
 
 
 def sign_in(ctx: ServiceContext, name: str, password: str) -> Actor:

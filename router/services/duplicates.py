@@ -5,11 +5,13 @@ preview before it is."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from router.domain.model import PartyRole
@@ -39,36 +41,52 @@ def likely_repeats(s: Session, category: str, parties: Iterable[Who], at: dateti
     a respondent given with none of them, its name. One indexed query."""
     parties = list(parties)
     applicants = [p for p in parties if p.role == PartyRole.APPLICANT]
-    ids = {p.id_number_hash for p in applicants if p.id_number_hash}
-    phones = {p.phone_hash for p in applicants if p.phone_hash}
-    if not ids and not phones:
+    respondents = [p for p in parties if p.role == PartyRole.RESPONDENT]
+    values: dict[str, Any] = {
+        "ids": {p.id_number_hash for p in applicants if p.id_number_hash},
+        "phones": {p.phone_hash for p in applicants if p.phone_hash},
+        "r_ids": {p.id_number_hash for p in respondents if p.id_number_hash},
+        "r_phones": {p.phone_hash for p in respondents if p.phone_hash},
+        "r_codes": {p.credit_code for p in respondents if p.credit_code},
+        "r_names": {p.name.strip() for p in respondents if not (p.id_number_hash or p.phone_hash or p.credit_code)}}
+    if not values["ids"] and not values["phones"]:
         return []
+    given = frozenset(k for k, v in values.items() if v)
+    params = {k: sorted(values[k]) for k in given} | {"category": category, "since": at - WINDOW, "limit": limit,
+                                                      **({"not_id": not_id} if not_id is not None else {})}
+    return list(s.scalars(_query(given, not_id is not None), params))
+
+
+@functools.cache
+def _query(given: frozenset[str], excluding: bool) -> Select[tuple[Dispute]]:
+    """The statement for one shape of input (which of the values are given), built once: building it
+    costs more than running it."""
     a, r = _APPLICANT, _RESPONDENT
-    same_applicant = or_(*([a.id_number_hash.in_(ids)] if ids else []), *([a.phone_hash.in_(phones)] if phones else []))
-    alike = [Dispute.category == category]
-    same_respondent = _same_respondent(r, [p for p in parties if p.role == PartyRole.RESPONDENT])
+    same_applicant = or_(*([a.id_number_hash.in_(bindparam("ids", expanding=True))] if "ids" in given else []),
+                         *([a.phone_hash.in_(bindparam("phones", expanding=True))] if "phones" in given else []))
+    alike = [Dispute.category == bindparam("category")]
+    same_respondent = _same_respondent(r, given)
     if same_respondent is not None:
         alike.append(exists().where(r.dispute_id == Dispute.id, r.role == PartyRole.RESPONDENT, same_respondent))
     # From the applicant's hashes first (two indexed lookups, a handful of rows), then the few
     # disputes they name: never a scan of the month's disputes.
     theirs = select(a.dispute_id).where(a.role == PartyRole.APPLICANT, same_applicant)
     q = (select(Dispute)
-         .where(Dispute.id.in_(theirs), Dispute.created_at >= at - WINDOW, Dispute.state.in_(TARGETS), or_(*alike))
-         .order_by(Dispute.created_at.desc(), Dispute.id).limit(limit))
-    if not_id is not None:
-        q = q.where(Dispute.id != not_id)
-    return list(s.scalars(q))
+         .where(Dispute.id.in_(theirs), Dispute.created_at >= bindparam("since"), Dispute.state.in_(TARGETS),
+                or_(*alike))
+         .order_by(Dispute.created_at.desc(), Dispute.id).limit(bindparam("limit")))
+    return q.where(Dispute.id != bindparam("not_id")) if excluding else q
 
 
-def _same_respondent(r: type[Party], respondents: list[Who]) -> ColumnElement[bool] | None:
+def _same_respondent(r: type[Party], given: frozenset[str]) -> ColumnElement[bool] | None:
     same: list[ColumnElement[bool]] = []
-    if hashes := {p.id_number_hash for p in respondents if p.id_number_hash}:
-        same.append(r.id_number_hash.in_(hashes))
-    if phones := {p.phone_hash for p in respondents if p.phone_hash}:
-        same.append(r.phone_hash.in_(phones))
-    if codes := {p.credit_code for p in respondents if p.credit_code}:
-        same.append(r.credit_code.in_(codes))
-    if names := {p.name.strip() for p in respondents if not (p.id_number_hash or p.phone_hash or p.credit_code)}:
+    if "r_ids" in given:
+        same.append(r.id_number_hash.in_(bindparam("r_ids", expanding=True)))
+    if "r_phones" in given:
+        same.append(r.phone_hash.in_(bindparam("r_phones", expanding=True)))
+    if "r_codes" in given:
+        same.append(r.credit_code.in_(bindparam("r_codes", expanding=True)))
+    if "r_names" in given:
         same.append(and_(r.id_number_hash.is_(None), r.phone_hash.is_(None), r.credit_code.is_(None),
-                         r.name.in_(names)))
+                         r.name.in_(bindparam("r_names", expanding=True))))
     return or_(*same) if same else None

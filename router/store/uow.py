@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Table, TextClause, event, insert, select, update
+from sqlalchemy import Engine, Table, TextClause, bindparam, event, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 from sqlalchemy.sql.util import find_tables
@@ -38,6 +38,8 @@ EventObserver = Callable[["UnitOfWork", Event, "Dispute | None"], None]
 
 EVENTS, OUTBOX, TIMERS, DELIVERIES, COUNTERS = (Event.__table__, Outbox.__table__, Timer.__table__,
                                                 Delivery.__table__, Counter.__table__)
+_BUMP = (update(COUNTERS).where(COUNTERS.c.name == bindparam("counter"))
+         .values(value=COUNTERS.c.value + bindparam("by")).returning(COUNTERS.c.value))
 
 
 class UnitOfWork:
@@ -190,10 +192,8 @@ class UnitOfWork:
     def next_in_sequence(self, name: str, n: int = 1) -> int:
         """Gap-free per-name counter, moved by `n`; returns its new value. The row lock serialises
         concurrent writers until commit. On the connection, so it flushes nothing of the ORM's."""
-        conn = self.session.connection()
-        bump = update(COUNTERS).where(COUNTERS.c.name == name).values(value=COUNTERS.c.value + n) \
-            .returning(COUNTERS.c.value)
-        row = conn.execute(bump).first()
+        conn, params = self.session.connection(), {"counter": name, "by": n}
+        row = conn.execute(_BUMP, params).first()
         if row is not None:
             return int(row[0])
         try:
@@ -201,7 +201,7 @@ class UnitOfWork:
                 conn.execute(insert(COUNTERS).values(name=name, value=n))
             return n
         except IntegrityError:  # another transaction created it first
-            return int(conn.execute(bump).one()[0])
+            return int(conn.execute(_BUMP, params).one()[0])
 
 
 def _before_statement(state: ORMExecuteState) -> None:
@@ -244,6 +244,11 @@ class Store:
             uow = UnitOfWork(session, self.observers)
             yield uow
             uow.write_pending()
+
+    def fetch_one(self, stmt: Any, params: dict[str, Any]) -> Any:
+        """One row of a read-only Core statement, without a session: for the hottest lookups."""
+        with self.engine.connect().execution_options(router_readonly=True) as conn:
+            return conn.execute(stmt, params).first()
 
     @contextmanager
     def read(self) -> Iterator[Session]:
