@@ -8,6 +8,10 @@ as threads beside the web server; with RabbitMQ they are their own processes unl
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Callable
 
 from flask import Flask
@@ -33,19 +37,50 @@ def openapi_document(svc: Services) -> str:
 
 
 def serve(svc: Services, host: str, port: int, *, threads: int = 8, workers: int = 2, with_workers: bool = False,
-          announce: Callable[[str], None] = print) -> None:
-    """Serve until interrupted (Ctrl-C or SIGTERM)."""
-    server = create_server(application(svc), host=host, port=port, threads=threads, ident="dispute-router")
+          processes: int = 1, announce: Callable[[str], None] = print) -> None:
+    """Serve until interrupted (Ctrl-C or SIGTERM): one waitress process, or `processes` gunicorn ones."""
     background = None
     if not is_amqp(svc.settings.broker_url) or with_workers:
         background = Background(svc, workers=workers).start()
-    s = svc.settings
-    announce(f"dispute-router serving on http://{host}:{server.effective_port}/ (database "
-             f"{s.database_url.split('://')[0]}, broker {s.broker_url.split('://')[0]}"
-             f"{', delivery in-process' if background else ''}); Ctrl-C stops it")
     try:
+        if processes > 1:
+            _serve_processes(svc, host, port, processes, threads, background is not None, announce)
+            return
+        server = create_server(application(svc), host=host, port=port, threads=threads, ident="dispute-router")
+        announce(_banner(svc, f"http://{host}:{server.effective_port}/", background is not None))
         with contextlib.suppress(KeyboardInterrupt):
             server.run()
     finally:
         if background:
             background.close()
+
+
+def _banner(svc: Services, url: str, delivery_here: bool, web: str = "") -> str:
+    s = svc.settings
+    return (f"dispute-router serving on {url} ({web}database {s.database_url.split('://')[0]}, broker "
+            f"{s.broker_url.split('://')[0]}{', delivery in-process' if delivery_here else ''}); Ctrl-C stops it")
+
+
+def _serve_processes(svc: Services, host: str, port: int, processes: int, threads: int, delivery_here: bool,
+                     announce: Callable[[str], None]) -> None:
+    """gunicorn with `processes` web processes on one port (router.wsgi:app), started as a child so that
+    no process forks with this one's threads running. The relay, sweeper, scheduler and delivery
+    workers stay here, once: the web processes only write the outbox, which the database carries."""
+    if sys.platform == "win32":
+        raise SystemExit("--processes needs gunicorn, which runs on Linux and macOS; on Windows use one process")
+    cmd = [sys.executable, "-m", "gunicorn", "router.wsgi:app", "--bind", f"{host}:{port}", "--workers",
+           str(processes), "--worker-class", "gthread" if threads > 1 else "sync", "--threads", str(threads),
+           "--timeout", "60", "--graceful-timeout", "30", "--keep-alive", "5", "--max-requests", "20000",
+           "--max-requests-jitter", "2000", "--log-level", "warning"]
+    child = subprocess.Popen(cmd, env=os.environ.copy())
+    announce(_banner(svc, f"http://{host}:{port}/", delivery_here,
+                     f"gunicorn: {processes} processes x {threads} threads, "))
+    previous = {sig: signal.signal(sig, lambda *_: child.terminate()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        child.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if child.poll() is None:
+            child.terminate()
+            child.wait(35)

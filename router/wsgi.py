@@ -7,8 +7,10 @@ serves only HTTP: the relay, sweeper, scheduler and delivery workers run once, e
 
 from __future__ import annotations
 
+from router.logs import configure
 from router.server import application
 from router.services import build_services
 from router.settings import load_settings
 
+configure()
 app = application(build_services(load_settings()))

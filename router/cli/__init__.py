@@ -69,7 +69,8 @@ def cmd_user_passwd(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     server.serve(_services(), args.host, args.port, threads=args.threads, workers=args.workers,
-                 with_workers=args.with_workers, announce=lambda line: print(line, flush=True))
+                 with_workers=args.with_workers, processes=args.processes,
+                 announce=lambda line: print(line, flush=True))
     return 0
 
 
@@ -203,7 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the service (embedded default: everything in one process)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--threads", type=int, default=8)
+    serve.add_argument("--threads", type=int, default=8, help="request threads (per process)")
+    serve.add_argument("--processes", type=int, default=1,
+                       help="web processes on one port (gunicorn, Linux/macOS); background work stays in this one")
     serve.add_argument("--workers", type=int, default=2, help="in-process delivery consumers")
     serve.add_argument("--with-workers", action="store_true", help="run delivery in-process with RabbitMQ too")
     serve.set_defaults(func=cmd_serve)

@@ -1,0 +1,88 @@
+"""`dispute-router serve --processes N`: N gunicorn web processes on one port, the background work
+(relay, sweeper, scheduler, delivery workers) once, in the parent; SIGINT stops all of them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import create_engine, text
+
+from tests.builders import PII_KEY, ROOT, body, config_dir
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc for the process tree")
+
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        out += [int(c) for c in (task / "children").read_text().split()]
+    return out
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_processes_share_one_port_and_deliver_once(tmp_path):
+    db = tmp_path / "serve.db"
+    env = {**os.environ, "ROUTER_DATABASE_URL": f"sqlite:///{db}", "ROUTER_VAR_DIR": str(tmp_path / "var"),
+           "ROUTER_PII_KEY": PII_KEY, "ROUTER_SECRET_KEY": "s", "ROUTER_CONFIG_DIR": config_dir()}
+    run = [sys.executable, "-m", "router.cli"]
+    assert subprocess.run([*run, "init-db"], env=env, cwd=ROOT, capture_output=True, timeout=120).returncode == 0
+    r = subprocess.run([*run, "user", "add", "--name", "clerk", "--role", "clerk"], env=env, cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
+    token = r.stdout.strip().splitlines()[-1]
+    port = _free_port()
+    proc = subprocess.Popen([*run, "serve", "--port", str(port), "--processes", "2", "--threads", "1"], env=env,
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        assert "gunicorn: 2 processes" in proc.stdout.readline()
+        for _ in range(150):
+            try:
+                if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.2)
+        (master,) = _children(proc.pid)
+        assert len(_children(master)) == 2  # two web processes under one gunicorn master
+
+        from router.settings import load_settings
+        village = next(d.code for d in load_settings(env).domain.divisions.by_code.values() if d.level == "village")
+        auth = {"Authorization": f"Bearer {token}"}
+        with ThreadPoolExecutor(6) as pool:
+            answers = list(pool.map(lambda _: requests.post(f"{url}/api/v1/disputes", json=body(village),
+                                                            headers=auth, timeout=30), range(12)))
+        assert [a.status_code for a in answers] == [201] * 12
+        assert len({a.json()["reference"] for a in answers}) == 12
+
+        # The relay and the workers run in the parent: every offered handoff is relayed and tried (the
+        # shipped endpoints are not listening, so the circuit breaker soon holds the rest back).
+        engine = create_engine(f"sqlite:///{db}")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with engine.connect() as c:
+                waiting = c.execute(text("SELECT count(*) FROM deliveries WHERE enqueued_at IS NULL "
+                                         "AND state = 'pending'")).scalar()
+                tried = c.execute(text("SELECT count(*) FROM deliveries WHERE attempts > 0")).scalar()
+            if waiting == 0 and tried:
+                break
+            time.sleep(0.3)
+        assert waiting == 0 and tried >= 1
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    assert proc.returncode == 0
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{url}/healthz", timeout=2)
