@@ -53,7 +53,7 @@ def register_dispute(ctx: ServiceContext, cmd: IntakeCommand, actor: Actor, *,
                 hold_duplicate(op)
             else:
                 apply_decision(op, decide(cmd.facts(key=op.dispute.id), ctx.config.ruleset, ctx.registry()))
-            uow.session.flush()
+            uow.insert_new_dispute(op.dispute)
             view = dispute_answer(ctx, op.dispute, at)
             if once:
                 view = once.remember(uow.session, 201, view, at)

@@ -7,20 +7,20 @@ crash can never leave a state change without its audit event or its message.
 from __future__ import annotations
 
 import contextlib
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Table, TextClause, bindparam, event, insert, select, update
+from sqlalchemy import Engine, Table, TextClause, bindparam, event, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 from sqlalchemy.sql.util import find_tables
 
 from router.store.chain import GENESIS, SYSTEM_STREAM, event_hash
-from router.store.models import Agency, Counter, Delivery, Dispute, Event, Outbox, Timer
+from router.store.models import Agency, Counter, Delivery, Dispute, Event, Handoff, Outbox, Party, Timer
+from router.store.writelock import WriterLock
 from router.workflows.dispute import DisputeState
 from router.workflows.engine import Fired
 
@@ -38,6 +38,8 @@ EventObserver = Callable[["UnitOfWork", Event, "Dispute | None"], None]
 
 EVENTS, OUTBOX, TIMERS, DELIVERIES, COUNTERS = (Event.__table__, Outbox.__table__, Timer.__table__,
                                                 Delivery.__table__, Counter.__table__)
+DISPUTES, PARTIES, HANDOFFS = Dispute.__table__, Party.__table__, Handoff.__table__
+_DELIVERY_MODE = select(Agency.__table__.c.delivery).where(Agency.__table__.c.code == bindparam("code"))
 _BUMP = (update(COUNTERS).where(COUNTERS.c.name == bindparam("counter"))
          .values(value=COUNTERS.c.value + bindparam("by")).returning(COUNTERS.c.value))
 
@@ -88,6 +90,29 @@ class UnitOfWork:
                 shapes.setdefault(tuple(row), []).append(row)
             for same in shapes.values():
                 conn.execute(insert(table), same)
+
+    def insert_new_dispute(self, d: Dispute) -> None:
+        """Write a dispute made in this transaction, its parties and its handoffs with one INSERT per
+        table, and take them out of the ORM's hands: the ORM's flush of that graph costs more than
+        its rows (bench/intake.py). When any of it was flushed already (something read the tables
+        meanwhile), the ORM flushes the rest as usual."""
+        objs = [d, *d.parties, *d.handoffs]
+        if not all(inspect(o).pending for o in objs):
+            self.session.flush()
+            return
+        d.version = d.version or 1
+        if d.duplicate is not None:
+            d.duplicate_of = d.duplicate.id
+        conn = self.session.connection()
+        parties = [_columns(p) | {"dispute_id": d.id} for p in d.parties]
+        handoffs = [_columns(h) | {"dispute_id": d.id} for h in d.handoffs]
+        for table, rows in ((DISPUTES, [_columns(d)]), (PARTIES, parties), (HANDOFFS, handoffs)):
+            shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+            for row in rows:
+                shapes.setdefault(tuple(row), []).append(row)
+            for same in shapes.values():
+                conn.execute(insert(table), same)
+        self.session.expunge(d)  # and, by its cascade, its parties and handoffs
 
     def before_statement(self, stmt: Any) -> None:
         """Write the buffered rows first when `stmt` may touch their tables (text is assumed to)."""
@@ -175,9 +200,10 @@ class UnitOfWork:
         if kind in HTTP_KINDS:
             # An agency without a system is not sent anything: the delivery is held for its pull, or for the
             # clerk who hands the file over on paper (docs/agency-guide.md §1).
-            with self.session.no_autoflush:  # nothing pending changes an agency: flush nothing early
-                agency = self.session.get(Agency, payload["agency"])
-            held = agency is not None and agency.delivery != "push"
+            loaded = self.session.identity_map.get(self.session.identity_key(Agency, payload["agency"]))
+            mode = loaded.delivery if loaded is not None else \
+                self.session.connection().execute(_DELIVERY_MODE, {"code": payload["agency"]}).scalar()
+            held = mode is not None and mode != "push"
             # The feed position (feed_seq) comes from one counter row when the rows are written, locked
             # until this commits: positions become visible in order, so a reader that saw n has seen
             # everything before n. One row for every agency, so two transactions never wait on each
@@ -204,6 +230,12 @@ class UnitOfWork:
             return int(conn.execute(_BUMP, params).one()[0])
 
 
+def _columns(obj: Any) -> dict[str, Any]:
+    """The column values set on a new mapped object (the unset ones get their column defaults)."""
+    st = inspect(obj)
+    return {a.key: st.dict[a.key] for a in st.mapper.column_attrs if a.key in st.dict}
+
+
 def _before_statement(state: ORMExecuteState) -> None:
     uow = state.session.info.get("uow")
     if uow is not None:
@@ -228,10 +260,9 @@ class Store:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         event.listen(self._sessions, "do_orm_execute", _before_statement)
-        # SQLite has one writer at a time; threads of this process queue on a lock instead of on
-        # SQLite's busy handler, whose growing sleeps made p99 latency seconds long under load.
-        self._write_lock: threading.Lock | contextlib.nullcontext[None] = (
-            threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext())
+        # SQLite has one writer at a time: writers queue on a lock (store/writelock.py) rather than
+        # sleep in SQLite's busy handler.
+        self._writer = WriterLock(engine.url.database) if engine.dialect.name == "sqlite" else None
         self.observers: tuple[EventObserver, ...] = ()
 
     def observe(self, observer: EventObserver) -> None:
@@ -240,7 +271,8 @@ class Store:
 
     @contextmanager
     def unit_of_work(self) -> Iterator[UnitOfWork]:
-        with self._write_lock, self._sessions() as session, session.begin():
+        with self._writer.held() if self._writer else contextlib.nullcontext(), self._sessions() as session, \
+                session.begin():
             uow = UnitOfWork(session, self.observers)
             yield uow
             uow.write_pending()
