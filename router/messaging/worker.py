@@ -139,7 +139,10 @@ class Relay:
         self.svc = svc
         self.stop = threading.Event()
 
-    def run(self, every: float = 0.2) -> None:
+    def run(self, every: float = 0.05) -> None:
+        """Polls every `every` seconds while idle (a read that takes no lock): the wait it adds to a
+        delivery is at most that long (bench/delivery.py)."""
+
         def relaying(_conn: Connection, producer: Producer) -> None:
             publish = publisher(producer, Topology.for_settings(self.svc.settings))
             loop(self.stop, every, partial(self.svc.relay_outbox, publish), "relay")

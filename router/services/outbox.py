@@ -35,9 +35,15 @@ class Message:
     delivery_id: str | None
 
 
+_ANY_UNPUBLISHED = select(Outbox.seq).where(Outbox.published_at.is_(None)).limit(1)
+
+
 def relay(ctx: ServiceContext, publish: Callable[[Message], None], batch: int = 200) -> int:
     """Publish up to `batch` unpublished rows in order; returns how many were published."""
     now = ctx.now()
+    with ctx.store.read() as r:  # polled often: look without taking SQLite's one write lock first
+        if r.scalar(_ANY_UNPUBLISHED) is None:
+            return 0
     with ctx.store.unit_of_work() as uow:
         s = uow.session
         q = select(Outbox).where(Outbox.published_at.is_(None)).order_by(Outbox.seq).limit(batch)
