@@ -1,11 +1,14 @@
-"""Delivery latency: from the intake transaction's commit to the agency's receipt, at fixed rates.
+"""Delivery latency: from the intake transaction's commit to the agency's receipt, at fixed rates;
+then the agencies' callbacks (signed, verified, applied) per second.
 
     python bench/delivery.py                                   # embedded: SQLite + in-process broker
     python bench/delivery.py --database postgresql://postgres@127.0.0.1/db --broker amqp://guest:guest@127.0.0.1//
 
 Disputes are registered in this process at each target rate (open loop) for `--seconds`; a stub
 agency on loopback records when each handoff arrives. With --broker amqp the relay and workers run
-as separate `dispute-router` processes, as in production. Prints a table; asserts nothing.
+as separate `dispute-router` processes, as in production. Then every handoff received is
+acknowledged (签收) by its agency over HTTP, signed, from `--callers` threads against the service
+under gunicorn (`--web` processes). Prints two tables; asserts nothing.
 """
 
 from __future__ import annotations
@@ -23,10 +26,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.fresh import fresh  # noqa: E402
+from bench.fresh import fresh, gunicorn  # noqa: E402
 from router.messaging.worker import Background  # noqa: E402
 from router.schemas.intake import DisputeIn, intake_command  # noqa: E402
-from router.services import Actor  # noqa: E402
+from router.services import Actor, Services  # noqa: E402
+from router.testing.agency_client import AgencyClient  # noqa: E402
 from router.testing.stub_agency import StubAgency  # noqa: E402
 
 CLERK = Actor("user", "bench", "clerk")
@@ -52,6 +56,8 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--workers", type=int, default=2, help="delivery workers (threads or processes)")
     p.add_argument("--producers", type=int, default=8)
+    p.add_argument("--callers", type=int, default=8, help="agency threads sending callbacks")
+    p.add_argument("--web", type=int, default=2, help="gunicorn web processes for the callbacks")
     args = p.parse_args()
 
     env, settings, engine, svc = fresh("delivery", args.database, ROUTER_BROKER_URL=args.broker,
@@ -76,6 +82,8 @@ def main() -> None:
                 "parties": [{"role": "applicant", "name": "张三"}, {"role": "respondent", "name": "李四"}]}
     commands = [intake_command(DisputeIn().load({**template, "division": v})) for v in villages]
     rows = []
+    agency_of: dict[str, str] = {}
+    callbacks: tuple[int, float, float, float, int] | None = None
     try:
         for rate in [int(r) for r in args.rates.split(",")]:
             committed: dict[str, float] = {}
@@ -87,6 +95,7 @@ def main() -> None:
                 with lock:
                     for h in view["handoffs"]:
                         committed[h["id"]] = t
+                        agency_of[h["id"]] = h["agency"]
 
             total = int(rate * args.seconds)
             start = time.perf_counter()
@@ -105,6 +114,8 @@ def main() -> None:
             lost = len(set(committed) - set(receipts))
             q = statistics.quantiles(lat, n=100) if len(lat) > 1 else [0.0] * 99
             rows.append((rate, achieved, len(committed), q[49], q[98], lost))
+        callbacks = acknowledge_all(svc, env, [h for h in agency_of if h in stub.receipts()], agency_of,
+                                    args.callers, args.web)
     finally:
         if background:
             background.close()
@@ -116,6 +127,46 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|")
     for rate, achieved, n, p50, p99, lost in rows:
         print(f"| {setup} | {rate} | {achieved:.0f} | {n} | {p50:.0f} | {p99:.0f} | {lost} |")
+    if callbacks:
+        n, rps, p50, p99, errors = callbacks
+        print(f"\nagency callbacks (acknowledged, signed, verified, applied) over HTTP, gunicorn {args.web} "
+              f"processes, {args.callers} callers\n")
+        print("| setup | callbacks | per second | p50 ms | p99 ms | errors |\n|---|---|---|---|---|---|")
+        print(f"| {setup} | {n} | {rps:.0f} | {p50:.1f} | {p99:.1f} | {errors} |")
+
+
+def acknowledge_all(svc: Services, env: dict[str, str], handoffs: list[str], agency_of: dict[str, str], callers: int,
+                    web: int) -> tuple[int, float, float, float, int]:
+    """签收 every handoff by its agency, signed, from `callers` threads: (count, per second, p50, p99, errors)."""
+    keys = {code: svc.rotate_agency_key(code) for code in set(agency_of.values())}
+    proc, url = gunicorn("router.wsgi:app", env, web)
+    clients = threading.local()
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+
+    def ack(h: str) -> None:
+        code = agency_of[h]
+        mine = getattr(clients, "by_code", None)
+        if mine is None:
+            mine = clients.by_code = {}
+        client = mine.get(code) or mine.setdefault(code, AgencyClient(url, *keys[code]))
+        t0 = time.perf_counter()
+        r = client.event(h, "acknowledged")
+        with lock:
+            latencies.append((time.perf_counter() - t0) * 1000)
+            errors[0] += r.status_code >= 300
+
+    try:
+        start = time.perf_counter()
+        with ThreadPoolExecutor(callers) as pool:
+            list(pool.map(ack, handoffs))
+        wall = time.perf_counter() - start
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
+    return len(latencies), len(latencies) / wall, q[49], q[98], errors[0]
 
 
 if __name__ == "__main__":

@@ -1,18 +1,24 @@
 """What the benches share: a fresh database (a new SQLite file, or a PostgreSQL database emptied),
-migrated, with the configured agencies, and services on it; and a clock the bench moves itself."""
+migrated, with the configured agencies, and services on it; a clock the bench moves itself; and a
+gunicorn server on a free port."""
 
 from __future__ import annotations
 
 import base64
 import os
+import socket
+import subprocess
 import sys
 import tempfile
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+import requests  # noqa: E402
 
 from router.services import Services, build_services  # noqa: E402
 from router.settings import Settings, load_settings  # noqa: E402
@@ -47,3 +53,26 @@ def fresh(prefix: str, database: str | None = None, clock: Any = None,
     svc = build_services(settings, engine=engine, **({"clock": clock} if clock is not None else {}))
     svc.sync_agencies()
     return env, settings, engine, svc
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def gunicorn(app: str, env: dict[str, str], workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    """`app` under gunicorn with `workers` sync workers on a free port, once it answers; (process, URL)."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
+                             "--chdir", str(ROOT), "--log-level", "warning", app],
+                            env={**os.environ, **env, "ROUTER_LOG_LEVEL": "WARNING"})
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            requests.get(f"{url}/nothing", timeout=5)
+            return proc, url
+        except requests.RequestException:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit(f"{app} did not start")

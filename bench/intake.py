@@ -16,10 +16,8 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import os
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,7 +30,7 @@ from typing import Any
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fresh import ROOT, fresh  # noqa: E402
+from fresh import fresh, gunicorn  # noqa: E402
 
 CATEGORIES = ["NEIGHBOUR", "LABOUR", "CONTRACT", "DAMAGES", "PROPERTY_MGMT", "MARRIAGE_FAMILY", "CONSUMER"]
 SURNAMES = "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许何吕施张孔曹严华金魏陶姜"
@@ -101,28 +99,6 @@ end
 
 def lua_list(items: list[str]) -> str:
     return ",".join(f'"{i}"' for i in items)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def gunicorn(app: str, env: dict[str, str], workers: int) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-                             "--chdir", str(ROOT), "--log-level", "warning", app],
-                            env={**os.environ, **env, "ROUTER_LOG_LEVEL": "WARNING"})
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            requests.get(f"{url}/nothing", timeout=5)
-            return proc, url
-        except requests.RequestException:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit(f"{app} did not start")
 
 
 def load_wrk(url: str, script: Path, connections: int, seconds: int) -> dict[str, Any]:
