@@ -53,10 +53,15 @@ def register_dispute(ctx: ServiceContext, cmd: IntakeCommand, actor: Actor, *,
                 hold_duplicate(op)
             else:
                 apply_decision(op, decide(cmd.facts(key=op.dispute.id), ctx.config.ruleset, ctx.registry()))
-            uow.insert_new_dispute(op.dispute)
-            view = dispute_answer(ctx, op.dispute, at)
+            detached = uow.insert_new_dispute(op.dispute)
+            # The answer is built after the commit when it can be (the dispute is then a plain object in
+            # memory), so SQLite's write lock and PostgreSQL's counter row are held that much shorter; an
+            # answer kept for an Idempotency-Key is written with the dispute, so it is built before.
+            view = dispute_answer(ctx, op.dispute, at) if once or not detached else None
             if once:
                 view = once.remember(uow.session, 201, view, at)
+        if view is None:
+            view = dispute_answer(ctx, op.dispute, at)
         metrics.DISPUTES_REGISTERED.labels(cmd.category, str(cmd.source)).inc()
         return 201, view
     except IntegrityError:
