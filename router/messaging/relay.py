@@ -10,6 +10,7 @@ from kombu import Producer
 
 from router.messaging.topology import Topology
 from router.services.outbox import Message
+from router.store.uow import ANNOUNCE
 
 
 def publisher(producer: Producer, topology: Topology) -> Any:
@@ -18,6 +19,10 @@ def publisher(producer: Producer, topology: Topology) -> Any:
             body: dict[str, Any] = {"delivery_id": m.delivery_id, "handoff_id": m.handoff_id, "kind": m.kind}
             producer.publish(body, exchange=topology.handoffs, routing_key=m.routing_key, serializer="json",
                              delivery_mode=2, retry=True, retry_policy={"max_retries": 3})
+        elif m.kind == ANNOUNCE:  # a transaction's audit events: one message each, by event type
+            for e in m.payload["events"]:
+                producer.publish({"kind": "event", **e}, exchange=topology.events, routing_key=e["type"],
+                                 serializer="json", delivery_mode=2, retry=True, retry_policy={"max_retries": 3})
         else:
             producer.publish({"kind": m.kind, **m.payload}, exchange=topology.events, routing_key=m.routing_key,
                              serializer="json", delivery_mode=2, retry=True, retry_policy={"max_retries": 3})

@@ -51,7 +51,7 @@ from router.services.report_filter import report_filter
 from router.settings import Settings
 from router.store.db import make_engine
 from router.store.migrate import ensure_migrated
-from router.store.uow import Store
+from router.store.store import Store
 
 __all__ = ["Actor", "SYSTEM", "Services", "build_services"]
 

@@ -14,7 +14,7 @@ from router.domain.registry import AgencyInfo, Registry
 from router.settings import DomainConfig, Settings
 from router.store.models import Agency
 from router.store.pii import PiiCipher
-from router.store.uow import Store
+from router.store.store import Store
 
 REGISTRY_TTL_SECONDS = 30.0
 

@@ -1,4 +1,5 @@
-"""Unit of work: one service call is one transaction, with the helpers that write inside it.
+"""Unit of work: one service call is one transaction, with the helpers that write inside it
+(opened by router/store/store.py).
 
 State, events, outbox rows and timers produced by the engine are written here together, so a
 crash can never leave a state change without its audit event or its message.
@@ -6,25 +7,24 @@ crash can never leave a state change without its audit event or its message.
 
 from __future__ import annotations
 
-import contextlib
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Table, TextClause, bindparam, event, insert, inspect, select, update
+from sqlalchemy import Table, TextClause, bindparam, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.sql.util import find_tables
 
 from router.store.chain import GENESIS, SYSTEM_STREAM, event_hash
 from router.store.models import Agency, Counter, Delivery, Dispute, Event, Handoff, Outbox, Party, Timer
-from router.store.writelock import WriterLock
 from router.workflows.dispute import DisputeState
 from router.workflows.engine import Fired
 
 ARCHIVE_EVENT = "dispute.archive"  # the last event on an archived dispute's own chain
+
+ANNOUNCE = "events"  # the outbox kind of a transaction's audit events, announced on router.events
 
 # Outbox kinds delivered to an agency over HTTP (the rest go only to the broker).
 HTTP_KINDS = frozenset({"handoff.offered", "handoff.urged", "handoff.recalled", "hotline.status", "hotline.reply",
@@ -57,6 +57,7 @@ class UnitOfWork:
         self.session = session
         self.observers = observers
         self._pending: dict[Table, dict[Any, dict[str, Any]]] = {}
+        self._announce: list[dict[str, Any]] = []
         session.info["uow"] = self
 
     # ----------------------------------------------------------------- rows written at the end
@@ -72,6 +73,12 @@ class UnitOfWork:
 
     def write_pending(self) -> None:
         """Write every buffered row: one INSERT per table (per shape of row)."""
+        if self._announce:
+            events, self._announce = self._announce, []
+            about = {e["dispute_id"] for e in events}
+            self.add_message(ANNOUNCE, ANNOUNCE, {"events": events},
+                             at=datetime.fromisoformat(events[-1]["occurred_at"]),
+                             dispute_id=about.pop() if len(about) == 1 else None)
         if not any(self._pending.values()):
             return
         pending, self._pending = self._pending, {}
@@ -91,15 +98,15 @@ class UnitOfWork:
             for same in shapes.values():
                 conn.execute(insert(table), same)
 
-    def insert_new_dispute(self, d: Dispute) -> None:
+    def insert_new_dispute(self, d: Dispute) -> bool:
         """Write a dispute made in this transaction, its parties and its handoffs with one INSERT per
         table, and take them out of the ORM's hands: the ORM's flush of that graph costs more than
         its rows (bench/intake.py). When any of it was flushed already (something read the tables
-        meanwhile), the ORM flushes the rest as usual."""
+        meanwhile), the ORM flushes the rest as usual. True when the objects left the session."""
         objs = [d, *d.parties, *d.handoffs]
         if not all(inspect(o).pending for o in objs):
             self.session.flush()
-            return
+            return False
         d.version = d.version or 1
         if d.duplicate is not None:
             d.duplicate_of = d.duplicate.id
@@ -113,10 +120,12 @@ class UnitOfWork:
             for same in shapes.values():
                 conn.execute(insert(table), same)
         self.session.expunge(d)  # and, by its cascade, its parties and handoffs
+        return True
 
     def before_statement(self, stmt: Any) -> None:
         """Write the buffered rows first when `stmt` may touch their tables (text is assumed to)."""
-        if any(self._pending.values()) and (isinstance(stmt, TextClause) or not self._pending.keys().isdisjoint(
+        waiting = {t for t, rows in self._pending.items() if rows} | ({OUTBOX} if self._announce else set())
+        if waiting and (isinstance(stmt, TextClause) or not waiting.isdisjoint(
                 find_tables(stmt, include_crud=True, include_joins=True, include_selects=True, include_aliases=True))):
             self.write_pending()
 
@@ -146,11 +155,10 @@ class UnitOfWork:
         self.insert_later(EVENTS, e.id, {"id": e.id, "stream": stream, "stream_seq": seq, "dispute_id": about,
                                          "handoff_id": handoff_id, "type": type, "actor": actor, "occurred_at": at,
                                          "data": e.data, "prev_hash": prev, "hash": e.hash})
-        # Every audit event also goes to the router.events topic exchange for outside subscribers.
-        self.add_message("event", type, {"event_id": e.id, "type": type, "dispute_id": e.dispute_id,
-                                         "handoff_id": handoff_id, "actor": actor, "occurred_at": at,
-                                         "data": e.data, "hash": e.hash},
-                         at=at, dispute_id=e.dispute_id, handoff_id=handoff_id)
+        # Every audit event also goes to the router.events topic exchange for outside subscribers: all of
+        # a transaction's in one outbox row (ANNOUNCE), which the relay publishes one message each.
+        self._announce.append({"event_id": e.id, "type": type, "dispute_id": e.dispute_id, "handoff_id": handoff_id,
+                               "actor": actor, "occurred_at": jsonable(at), "data": e.data, "hash": e.hash})
         if dispute is not None:
             dispute.event_count, dispute.event_head = seq, e.hash
         for observe in self.observers:
@@ -236,7 +244,8 @@ def _columns(obj: Any) -> dict[str, Any]:
     return {a.key: st.dict[a.key] for a in st.mapper.column_attrs if a.key in st.dict}
 
 
-def _before_statement(state: ORMExecuteState) -> None:
+def before_statement_hook(state: ORMExecuteState) -> None:
+    """The sessions' do_orm_execute hook: a unit of work writes what it buffered before a statement needs it."""
     uow = state.session.info.get("uow")
     if uow is not None:
         uow.before_statement(state.statement)
@@ -253,37 +262,3 @@ def jsonable(v: Any) -> Any:
     if v is None or isinstance(v, bool | int | float | str):
         return v
     return str(v)
-
-
-class Store:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
-        event.listen(self._sessions, "do_orm_execute", _before_statement)
-        # SQLite has one writer at a time: writers queue on a lock (store/writelock.py) rather than
-        # sleep in SQLite's busy handler.
-        self._writer = WriterLock(engine.url.database) if engine.dialect.name == "sqlite" else None
-        self.observers: tuple[EventObserver, ...] = ()
-
-    def observe(self, observer: EventObserver) -> None:
-        """Have `observer` see every event appended from now on, in the appending transaction."""
-        self.observers = (*self.observers, observer)
-
-    @contextmanager
-    def unit_of_work(self) -> Iterator[UnitOfWork]:
-        with self._writer.held() if self._writer else contextlib.nullcontext(), self._sessions() as session, \
-                session.begin():
-            uow = UnitOfWork(session, self.observers)
-            yield uow
-            uow.write_pending()
-
-    def fetch_one(self, stmt: Any, params: dict[str, Any]) -> Any:
-        """One row of a read-only Core statement, without a session: for the hottest lookups."""
-        with self.engine.connect().execution_options(router_readonly=True) as conn:
-            return conn.execute(stmt, params).first()
-
-    @contextmanager
-    def read(self) -> Iterator[Session]:
-        with self._sessions() as session:
-            session.connection(execution_options={"router_readonly": True})
-            yield session

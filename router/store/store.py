@@ -1,0 +1,49 @@
+"""The store: the engine's sessions, one unit of work per writing transaction (store/uow.py), reads
+without a write lock, and the lookups hot enough to skip a session."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from router.store.uow import EventObserver, UnitOfWork, before_statement_hook
+from router.store.writelock import WriterLock
+
+
+class Store:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        event.listen(self._sessions, "do_orm_execute", before_statement_hook)
+        # SQLite has one writer at a time: writers queue on a lock (store/writelock.py) rather than
+        # sleep in SQLite's busy handler.
+        self._writer = WriterLock(engine.url.database) if engine.dialect.name == "sqlite" else None
+        self.observers: tuple[EventObserver, ...] = ()
+
+    def observe(self, observer: EventObserver) -> None:
+        """Have `observer` see every event appended from now on, in the appending transaction."""
+        self.observers = (*self.observers, observer)
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[UnitOfWork]:
+        with self._writer.held() if self._writer else contextlib.nullcontext(), self._sessions() as session, \
+                session.begin():
+            uow = UnitOfWork(session, self.observers)
+            yield uow
+            uow.write_pending()
+
+    def fetch_one(self, stmt: Any, params: dict[str, Any]) -> Any:
+        """One row of a read-only Core statement, without a session: for the hottest lookups."""
+        with self.engine.connect().execution_options(router_readonly=True) as conn:
+            return conn.execute(stmt, params).first()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self._sessions() as session:
+            session.connection(execution_options={"router_readonly": True})
+            yield session
