@@ -5,6 +5,7 @@ gunicorn server on a free port."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import socket
 import subprocess
@@ -76,3 +77,15 @@ def gunicorn(app: str, env: dict[str, str], workers: int) -> tuple[subprocess.Po
             time.sleep(0.1)
     proc.kill()
     raise SystemExit(f"{app} did not start")
+
+
+def worker_rss_mib(master: int) -> list[float]:
+    """Resident memory of a gunicorn master's worker processes (Linux /proc; empty elsewhere)."""
+    out: list[float] = []
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{master}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                for line in Path(f"/proc/{child}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        out.append(int(line.split()[1]) / 1024)
+    return out

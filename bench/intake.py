@@ -30,7 +30,7 @@ from typing import Any
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fresh import fresh, gunicorn  # noqa: E402
+from fresh import fresh, gunicorn, worker_rss_mib  # noqa: E402
 
 CATEGORIES = ["NEIGHBOUR", "LABOUR", "CONTRACT", "DAMAGES", "PROPERTY_MGMT", "MARRIAGE_FAMILY", "CONSUMER"]
 SURNAMES = "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许何吕施张孔曹严华金魏陶姜"
@@ -185,6 +185,7 @@ def main() -> None:
                                     "token": token}, encoding="utf-8")
     sides = {"floor": "bench.floor:app()", "project": "router.wsgi:app"}
     results: dict[str, list[dict[str, Any]]] = {k: [] for k in sides}
+    rss: dict[str, list[float]] = {}
     servers: dict[str, tuple[subprocess.Popen[bytes], str]] = {}
     try:
         for side, app in sides.items():
@@ -193,6 +194,7 @@ def main() -> None:
             for side, (_proc, url) in servers.items():
                 results[side].append(load_wrk(url, script, args.connections, args.seconds) if use_wrk else
                                      load_python(url, token, villages, args.connections, args.seconds))
+        rss = {side: worker_rss_mib(proc.pid) for side, (proc, _url) in servers.items()}
     finally:
         for proc, _url in servers.values():
             proc.terminate()
@@ -209,6 +211,8 @@ def main() -> None:
     best = {side: max(r["rps"] for r in rows) for side, rows in results.items()}
     print(f"\n**ratio project / floor: {best['project'] / best['floor']:.2f}** "
           f"(best rounds: {best['project']:.0f} / {best['floor']:.0f} req/s)\n")
+    print("resident memory of each web process after the load: " + "; ".join(
+        f"{side} {', '.join(f'{m:.0f}' for m in mib)} MiB" for side, mib in rss.items()) + "\n")
     seen, ms = statements(svc, engine, token, villages)
     print(f"one intake in process: {sum(seen.values())} statements, {ms:.2f} ms CPU")
     print("| statements | count |\n|---|---|")
