@@ -11,15 +11,22 @@ from typing import Any
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from router.store.uow import EventObserver, UnitOfWork, before_statement_hook
+from router.store.uow import (
+    EventObserver,
+    SavepointSession,
+    UnitOfWork,
+    after_soft_rollback_hook,
+    before_statement_hook,
+)
 from router.store.writelock import WriterLock
 
 
 class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._sessions = sessionmaker(engine, class_=SavepointSession, expire_on_commit=False)
         event.listen(self._sessions, "do_orm_execute", before_statement_hook)
+        event.listen(self._sessions, "after_soft_rollback", after_soft_rollback_hook)
         # SQLite has one writer at a time: writers queue on a lock (store/writelock.py) rather than
         # sleep in SQLite's busy handler.
         self._writer = WriterLock(engine.url.database) if engine.dialect.name == "sqlite" else None

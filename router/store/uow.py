@@ -12,10 +12,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, TextClause, bindparam, insert, inspect, select, update
+from sqlalchemy import Table, TableClause, TextClause, bindparam, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import ORMExecuteState, Session
-from sqlalchemy.sql.util import find_tables
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
+from sqlalchemy.sql import visitors
 
 from router.store.chain import GENESIS, SYSTEM_STREAM, event_hash
 from router.store.models import Agency, Counter, Delivery, Dispute, Event, Handoff, Outbox, Party, Timer
@@ -123,11 +123,16 @@ class UnitOfWork:
         return True
 
     def before_statement(self, stmt: Any) -> None:
-        """Write the buffered rows first when `stmt` may touch their tables (text is assumed to)."""
-        waiting = {t for t, rows in self._pending.items() if rows} | ({OUTBOX} if self._announce else set())
-        if waiting and (isinstance(stmt, TextClause) or not waiting.isdisjoint(
-                find_tables(stmt, include_crud=True, include_joins=True, include_selects=True, include_aliases=True))):
+        """Write the buffered rows first when `stmt` may touch their tables (text anywhere in it is
+        assumed to: text(), text().columns(), a select from text())."""
+        waiting = {t.name for t, rows in self._pending.items() if rows} | ({OUTBOX.name} if self._announce else set())
+        if waiting and _touches(stmt, waiting):
             self.write_pending()
+
+    def forget_pending(self) -> None:
+        """A savepoint rolled back: what was buffered since it began is not to be written (it began
+        with the buffer written: `SavepointSession.begin_nested`)."""
+        self._pending, self._announce = {}, []
 
 
     # ----------------------------------------------------------------- events
@@ -242,6 +247,30 @@ def _columns(obj: Any) -> dict[str, Any]:
     """The column values set on a new mapped object (the unset ones get their column defaults)."""
     st = inspect(obj)
     return {a.key: st.dict[a.key] for a in st.mapper.column_attrs if a.key in st.dict}
+
+
+def _touches(stmt: Any, names: set[str]) -> bool:
+    """Does `stmt` name one of the tables (by name: a table() clause too), or hold text anywhere?"""
+    return any(isinstance(e, TextClause) or (isinstance(e, TableClause) and e.name in names)
+               for e in visitors.iterate(stmt))
+
+
+class SavepointSession(Session):
+    """A session whose savepoints begin with the unit of work's buffer written, so that rows made
+    before a savepoint are not its to roll back."""
+
+    def begin_nested(self) -> SessionTransaction:
+        uow = self.info.get("uow")
+        if uow is not None:
+            uow.write_pending()
+        return super().begin_nested()
+
+
+def after_soft_rollback_hook(session: Session, previous: SessionTransaction) -> None:
+    """A savepoint's rollback also drops the rows buffered inside it."""
+    uow = session.info.get("uow")
+    if uow is not None and previous.nested:
+        uow.forget_pending()
 
 
 def before_statement_hook(state: ORMExecuteState) -> None:
