@@ -4,11 +4,13 @@ then the agencies' callbacks (signed, verified, applied) per second.
     python bench/delivery.py                                   # embedded: SQLite + in-process broker
     python bench/delivery.py --database postgresql://postgres@127.0.0.1/db --broker amqp://guest:guest@127.0.0.1//
 
-Disputes are registered in this process at each target rate (open loop) for `--seconds`; a stub
-agency on loopback records when each handoff arrives. With --broker amqp the relay and workers run
-as separate `dispute-router` processes, as in production. Then every handoff received is
-acknowledged (签收) by its agency over HTTP, signed, from `--callers` threads against the service
-under gunicorn (`--web` processes). Prints two tables; asserts nothing.
+Disputes are registered over HTTP, against the service under gunicorn (`--web` processes), at each
+target rate (open loop) for `--seconds`; a stub agency on loopback records when each handoff
+arrives. The latency runs from the registration's own timestamp (the start of its transaction, a
+few ms before its commit) to the receipt. With --broker amqp the relay and workers run as separate
+`dispute-router` processes, as in production; on the in-process broker they run in this process
+(the database carries the outbox to them). Then every handoff received is acknowledged (签收) by its
+agency over HTTP, signed, from `--callers` threads. Prints two tables; asserts nothing.
 """
 
 from __future__ import annotations
@@ -21,19 +23,19 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
+
+import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.fresh import fresh, gunicorn  # noqa: E402
 from router.messaging.worker import Background  # noqa: E402
-from router.schemas.intake import DisputeIn, intake_command  # noqa: E402
-from router.services import Actor, Services  # noqa: E402
+from router.services import Services  # noqa: E402
 from router.testing.agency_client import AgencyClient  # noqa: E402
 from router.testing.stub_agency import StubAgency  # noqa: E402
-
-CLERK = Actor("user", "bench", "clerk")
 
 
 class TimedStub(StubAgency):
@@ -55,9 +57,9 @@ def main() -> None:
     p.add_argument("--rates", default="20,100,200")
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--workers", type=int, default=2, help="delivery workers (threads or processes)")
-    p.add_argument("--producers", type=int, default=8)
+    p.add_argument("--producers", type=int, default=16, help="client threads registering disputes")
     p.add_argument("--callers", type=int, default=8, help="agency threads sending callbacks")
-    p.add_argument("--web", type=int, default=2, help="gunicorn web processes for the callbacks")
+    p.add_argument("--web", type=int, default=2, help="gunicorn web processes")
     args = p.parse_args()
 
     env, settings, engine, svc = fresh("delivery", args.database, ROUTER_BROKER_URL=args.broker,
@@ -80,7 +82,9 @@ def main() -> None:
     villages = [d.code for d in settings.domain.divisions.by_code.values() if d.level == "village"]
     template = {"source": "walk_in", "category": "NEIGHBOUR", "summary": "基准", "amount": "1000.00",
                 "parties": [{"role": "applicant", "name": "张三"}, {"role": "respondent", "name": "李四"}]}
-    commands = [intake_command(DisputeIn().load({**template, "division": v})) for v in villages]
+    token = svc.add_user("bench-clerk", "clerk")
+    web, url = gunicorn("router.wsgi:app", env, args.web)
+    local = threading.local()
     rows = []
     agency_of: dict[str, str] = {}
     callbacks: tuple[int, float, float, float, int] | None = None
@@ -90,8 +94,13 @@ def main() -> None:
             lock = threading.Lock()
 
             def one(i: int, committed: dict[str, float] = committed, lock: threading.Lock = lock) -> None:
-                view = svc.register_dispute(commands[i % len(commands)], CLERK)[1]
-                t = time.time()
+                if not hasattr(local, "http"):
+                    local.http = requests.Session()
+                http = local.http
+                r = http.post(f"{url}/api/v1/disputes", json={**template, "division": villages[i % len(villages)]},
+                              headers={"Authorization": f"Bearer {token}"}, timeout=60)
+                view = r.json()
+                t = datetime.fromisoformat(view["created_at"]).timestamp()
                 with lock:
                     for h in view["handoffs"]:
                         committed[h["id"]] = t
@@ -114,9 +123,11 @@ def main() -> None:
             lost = len(set(committed) - set(receipts))
             q = statistics.quantiles(lat, n=100) if len(lat) > 1 else [0.0] * 99
             rows.append((rate, achieved, len(committed), q[49], q[98], lost))
-        callbacks = acknowledge_all(svc, env, [h for h in agency_of if h in stub.receipts()], agency_of,
-                                    args.callers, args.web)
+        callbacks = acknowledge_all(svc, url, [h for h in agency_of if h in stub.receipts()], agency_of,
+                                    args.callers)
     finally:
+        web.terminate()
+        web.wait(10)
         if background:
             background.close()
         for pr in procs:
@@ -135,11 +146,10 @@ def main() -> None:
         print(f"| {setup} | {n} | {rps:.0f} | {p50:.1f} | {p99:.1f} | {errors} |")
 
 
-def acknowledge_all(svc: Services, env: dict[str, str], handoffs: list[str], agency_of: dict[str, str], callers: int,
-                    web: int) -> tuple[int, float, float, float, int]:
+def acknowledge_all(svc: Services, url: str, handoffs: list[str], agency_of: dict[str, str],
+                    callers: int) -> tuple[int, float, float, float, int]:
     """签收 every handoff by its agency, signed, from `callers` threads: (count, per second, p50, p99, errors)."""
     keys = {code: svc.rotate_agency_key(code) for code in set(agency_of.values())}
-    proc, url = gunicorn("router.wsgi:app", env, web)
     clients = threading.local()
     latencies: list[float] = []
     errors = [0]
@@ -157,14 +167,10 @@ def acknowledge_all(svc: Services, env: dict[str, str], handoffs: list[str], age
             latencies.append((time.perf_counter() - t0) * 1000)
             errors[0] += r.status_code >= 300
 
-    try:
-        start = time.perf_counter()
-        with ThreadPoolExecutor(callers) as pool:
-            list(pool.map(ack, handoffs))
-        wall = time.perf_counter() - start
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    start = time.perf_counter()
+    with ThreadPoolExecutor(callers) as pool:
+        list(pool.map(ack, handoffs))
+    wall = time.perf_counter() - start
     q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
     return len(latencies), len(latencies) / wall, q[49], q[98], errors[0]
 
