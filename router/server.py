@@ -75,7 +75,13 @@ def _serve_processes(svc: Services, host: str, port: int, processes: int, thread
     child = subprocess.Popen(cmd, env=os.environ.copy())
     announce(_banner(svc, f"http://{host}:{port}/", delivery_here,
                      f"gunicorn: {processes} processes x {threads} threads, "))
-    previous = {sig: signal.signal(sig, lambda *_: child.terminate()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    asked: list[int] = []  # the signals that told us to stop
+
+    def stop(sig: int, _frame: object) -> None:
+        asked.append(sig)
+        child.terminate()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         child.wait()
     finally:
@@ -84,3 +90,5 @@ def _serve_processes(svc: Services, host: str, port: int, processes: int, thread
         if child.poll() is None:
             child.terminate()
             child.wait(35)
+    if child.returncode != 0 and not asked:  # it never served (the port taken, a worker failed to boot) or died
+        raise SystemExit(f"dispute-router: gunicorn exited with status {child.returncode}; not serving")
