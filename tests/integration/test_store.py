@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -106,7 +108,11 @@ def _all_text(svc) -> str:
             raw.driver_connection.execute("PRAGMA wal_checkpoint(FULL)")
         finally:
             raw.close()
-        blobs = [p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists()]
+        # Read in another process: closing any descriptor of the file here would drop this process's
+        # POSIX locks on the live database, and a later multi-process test could then corrupt it.
+        cat = "import sys; sys.stdout.buffer.write(open(sys.argv[1], 'rb').read())"
+        blobs = [subprocess.run([sys.executable, "-c", cat, str(p)], capture_output=True, check=True).stdout
+                 for p in (path, Path(f"{path}-wal")) if p.exists()]
         return "\n".join(b.decode("utf-8", "replace") + b.decode("latin-1") for b in blobs)
     with svc.ctx.store.engine.connect() as conn:
         tables = inspect(conn).get_table_names()
