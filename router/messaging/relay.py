@@ -21,10 +21,12 @@ def publisher(producer: Producer, topology: Topology) -> Any:
                              delivery_mode=2, retry=True, retry_policy={"max_retries": 3})
         elif m.kind == ANNOUNCE:  # a transaction's audit events: one message each, by event type
             for e in m.payload["events"]:
-                producer.publish({"kind": "event", **e}, exchange=topology.events, routing_key=e["type"],
-                                 serializer="json", delivery_mode=2, retry=True, retry_policy={"max_retries": 3})
+                announce({"kind": "event", **e}, e["type"])
         else:
-            producer.publish({"kind": m.kind, **m.payload}, exchange=topology.events, routing_key=m.routing_key,
-                             serializer="json", delivery_mode=2, retry=True, retry_policy={"max_retries": 3})
+            announce({"kind": m.kind, **m.payload}, m.routing_key)
+
+    def announce(body: dict[str, Any], routing_key: str) -> None:
+        producer.publish(body, exchange=topology.events, routing_key=routing_key, serializer="json",
+                         delivery_mode=2, retry=True, retry_policy={"max_retries": 3})
 
     return publish

@@ -8,11 +8,11 @@ crash can never leave a state change without its audit event or its message.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, TableClause, TextClause, bindparam, insert, inspect, select, update
+from sqlalchemy import Connection, Table, TableClause, TextClause, bindparam, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from sqlalchemy.sql import visitors
@@ -77,7 +77,7 @@ class UnitOfWork:
             events, self._announce = self._announce, []
             about = {e["dispute_id"] for e in events}
             self.add_message(ANNOUNCE, ANNOUNCE, {"events": events},
-                             at=datetime.fromisoformat(events[-1]["occurred_at"]),
+                             at=events[-1]["occurred_at"],
                              dispute_id=about.pop() if len(about) == 1 else None)
         if not any(self._pending.values()):
             return
@@ -92,11 +92,7 @@ class UnitOfWork:
                 row["feed_seq"] = last - len(deliveries) + 1 + i
             pending[DELIVERIES] = dict(enumerate(deliveries))
         for table, rows in pending.items():
-            shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-            for row in rows.values():
-                shapes.setdefault(tuple(row), []).append(row)
-            for same in shapes.values():
-                conn.execute(insert(table), same)
+            _insert_rows(conn, table, rows.values())
 
     def insert_new_dispute(self, d: Dispute) -> bool:
         """Write a dispute made in this transaction, its parties and its handoffs with one INSERT per
@@ -114,11 +110,7 @@ class UnitOfWork:
         parties = [_columns(p) | {"dispute_id": d.id} for p in d.parties]
         handoffs = [_columns(h) | {"dispute_id": d.id} for h in d.handoffs]
         for table, rows in ((DISPUTES, [_columns(d)]), (PARTIES, parties), (HANDOFFS, handoffs)):
-            shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-            for row in rows:
-                shapes.setdefault(tuple(row), []).append(row)
-            for same in shapes.values():
-                conn.execute(insert(table), same)
+            _insert_rows(conn, table, rows)
         self.session.expunge(d)  # and, by its cascade, its parties and handoffs
         return True
 
@@ -163,7 +155,7 @@ class UnitOfWork:
         # Every audit event also goes to the router.events topic exchange for outside subscribers: all of
         # a transaction's in one outbox row (ANNOUNCE), which the relay publishes one message each.
         self._announce.append({"event_id": e.id, "type": type, "dispute_id": e.dispute_id, "handoff_id": handoff_id,
-                               "actor": actor, "occurred_at": jsonable(at), "data": e.data, "hash": e.hash})
+                               "actor": actor, "occurred_at": at, "data": e.data, "hash": e.hash})
         if dispute is not None:
             dispute.event_count, dispute.event_head = seq, e.hash
         for observe in self.observers:
@@ -241,6 +233,16 @@ class UnitOfWork:
             return n
         except IntegrityError:  # another transaction created it first
             return int(conn.execute(_BUMP, params).one()[0])
+
+
+def _insert_rows(conn: Connection, table: Table, rows: Iterable[dict[str, Any]]) -> None:
+    """One executemany INSERT per shape of row: every row of one statement must name the same columns
+    (an unnamed one takes its column default)."""
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        shapes.setdefault(tuple(row), []).append(row)
+    for same in shapes.values():
+        conn.execute(insert(table), same)
 
 
 def _columns(obj: Any) -> dict[str, Any]:
