@@ -9,6 +9,7 @@ import base64
 import itertools
 import os
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -160,6 +161,25 @@ def agreed(svc, clock, confirm: bool = False, days: int = 10, **kw: Any) -> dict
         view = svc.get_dispute(d["id"])
     assert view["state"] == "fulfilling"
     return view
+
+
+def at_once(n: int, call: Callable[[], Any], timeout: float = 60) -> tuple[list[Any], list[BaseException]]:
+    """`call` in `n` threads released together: (their results, the exceptions raised)."""
+    start, results, errors = threading.Barrier(n, timeout=10), [], []
+
+    def one() -> None:
+        try:
+            start.wait()
+            results.append(call())
+        except BaseException as e:  # noqa: BLE001 - the caller asserts on them
+            errors.append(e)
+
+    threads = [threading.Thread(target=one) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    return results, errors
 
 
 def drain(svc, worker, after: Callable[[], None] | None = None) -> int:

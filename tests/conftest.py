@@ -237,16 +237,17 @@ def background(svc: Services) -> Iterator[Any]:
 
 
 @pytest.fixture
-def offline(svc: Services) -> Iterator[Callable[[str, dict[str, Any]], str]]:
-    """Make an agency of the given mode on the dispute's body type; deactivated afterwards (the
-    agencies outlive one test, and an active one would take part in other tests' routing)."""
+def offline(svc: Services) -> Iterator[Callable[..., str]]:
+    """Make an agency of the given mode on the dispute's body type (a high `priority` makes it the next
+    lead there); deactivated afterwards (the agencies outlive one test, and an active one would take
+    part in other tests' routing)."""
     made: list[str] = []
 
-    def make(mode: str, d: dict[str, Any]) -> str:
+    def make(mode: str, d: dict[str, Any], *, tier: str = "town", priority: int = -100) -> str:
         lead = d["handoffs"][0]
         code = f"T-{mode.upper()}-{uuid.uuid4().hex[:8]}"
         endpoint = "http://127.0.0.1:9/h" if mode == "push" else None  # push: nothing listens there
-        svc.add_agency(code, f"测试{mode}单位", lead["body_type"], "town", d["division"], endpoint, -100, mode)
+        svc.add_agency(code, f"测试{mode}单位", lead["body_type"], tier, d["division"], endpoint, priority, mode)
         made.append(code)
         return code
 

@@ -25,10 +25,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from router.messaging.relay import publisher
 from router.messaging.topology import Topology
 from router.services.agency import agency_actor
-from router.store.models import Agency, Delivery, Dispute, Event, Handoff, Outbox, Party
+from router.store.models import Delivery, Dispute, Event, Handoff, Outbox, Party
 from router.store.uow import ANNOUNCE, DISPUTES, OUTBOX, UnitOfWork, jsonable
 from router.store.writelock import WriterLock
-from tests.builders import CLERK, PII_KEY, ROOT, body, command, config_dir, county, lead_of, report
+from tests.builders import CLERK, PII_KEY, ROOT, at_once, body, command, config_dir, county, lead_of, report
 
 SYS = "system"
 
@@ -174,20 +174,9 @@ def test_a_dispute_inserted_by_core_takes_later_operations_and_keeps_its_version
 
 def test_concurrent_registrations_with_one_idempotency_key_make_one_dispute_with_one_answer(svc):
     b = body(county(svc)["v"], summary=f"并发{uuid.uuid4().hex[:8]}")
-    key, start, answers, errors = uuid.uuid4().hex, threading.Barrier(4), [], []
-
-    def go() -> None:
-        start.wait(10)
-        try:
-            answers.append(svc.register_dispute(command(b), CLERK, idempotency_key=key, body_hash="same"))
-        except Exception as e:  # noqa: BLE001 - reported below
-            errors.append(e)
-
-    threads = [threading.Thread(target=go) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    key = uuid.uuid4().hex
+    answers, errors = at_once(4, lambda: svc.register_dispute(command(b), CLERK, idempotency_key=key,
+                                                              body_hash="same"))
     assert not errors and len(answers) == 4
     assert len({json.dumps(a[1], sort_keys=True) for a in answers}) == 1
     with svc.ctx.store.read() as s:
@@ -355,24 +344,15 @@ def test_serve_processes_fails_when_its_web_processes_cannot_start(tmp_path):
 
 # ---------------------------------------------------------------- a paper or pull agency leads at intake
 @pytest.fixture
-def preferred(svc):
+def preferred(svc, offline):
     """An agency of the given mode preferred for the body type a plain registration goes to."""
-    made: list[str] = []
 
     def make(mode: str) -> str:
         probe = _register(svc, *_intake(svc, "plain")[:3])
-        lead = lead_of(probe)
-        code = f"T-PREF-{mode.upper()}-{uuid.uuid4().hex[:6]}"
-        tier = str(svc.ctx.registry().by_code[lead["agency"]].tier)
-        svc.add_agency(code, f"测试{mode}单位", lead["body_type"], tier, probe["division"],
-                       "http://127.0.0.1:9/h" if mode == "push" else None, 1000, mode)
-        made.append(code)
-        return code
+        tier = str(svc.ctx.registry().by_code[lead_of(probe)["agency"]].tier)
+        return offline(mode, probe, tier=tier, priority=1000)
 
-    yield make
-    with svc.ctx.store.unit_of_work() as uow:
-        uow.session.execute(update(Agency).where(Agency.code.in_(made)).values(active=False))
-    svc.ctx.invalidate_registry()
+    return make
 
 
 @pytest.mark.parametrize("mode", ["paper", "pull"])

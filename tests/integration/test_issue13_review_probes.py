@@ -22,7 +22,18 @@ from router.store.chain import SYSTEM_STREAM
 from router.store.models import Counter, Delivery, Dispute, Event, Outbox, Timer
 from router.store.report_models import DisputeFigures, FollowUp, HandoffFigures
 from router.store.uow import DELIVERIES, EVENTS, OUTBOX, TIMERS
-from tests.builders import CLERK, SUPERVISOR, body, command, county, designated, lead_of, register, unique_person
+from tests.builders import (
+    CLERK,
+    SUPERVISOR,
+    at_once,
+    body,
+    command,
+    county,
+    designated,
+    lead_of,
+    register,
+    unique_person,
+)
 
 SYS = "system"
 
@@ -324,20 +335,7 @@ def test_two_registrations_of_one_applicant_at_once_hold_the_second_as_a_repeat(
     if svc.ctx.settings.is_sqlite:
         pytest.skip("concurrent writers: PostgreSQL only")
     b = body(county(svc)["v"])
-    out, errors, go = [], [], threading.Barrier(2, timeout=10)
-
-    def one() -> None:
-        try:
-            go.wait()
-            out.append(_reg(svc, b))
-        except BaseException as e:  # noqa: BLE001 - asserted below
-            errors.append(e)
-
-    ts = [threading.Thread(target=one) for _ in range(2)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join(30)
+    out, errors = at_once(2, lambda: _reg(svc, b), timeout=30)
     assert not errors, repr(errors[0])
     assert sorted(d["state"] == "held_duplicate" for d in out) == [False, True]
 
