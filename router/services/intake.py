@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from router import metrics
@@ -25,6 +26,7 @@ from router.services.merge import hold_duplicate
 from router.services.operation import Operation
 from router.services.views import dispute_answer
 from router.store.models import Dispute, IdempotencyKey, Party
+from router.store.provisional import Unsettled, settle, stand_in
 from router.store.uow import UnitOfWork
 
 _PREVIEW = PreviewOut()
@@ -43,23 +45,10 @@ def register_dispute(ctx: ServiceContext, cmd: IntakeCommand, actor: Actor, *,
     if once and (stored := once.lookup(ctx)) is not None:
         return stored
     try:
-        with ctx.store.unit_of_work() as uow:
-            op = Operation(ctx, uow, _insert(ctx, uow, cmd, actor, at), actor, at)
-            if cmd.referral is not None:  # the sender's own deadline is the dispute's outer one
-                clock.sender_clock(op)
-            if cmd.disposition is not None:  # decided at the window: not dispatched
-                dispose(op, cmd.disposition)
-            elif op.dispute.duplicate is not None:  # 并单 first: a person decides whether it is the same matter
-                hold_duplicate(op)
-            else:
-                apply_decision(op, decide(cmd.facts(key=op.dispute.id), ctx.config.ruleset, ctx.registry()))
-            detached = uow.insert_new_dispute(op.dispute)
-            # The answer is built after the commit when it can be (the dispute is then a plain object in
-            # memory), so SQLite's write lock and PostgreSQL's counter row are held that much shorter; an
-            # answer kept for an Idempotency-Key is written with the dispute, so it is built before.
-            view = dispute_answer(ctx, op.dispute, at) if once or not detached else None
-            if once:
-                view = once.remember(uow.session, 201, view, at)
+        try:
+            view, op = _register(ctx, cmd, actor, at, once, number_first=False)
+        except Unsettled:  # another registration changed what this one found: again, numbered first
+            view, op = _register(ctx, cmd, actor, at, once, number_first=True)
         if view is None:
             view = dispute_answer(ctx, op.dispute, at)
         metrics.DISPUTES_REGISTERED.labels(cmd.category, str(cmd.source)).inc()
@@ -68,6 +57,61 @@ def register_dispute(ctx: ServiceContext, cmd: IntakeCommand, actor: Actor, *,
         if once and (stored := once.lookup(ctx)) is not None:  # a concurrent request with the key came first
             return stored
         raise
+
+
+def _register(ctx: ServiceContext, cmd: IntakeCommand, actor: Actor, at: datetime, once: Idempotency | None, *,
+              number_first: bool) -> tuple[dict[str, Any] | None, Operation]:
+    """One attempt, in one transaction. Unless `number_first`, the reference is taken at the end
+    (store/provisional.py): nothing this computes holds up another registration until then. On
+    SQLite its reads see the latest commit and the write lock waits for its first write."""
+    with ctx.store.unit_of_work(write_late=not number_first) as uow:
+        number = _Number(ctx, uow, at, first=number_first)
+        d = _insert(ctx, uow, cmd, actor, at, number.reference)
+        op = Operation(ctx, uow, d, actor, at)
+        if cmd.referral is not None:  # the sender's own deadline is the dispute's outer one
+            clock.sender_clock(op)
+        if cmd.disposition is not None:  # decided at the window: not dispatched
+            dispose(op, cmd.disposition)
+        elif d.duplicate is not None:  # 并单 first: a person decides whether it is the same matter
+            hold_duplicate(op)
+        else:
+            apply_decision(op, decide(cmd.facts(key=d.id), ctx.config.ruleset, ctx.registry()))
+        number.take(d)
+        detached = uow.insert_new_dispute(d)
+        # The answer is built after the commit when it can be (the dispute is then a plain object in
+        # memory), so SQLite's write lock and PostgreSQL's counter row are held that much shorter; an
+        # answer kept for an Idempotency-Key is written with the dispute, so it is built before.
+        view = dispute_answer(ctx, d, at) if once or not detached else None
+        if once:
+            view = once.remember(uow.session, 201, view, at)
+    return view, op
+
+
+class _Number:
+    """The registration's 受理编号: taken at once when `first`, else a stand-in until `take`."""
+
+    def __init__(self, ctx: ServiceContext, uow: UnitOfWork, at: datetime, *, first: bool) -> None:
+        self.uow, self.year = uow, at.astimezone(_tz(ctx)).year
+        self.counter, self.prefix = f"reference:{self.year}", ctx.config.divisions.centre.reference_prefix
+        self.first = first
+        # Without the counter's lock, whatever commits before the number is taken goes unseen by the
+        # duplicate check: the last number given says whether anything did.
+        self.seen = None if first else uow.sequence_value(self.counter)
+        self.reference = self._format(uow.next_in_sequence(self.counter)) if first else stand_in()
+
+    def _format(self, seq: int) -> str:
+        return ids.format_reference(self.prefix, self.year, seq)
+
+    def take(self, d: Dispute) -> None:
+        """Take the number; raises Unsettled when a registration numbered meanwhile changes what the
+        duplicate check finds (this one is then done again, numbered first)."""
+        if self.first:
+            return
+        seq = self.uow.next_in_sequence(self.counter)
+        if seq != (self.seen or 0) + 1 and _id(_repeat(self.uow.session, d)) != _id(d.duplicate):
+            raise Unsettled
+        settle(self.uow, self.reference, self._format(seq), d)
+        self.reference = d.reference
 
 
 def first_answer(ctx: ServiceContext, actor: Actor, idempotency_key: str) -> dict[str, Any] | None:
@@ -95,11 +139,9 @@ def _tz(ctx: ServiceContext) -> Any:
     return ctx.config.calendar.tz
 
 
-def _insert(ctx: ServiceContext, uow: UnitOfWork, cmd: IntakeCommand, actor: Actor, at: datetime) -> Dispute:
-    year = at.astimezone(_tz(ctx)).year
-    seq = uow.next_in_sequence(f"reference:{year}")
-    d = Dispute(id=str(uuid.uuid4()), reference=ids.format_reference(ctx.config.divisions.centre.reference_prefix,
-                                                                      year, seq),
+def _insert(ctx: ServiceContext, uow: UnitOfWork, cmd: IntakeCommand, actor: Actor, at: datetime,
+            reference: str) -> Dispute:
+    d = Dispute(id=str(uuid.uuid4()), reference=reference,
                 state="received", category=cmd.category, tier=None, source=str(cmd.source), source_ref=cmd.source_ref,
                 summary=cmd.summary, amount=cmd.amount, people_involved=cmd.people_involved, division=cmd.division,
                 occurred_on=cmd.occurred_on, risk_flags=sorted(str(f) for f in cmd.risk_flags),
@@ -120,9 +162,7 @@ def _insert(ctx: ServiceContext, uow: UnitOfWork, cmd: IntakeCommand, actor: Act
             sharing_basis=p.sharing_basis))
     # The check runs before the dispute is added, so nothing is flushed early: the dispute, its parties
     # and its handoffs are inserted once, with their final state, when the operation ends.
-    found = likely_repeats(uow.session, d.category, (Who(p.role, p.id_number_hash, p.credit_code, p.name,
-                                                         p.phone_hash) for p in d.parties), at)
-    dup = found[0] if found else None
+    dup = _repeat(uow.session, d)
     set_committed_value(d, "links", [])  # a new dispute has asked for no 联动 yet: no query to say so
     uow.session.add(d)
     data: dict[str, Any] = {"reference": d.reference, "category": d.category, "source": d.source,
@@ -135,3 +175,16 @@ def _insert(ctx: ServiceContext, uow: UnitOfWork, cmd: IntakeCommand, actor: Act
         data["duplicate_of"] = {"id": dup.id, "reference": dup.reference}
     uow.append_event(type="dispute.registered", actor=actor.id, at=at, data=data, dispute=d)
     return d
+
+
+def _repeat(s: Session, d: Dispute) -> Dispute | None:
+    """The open dispute this registration most likely repeats (并单), if any. Asked again once `d` is
+    in the session, it must neither flush `d` (insert_new_dispute writes it) nor find it."""
+    with s.no_autoflush:
+        found = likely_repeats(s, d.category, (Who(p.role, p.id_number_hash, p.credit_code, p.name, p.phone_hash)
+                                               for p in d.parties), d.created_at, not_id=d.id)
+    return found[0] if found else None
+
+
+def _id(d: Dispute | None) -> str | None:
+    return d.id if d is not None else None

@@ -45,6 +45,11 @@ def event_hash(e: Event) -> str:
     return hash_of(hashed_fields(e))
 
 
+def row_hash(row: dict[str, Any]) -> str:
+    """The hash of an event row not yet written (store/uow.py keeps them as dicts)."""
+    return hash_of({**row, "occurred_at": _canonical_time(row["occurred_at"])})
+
+
 @dataclass(frozen=True)
 class BrokenLink:
     stream: str

@@ -26,6 +26,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "before_cursor_execute", _sqlite_write_late)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
@@ -46,4 +47,27 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 def _sqlite_begin(conn: Any) -> None:
     # Writers queue on the database lock up front instead of failing on lock upgrade mid-transaction;
     # readers (execution option router_readonly) take no write lock and run beside writers under WAL.
-    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("router_readonly") else "BEGIN IMMEDIATE")
+    # A unit of work that writes late (router_write_late, store/store.py) begins at its first write.
+    options = conn.get_execution_options()
+    if options.get("router_write_late") is None:
+        conn.exec_driver_sql("BEGIN" if options.get("router_readonly") else "BEGIN IMMEDIATE")
+
+
+class WriteLate:
+    """A SQLite transaction that reads without a snapshot (each read sees the latest commit) and takes
+    the write lock at its first statement that is not a SELECT: for work whose reads tolerate a
+    newer commit, so that its computing does not hold other writers up (docs/architecture.md §3)."""
+
+    def __init__(self, lock: Any) -> None:
+        self._lock, self.writing = lock, False
+
+    def begin(self, cursor: Any) -> None:
+        self._lock()
+        cursor.execute("BEGIN IMMEDIATE")
+        self.writing = True
+
+
+def _sqlite_write_late(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+    late = conn.get_execution_options().get("router_write_late")
+    if late is not None and not late.writing and statement.lstrip()[:6].upper() != "SELECT":
+        late.begin(cursor)

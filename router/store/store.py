@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from router.store.db import WriteLate
 from router.store.uow import (
     EventObserver,
     SavepointSession,
@@ -37,9 +38,17 @@ class Store:
         self.observers = (*self.observers, observer)
 
     @contextmanager
-    def unit_of_work(self) -> Iterator[UnitOfWork]:
-        with self._writer.held() if self._writer else contextlib.nullcontext(), self._sessions() as session, \
-                session.begin():
+    def unit_of_work(self, *, write_late: bool = False) -> Iterator[UnitOfWork]:
+        """One writing transaction. `write_late`: on SQLite, its reads take no snapshot and the write
+        lock is taken at its first write (store/db.py WriteLate), so everything it works out before
+        that runs beside other writers; only for work whose reads may see a newer commit."""
+        late = write_late and self._writer is not None
+        with contextlib.ExitStack() as lock, self._sessions() as session, session.begin():
+            if self._writer is not None and not late:
+                lock.enter_context(self._writer.held())
+            elif late:  # held from the first write until after the commit: `lock` is left last
+                session.connection(execution_options={
+                    "router_write_late": WriteLate(lambda: lock.enter_context(self._writer.held()))})
             uow = UnitOfWork(session, self.observers)
             yield uow
             uow.write_pending()

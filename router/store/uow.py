@@ -40,6 +40,7 @@ EVENTS, OUTBOX, TIMERS, DELIVERIES, COUNTERS = (Event.__table__, Outbox.__table_
                                                 Delivery.__table__, Counter.__table__)
 DISPUTES, PARTIES, HANDOFFS = Dispute.__table__, Party.__table__, Handoff.__table__
 _DELIVERY_MODE = select(Agency.__table__.c.delivery).where(Agency.__table__.c.code == bindparam("code"))
+_VALUE = select(COUNTERS.c.value).where(COUNTERS.c.name == bindparam("counter"))
 _BUMP = (update(COUNTERS).where(COUNTERS.c.name == bindparam("counter"))
          .values(value=COUNTERS.c.value + bindparam("by")).returning(COUNTERS.c.value))
 
@@ -58,6 +59,7 @@ class UnitOfWork:
         self.observers = observers
         self._pending: dict[Table, dict[Any, dict[str, Any]]] = {}
         self._announce: list[dict[str, Any]] = []
+        self.written = False  # has any buffered row been written yet?
         session.info["uow"] = self
 
     # ----------------------------------------------------------------- rows written at the end
@@ -82,6 +84,7 @@ class UnitOfWork:
         if not any(self._pending.values()):
             return
         pending, self._pending = self._pending, {}
+        self.written = True
         conn = self.session.connection()
         deliveries = list(pending.pop(DELIVERIES, {}).values())
         if deliveries:
@@ -107,9 +110,9 @@ class UnitOfWork:
         if d.duplicate is not None:
             d.duplicate_of = d.duplicate.id
         conn = self.session.connection()
-        parties = [_columns(p) | {"dispute_id": d.id} for p in d.parties]
-        handoffs = [_columns(h) | {"dispute_id": d.id} for h in d.handoffs]
-        for table, rows in ((DISPUTES, [_columns(d)]), (PARTIES, parties), (HANDOFFS, handoffs)):
+        parties = [set_columns(p) | {"dispute_id": d.id} for p in d.parties]
+        handoffs = [set_columns(h) | {"dispute_id": d.id} for h in d.handoffs]
+        for table, rows in ((DISPUTES, [set_columns(d)]), (PARTIES, parties), (HANDOFFS, handoffs)):
             _insert_rows(conn, table, rows)
         self.session.expunge(d)  # and, by its cascade, its parties and handoffs
         return True
@@ -120,6 +123,14 @@ class UnitOfWork:
         waiting = {t.name for t, rows in self._pending.items() if rows} | ({OUTBOX.name} if self._announce else set())
         if waiting and _touches(stmt, waiting):
             self.write_pending()
+
+    def buffered(self) -> Iterable[tuple[Table | None, dict[str, Any]]]:
+        """Every row not yet written, with its table (None: an event still to be announced)."""
+        for table, rows in self._pending.items():
+            for row in rows.values():
+                yield table, row
+        for entry in self._announce:
+            yield None, entry
 
     def forget_pending(self) -> None:
         """A savepoint rolled back: what was buffered since it began is not to be written (it began
@@ -220,6 +231,11 @@ class UnitOfWork:
                 "attempts": 0, "next_attempt_at": at, "created_at": at, "updated_at": at, "feed_seq": None})
 
     # ----------------------------------------------------------------- sequences
+    def sequence_value(self, name: str) -> int:
+        """The counter's last committed value (0 before its first use); takes no lock."""
+        row = self.session.connection().execute(_VALUE, {"counter": name}).first()
+        return int(row[0]) if row is not None else 0
+
     def next_in_sequence(self, name: str, n: int = 1) -> int:
         """Gap-free per-name counter, moved by `n`; returns its new value. The row lock serialises
         concurrent writers until commit. On the connection, so it flushes nothing of the ORM's."""
@@ -245,7 +261,7 @@ def _insert_rows(conn: Connection, table: Table, rows: Iterable[dict[str, Any]])
         conn.execute(insert(table), same)
 
 
-def _columns(obj: Any) -> dict[str, Any]:
+def set_columns(obj: Any) -> dict[str, Any]:
     """The column values set on a new mapped object (the unset ones get their column defaults)."""
     st = inspect(obj)
     return {a.key: st.dict[a.key] for a in st.mapper.column_attrs if a.key in st.dict}

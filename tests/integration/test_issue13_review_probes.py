@@ -150,7 +150,7 @@ def test_a_follow_up_folded_while_the_figures_row_is_pending_equals_a_rebuild(sv
     cmd = command(body(county(svc)["v"]))
     ctx = svc.ctx
     with ctx.store.unit_of_work() as uow:
-        d = intake._insert(ctx, uow, cmd, CLERK, clock.now)
+        d = intake._insert(ctx, uow, cmd, CLERK, clock.now, "诸暨调〔2026〕999999号")
         op = Operation(ctx, uow, d, CLERK, clock.now)
         op.event(FOLLOW_UP_EVENT, {"reason": "probe", "satisfaction": "satisfied", "relapse": False})
     kept = _snapshot(svc)
