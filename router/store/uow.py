@@ -7,6 +7,7 @@ crash can never leave a state change without its audit event or its message.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -78,9 +79,11 @@ class UnitOfWork:
         if self._announce:
             events, self._announce = self._announce, []
             about = {e["dispute_id"] for e in events}
-            self.add_message(ANNOUNCE, ANNOUNCE, {"events": events},
-                             at=events[-1]["occurred_at"],
-                             dispute_id=about.pop() if len(about) == 1 else None)
+            # The events' data are JSON already (append_event): only their instants are not.
+            self.add_message(ANNOUNCE, ANNOUNCE, {"events": [e | {"occurred_at": jsonable(e["occurred_at"])}
+                                                             for e in events]},
+                             at=events[-1]["occurred_at"], dispute_id=about.pop() if len(about) == 1 else None,
+                             as_json=True)
         if not any(self._pending.values()):
             return
         pending, self._pending = self._pending, {}
@@ -206,11 +209,12 @@ class UnitOfWork:
         self.session.execute(q.values(cancelled_at=at).execution_options(synchronize_session=False))
 
     def add_message(self, kind: str, routing_key: str, payload: dict[str, Any], *, at: datetime,
-                    dispute_id: str | None = None, handoff_id: str | None = None) -> None:
-        """An outbox row; a message that goes to an agency over HTTP also gets its delivery row."""
+                    dispute_id: str | None = None, handoff_id: str | None = None, as_json: bool = False) -> None:
+        """An outbox row; a message that goes to an agency over HTTP also gets its delivery row.
+        `as_json`: the payload holds JSON values only, as it is."""
         oid = str(uuid.uuid4())
         self.insert_later(OUTBOX, oid, {"id": oid, "kind": kind, "routing_key": routing_key,
-                                        "payload": jsonable(payload), "dispute_id": dispute_id,
+                                        "payload": payload if as_json else jsonable(payload), "dispute_id": dispute_id,
                                         "handoff_id": handoff_id, "created_at": at, "published_at": None,
                                         "attempts": 0})
         if kind in HTTP_KINDS:
@@ -258,7 +262,13 @@ def _insert_rows(conn: Connection, table: Table, rows: Iterable[dict[str, Any]])
     for row in rows:
         shapes.setdefault(tuple(row), []).append(row)
     for same in shapes.values():
-        conn.execute(insert(table), same)
+        conn.execute(_insert_into(table), same)
+
+
+@functools.cache
+def _insert_into(table: Table) -> Any:
+    """One INSERT statement per table, built once (its cache key is then computed once too)."""
+    return insert(table)
 
 
 def set_columns(obj: Any) -> dict[str, Any]:
