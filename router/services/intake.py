@@ -96,7 +96,7 @@ class _Number:
         self.first = first
         # Without the counter's lock, whatever commits before the number is taken goes unseen by the
         # duplicate check: the last number given says whether anything did.
-        self.seen = None if first else uow.sequence_value(self.counter)
+        self.seen = 0 if first else uow.sequence_value(self.counter)
         self.reference = self._format(uow.next_in_sequence(self.counter)) if first else stand_in()
 
     def _format(self, seq: int) -> str:
@@ -108,10 +108,9 @@ class _Number:
         if self.first:
             return
         seq = self.uow.next_in_sequence(self.counter)
-        if seq != (self.seen or 0) + 1 and _id(_repeat(self.uow.session, d)) != _id(d.duplicate):
+        if seq != self.seen + 1 and _id(_repeat(self.uow.session, d)) != _id(d.duplicate):
             raise Unsettled
         settle(self.uow, self.reference, self._format(seq), d)
-        self.reference = d.reference
 
 
 def first_answer(ctx: ServiceContext, actor: Actor, idempotency_key: str) -> dict[str, Any] | None:
