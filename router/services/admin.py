@@ -30,6 +30,9 @@ def sync_agencies(ctx: ServiceContext) -> dict[str, int]:
                 counts["added"] += 1
             elif any(getattr(row, k) != v for k, v in values.items()):
                 if row.delivery != "push" and ac.delivery == "push":  # it has a system now: send what waits
+                    # Under the feed counter's lock, which a transaction writing deliveries holds until
+                    # it commits (store/uow.py `_release_connected`): none is left held for a push agency.
+                    uow.next_in_sequence("feed", 0)
                     uow.session.execute(update(Delivery).where(Delivery.agency_code == i.code,
                                                                Delivery.state == "held")
                                         .values(state="pending", next_attempt_at=at, updated_at=at))

@@ -91,24 +91,35 @@ class _Number:
     """The registration's 受理编号: taken at once when `first`, else a stand-in until `take`."""
 
     def __init__(self, ctx: ServiceContext, uow: UnitOfWork, at: datetime, *, first: bool) -> None:
-        self.uow, self.year = uow, at.astimezone(_tz(ctx)).year
+        day = at.astimezone(_tz(ctx)).date()
+        self.uow, self.year = uow, day.year
         self.counter, self.prefix = f"reference:{self.year}", ctx.config.divisions.centre.reference_prefix
         self.first = first
+        # Registrations either side of midnight on 31 December number from two counters, so neither
+        # waits for the other nor sees it in the last number given. On those two days every one takes
+        # the lock of the earlier year's counter (which 1 January's moves by nothing) and asks the
+        # duplicate check again: the two are then serialised on one row (docs/architecture.md §3).
+        self.new_year, self.january = (day.month, day.day) in ((12, 31), (1, 1)), day.month == 1
         # Without the counter's lock, whatever commits before the number is taken goes unseen by the
         # duplicate check: the last number given says whether anything did.
-        self.seen = 0 if first else uow.sequence_value(self.counter)
-        self.reference = self._format(uow.next_in_sequence(self.counter)) if first else stand_in()
+        self.seen = 0 if first or self.new_year else uow.sequence_value(self.counter)
+        self.reference = self._format(self._next()) if first else stand_in()
 
     def _format(self, seq: int) -> str:
         return ids.format_reference(self.prefix, self.year, seq)
+
+    def _next(self) -> int:
+        if self.new_year and self.january:  # the earlier year's row first: always locked in one order
+            self.uow.next_in_sequence(f"reference:{self.year - 1}", 0)
+        return self.uow.next_in_sequence(self.counter)
 
     def take(self, d: Dispute) -> None:
         """Take the number; raises Unsettled when a registration numbered meanwhile changes what the
         duplicate check finds (this one is then done again, numbered first)."""
         if self.first:
             return
-        seq = self.uow.next_in_sequence(self.counter)
-        if seq != self.seen + 1 and _id(_repeat(self.uow.session, d)) != _id(d.duplicate):
+        seq = self._next()
+        if (self.new_year or seq != self.seen + 1) and _id(_repeat(self.uow.session, d)) != _id(d.duplicate):
             raise Unsettled
         settle(self.uow, self.reference, self._format(seq), d)
 

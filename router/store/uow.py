@@ -40,6 +40,7 @@ EventObserver = Callable[["UnitOfWork", Event, "Dispute | None"], None]
 EVENTS, OUTBOX, TIMERS, DELIVERIES, COUNTERS = (Event.__table__, Outbox.__table__, Timer.__table__,
                                                 Delivery.__table__, Counter.__table__)
 DISPUTES, PARTIES, HANDOFFS = Dispute.__table__, Party.__table__, Handoff.__table__
+AGENCIES = Agency.__table__
 _DELIVERY_MODE = select(Agency.__table__.c.delivery).where(Agency.__table__.c.code == bindparam("code"))
 _VALUE = select(COUNTERS.c.value).where(COUNTERS.c.name == bindparam("counter"))
 _BUMP = (update(COUNTERS).where(COUNTERS.c.name == bindparam("counter"))
@@ -96,6 +97,7 @@ class UnitOfWork:
             last = self.next_in_sequence("feed", len(deliveries))
             for i, row in enumerate(deliveries):
                 row["feed_seq"] = last - len(deliveries) + 1 + i
+            _release_connected(conn, deliveries)
             pending[DELIVERIES] = dict(enumerate(deliveries))
         for table, rows in pending.items():
             _insert_rows(conn, table, rows.values())
@@ -201,12 +203,24 @@ class UnitOfWork:
 
     def cancel_timers(self, at: datetime, *, handoff_id: str | None = None, dispute_id: str | None = None,
                       kinds: tuple[str, ...] | None = None) -> None:
-        """Retire a handoff's (or a dispute's) pending timers, all of them or only `kinds`."""
+        """Retire a handoff's (or a dispute's) pending timers, all of them or only `kinds`. Those still
+        buffered are retired in memory; a dispute or handoff made in this transaction has no others
+        until something is written, so it costs no statement (a 当场化解 fulfilled at the window)."""
+        key, target = ("handoff_id", handoff_id) if handoff_id else ("dispute_id", dispute_id)
+        for row in self._pending.get(TIMERS, {}).values():
+            if row[key] == target and row.get("cancelled_at") is None and (not kinds or row["kind"] in kinds):
+                row["cancelled_at"] = at
+        if not self.written and self._made_here(Handoff if handoff_id else Dispute, target):
+            return
         q = update(Timer).where(Timer.fired_at.is_(None), Timer.cancelled_at.is_(None))
         q = q.where(Timer.handoff_id == handoff_id) if handoff_id else q.where(Timer.dispute_id == dispute_id)
         if kinds:
             q = q.where(Timer.kind.in_(kinds))
         self.session.execute(q.values(cancelled_at=at).execution_options(synchronize_session=False))
+
+    def _made_here(self, model: type, ident: str | None) -> bool:
+        """Is the row still only a pending object of this transaction (never flushed)?"""
+        return any(type(o) is model and o.id == ident for o in self.session.new)
 
     def add_message(self, kind: str, routing_key: str, payload: dict[str, Any], *, at: datetime,
                     dispute_id: str | None = None, handoff_id: str | None = None, as_json: bool = False) -> None:
@@ -253,6 +267,21 @@ class UnitOfWork:
             return n
         except IntegrityError:  # another transaction created it first
             return int(conn.execute(_BUMP, params).one()[0])
+
+
+def _release_connected(conn: Connection, deliveries: list[dict[str, Any]]) -> None:
+    """A delivery held because its agency had no system when the message was made is sent after all
+    when the agency was given one meanwhile. Asked holding the feed counter's lock, which an
+    agencies.yaml sync that connects an agency takes too before it releases what it finds held
+    (services/admin.py): one of the two always sees the other's rows."""
+    held = {row["agency_code"] for row in deliveries if row["state"] == "held"}
+    if not held:
+        return
+    now_push = set(conn.execute(select(AGENCIES.c.code).where(AGENCIES.c.code.in_(held),
+                                                              AGENCIES.c.delivery == "push")).scalars())
+    for row in deliveries:
+        if row["state"] == "held" and row["agency_code"] in now_push:
+            row["state"] = "pending"
 
 
 def _insert_rows(conn: Connection, table: Table, rows: Iterable[dict[str, Any]]) -> None:

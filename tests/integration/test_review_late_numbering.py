@@ -50,36 +50,57 @@ def _during_routing(monkeypatch: Any, meanwhile: Any, wait: float = 3.0) -> list
 
 
 # ------------------------------------------------------------------ SQLite reads before the write lock
-@pytest.mark.xfail(reason="open: the meanwhile check reads one year's counter (session note, issue 13)", strict=False)
-def test_twins_registered_either_side_of_new_year_are_caught(svc, clock, monkeypatch):
-    """FAILS on SQLite (a regression there; on PostgreSQL the old code had the same gap). The check that
-    something registered meanwhile looks only at this year's counter: a twin registered after midnight
-    on 1 January takes 2027's counter, so the 2026 registration's number is still seen+1, the duplicate
-    check is not asked again, and neither registration is held for 并单. Before a09c1bf the SQLite
-    intake held the writer lock from its start, so the second always saw the first."""
-    clock.now = datetime(2026, 12, 31, 15, 59, 50, tzinfo=UTC)  # 23:59:50 in Beijing
+BEFORE_MIDNIGHT = datetime(2026, 12, 31, 15, 59, 50, tzinfo=UTC)  # 23:59:50 on 31 December in Beijing
+AFTER_MIDNIGHT = datetime(2026, 12, 31, 16, 0, 5, tzinfo=UTC)  # 00:00:05 on 1 January 2027
+
+
+@pytest.mark.parametrize(("mine_at", "twin_at"), [(BEFORE_MIDNIGHT, AFTER_MIDNIGHT), (AFTER_MIDNIGHT, BEFORE_MIDNIGHT)],
+                         ids=["twin-after-midnight", "twin-before-midnight"])
+def test_twins_registered_either_side_of_new_year_are_caught(svc, clock, monkeypatch, mine_at, twin_at):
+    """FAILED on 7ffa934 on SQLite (a regression there; on PostgreSQL the old code had the same gap).
+    The check that something registered meanwhile looked only at this year's counter: a twin numbered
+    from the other year's counter left this one's number at seen+1, the duplicate check was not asked
+    again, and neither registration was held for 并单."""
+    clock.now = mine_at
     b = body(county(svc)["v"])
     twin: dict[str, Any] = {}
 
-    def after_midnight() -> None:
-        clock.now = datetime(2026, 12, 31, 16, 0, 5, tzinfo=UTC)  # 00:00:05 on 1 January 2027
+    def meanwhile() -> None:
+        clock.now = twin_at
         twin.update(svc.register_dispute(command(b), CLERK)[1])
 
-    threads = _during_routing(monkeypatch, after_midnight)
+    threads = _during_routing(monkeypatch, meanwhile)
     mine = svc.register_dispute(command(b), CLERK)[1]
     threads[0].join(30)
-    assert _seq(mine["reference"])[0] == 2026 and _seq(twin["reference"])[0] == 2027
+    assert {_seq(mine["reference"])[0], _seq(twin["reference"])[0]} == {2026, 2027}
     states = sorted([mine["state"], twin["state"]])
     assert states.count("held_duplicate") == 1, states
 
 
-@pytest.mark.xfail(reason='open: the delivery mode is read before the write lock (session note, issue 13)', strict=False)
+def test_registrations_at_once_on_new_years_day_neither_deadlock_nor_miss_each_other(svc, clock):
+    """On 1 January each registration also locks the earlier year's counter (moving it by nothing)
+    before its own: taken in one order, so concurrent ones queue rather than deadlock, and the 2026
+    counter is left where it was."""
+    clock.now = BEFORE_MIDNIGHT
+    b = body(county(svc)["v"])
+    first = svc.register_dispute(command(b), CLERK)[1]
+    clock.now = AFTER_MIDNIGHT
+    results, errors = at_once(4, lambda: svc.register_dispute(command(body(county(svc)["v"])), CLERK)[1])
+    assert errors == [] and len(results) == 4
+    assert sorted(_seq(r["reference"]) for r in results) == [(2027, n) for n in (1, 2, 3, 4)]
+    again = svc.register_dispute(command(b), CLERK)[1]
+    assert again["state"] == "held_duplicate" and _seq(again["reference"]) == (2027, 5)
+    with svc.ctx.store.read() as s:
+        assert s.scalar(select(Counter.value).where(Counter.name == "reference:2026")) == _seq(first["reference"])[1]
+
+
 def test_an_agency_connected_while_a_registration_routes_to_it_gets_its_delivery(svc, monkeypatch):
-    """FAILS on SQLite (a regression there; on PostgreSQL the old code had the same gap). The delivery's
-    mode (push / held for pull or paper) is read when the handoff is offered, before the write lock:
-    an agencies.yaml sync that gives the agency a system meanwhile releases the held deliveries it
-    finds (admin.sync_agencies), but not this one, still uncommitted, which is then written `held` for
-    a push agency: a lost update. Nothing ever sends a held delivery to a push agency again."""
+    """FAILED on 7ffa934 on SQLite (a regression there; on PostgreSQL the old code had the same gap). The
+    delivery's mode (push / held for pull or paper) is read when the handoff is offered, before the
+    write lock: an agencies.yaml sync that gives the agency a system meanwhile releases the held
+    deliveries it finds (admin.sync_agencies), but not this one, still uncommitted, which was then
+    written `held` for a push agency: a lost update. Nothing ever sends a held delivery to a push
+    agency again."""
     with svc.ctx.store.unit_of_work() as uow:  # every configured agency without its system for now
         uow.session.execute(update(Agency).where(Agency.endpoint.is_not(None)).values(delivery="pull"))
     try:
@@ -97,13 +118,44 @@ def test_an_agency_connected_while_a_registration_routes_to_it_gets_its_delivery
         svc.sync_agencies()
 
 
+def test_an_agency_connected_after_the_feed_positions_are_taken_gets_its_delivery(svc, monkeypatch):
+    """The other order: the sync starts once the registration holds the feed counter (its modes read
+    again, still `pull`). It waits for that lock (services/admin.py) until the registration commits,
+    so the delivery it then finds held is released. Without the wait, on PostgreSQL the sync's update
+    missed the uncommitted row and the delivery stayed held."""
+    from router.store import uow as uow_module
+    with svc.ctx.store.unit_of_work() as uow:
+        uow.session.execute(update(Agency).where(Agency.endpoint.is_not(None)).values(delivery="pull"))
+    real, started, sync = uow_module._release_connected, [], {}
+
+    def then_sync(conn: Any, deliveries: Any) -> None:
+        real(conn, deliveries)
+        if not started and any(row["kind"] == "handoff.offered" for row in deliveries):
+            t = threading.Thread(target=lambda: sync.update(svc.sync_agencies()))
+            started.append(t)
+            t.start()
+            t.join(2)
+
+    monkeypatch.setattr(uow_module, "_release_connected", then_sync)
+    try:
+        d = svc.register_dispute(command(body(county(svc)["v"])), CLERK)[1]
+        started[0].join(30)
+        assert sync["updated"] > 0
+        with svc.ctx.store.read() as s:
+            states = s.scalars(select(Delivery.state).where(Delivery.dispute_id == d["id"],
+                                                            Delivery.kind == "handoff.offered")).all()
+        assert states and set(states) == {"pending"}, states
+    finally:
+        monkeypatch.undo()
+        svc.sync_agencies()
+
+
 # ------------------------------------------------------------------ paths that write the buffer early
-@pytest.mark.xfail(reason='open: cancel_timers writes the buffer early (session note, issue 13)', strict=False)
 def test_a_dispute_resolved_on_the_spot_is_registered_in_one_attempt(svc, monkeypatch):
-    """FAILS (cost, not correctness). 当场化解 with 当场履行 runs record_fulfilment, whose cancel_timers
-    touches the buffered timers: the buffer is written under the stand-in, settle refuses (Unsettled)
-    and every such registration is worked out twice, the first time holding SQLite's write lock from
-    that early write on. The fast path never applies to this kind of registration."""
+    """FAILED on 7ffa934 (cost, not correctness). 当场化解 with 当场履行 runs record_fulfilment, whose
+    cancel_timers touched the buffered timers: the buffer was written under the stand-in, settle refused
+    (Unsettled) and every such registration was worked out twice, the first time holding SQLite's write lock from
+    that early write on. The fast path never applied to this kind of registration."""
     real, attempts = intake._register, []
 
     def counting(*a: Any, **kw: Any) -> Any:
