@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess, values
 
 DELIVERY_ATTEMPTS = Counter("router_delivery_attempts_total", "HTTP delivery attempts to agencies",
                             ["body_type", "outcome"])
@@ -11,3 +13,29 @@ DELIVERY_LATENCY = Histogram("router_delivery_seconds", "Time an agency took to 
 DELIVERY_FINAL = Counter("router_delivery_final_total", "Deliveries that ended", ["body_type", "state"])
 CIRCUIT_DEFERRED = Counter("router_delivery_deferred_total", "Attempts deferred by an open circuit", ["agency"])
 DISPUTES_REGISTERED = Counter("router_disputes_registered_total", "Disputes registered", ["category", "source"])
+
+
+_ALL = (DELIVERY_ATTEMPTS, DELIVERY_LATENCY, DELIVERY_FINAL, CIRCUIT_DEFERRED, DISPUTES_REGISTERED)
+
+
+def share(directory: str) -> None:
+    """Count into `directory` together with every other process that does (`serve --processes`):
+    without it each web process answers /metrics with its own counts only, a different share of the
+    traffic on every scrape. Processes started after this inherit the directory by the environment
+    and count there from their first metric; this one switches now, and what it counted before
+    (say, while seeding the demo) is dropped rather than reported twice."""
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    if not getattr(values.ValueClass, "_multiprocess", False):
+        values.ValueClass = values.MultiProcessValue()
+        for metric in _ALL:
+            metric.clear()  # every child value is made anew, in the shared files
+
+
+def exposition() -> bytes:
+    """The metrics in Prometheus' text format: this process's, or, when shared, all processes' summed."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        return generate_latest()
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=directory)
+    return generate_latest(registry)

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 
 from flask import Flask
 from waitress import create_server
 
+from router import metrics
 from router.api.app import create_app
 from router.api.openapi import render
 from router.messaging.topology import is_amqp
@@ -39,7 +42,13 @@ def openapi_document(svc: Services) -> str:
 def serve(svc: Services, host: str, port: int, *, threads: int = 8, workers: int = 2, with_workers: bool = False,
           processes: int = 1, announce: Callable[[str], None] = print) -> None:
     """Serve until interrupted (Ctrl-C or SIGTERM): one waitress process, or `processes` gunicorn ones."""
-    background = None
+    background, shared = None, None
+    if processes > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Before any background work counts: every process of this service counts together (an
+        # operator's own PROMETHEUS_MULTIPROC_DIR, shared with the host's other processes, wins).
+        svc.settings.var_dir.mkdir(parents=True, exist_ok=True)
+        shared = tempfile.mkdtemp(prefix="metrics-", dir=svc.settings.var_dir)
+        metrics.share(shared)
     if not is_amqp(svc.settings.broker_url) or with_workers:
         background = Background(svc, workers=workers).start()
     try:
@@ -53,6 +62,8 @@ def serve(svc: Services, host: str, port: int, *, threads: int = 8, workers: int
     finally:
         if background:
             background.close()
+        if shared:
+            shutil.rmtree(shared, ignore_errors=True)
 
 
 def _banner(svc: Services, url: str, delivery_here: bool, web: str = "") -> str:

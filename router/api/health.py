@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
+from router import metrics as counts
 from router.api.auth import services
 from router.api.blueprint import Blueprint
 
@@ -22,8 +23,8 @@ def healthz() -> Any:
 @blp.get("/metrics")
 @blp.doc(responses={"200": {"description": "Prometheus text format"}})
 def metrics() -> Any:
-    """Prometheus metrics of this process."""
-    return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+    """Prometheus metrics of the service: under `serve --processes`, of all its processes together."""
+    return Response(counts.exposition(), mimetype=CONTENT_TYPE_LATEST)
 
 
 @blp.get("/readyz")

@@ -34,6 +34,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _total(exposition: str, name: str) -> float:
+    return sum(float(line.rsplit(" ", 1)[1]) for line in exposition.splitlines() if line.startswith(name + "{"))
+
+
 def test_processes_share_one_port_and_deliver_once(tmp_path):
     db = tmp_path / "serve.db"
     env = {**os.environ, "ROUTER_DATABASE_URL": f"sqlite:///{db}", "ROUTER_VAR_DIR": str(tmp_path / "var"),
@@ -80,9 +84,17 @@ def test_processes_share_one_port_and_deliver_once(tmp_path):
                 break
             time.sleep(0.3)
         assert waiting == 0 and tried >= 1
+
+        # /metrics counts every process: whichever web process answers, the 12 registrations (made in
+        # both) and the parent's delivery attempts are all there.
+        for _ in range(6):
+            text_ = requests.get(f"{url}/metrics", timeout=10).text
+            assert _total(text_, "router_disputes_registered_total") == 12, text_
+            assert _total(text_, "router_delivery_attempts_total") >= 1
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
     assert proc.returncode == 0
+    assert not list((tmp_path / "var").glob("metrics-*"))  # the shared counts go with the service
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{url}/healthz", timeout=2)
