@@ -54,6 +54,7 @@ class ServiceContext:
 
     def invalidate_registry(self) -> None:
         self._registry = None
+        self.store.forget_delivery_modes()
 
 
 @dataclass(frozen=True)

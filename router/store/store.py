@@ -4,15 +4,17 @@ without a write lock, and the lookups hot enough to skip a session."""
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from router.store.db import WriteLate
 from router.store.uow import (
+    AGENCIES,
     EventObserver,
     SavepointSession,
     UnitOfWork,
@@ -20,6 +22,8 @@ from router.store.uow import (
     before_statement_hook,
 )
 from router.store.writelock import WriterLock
+
+MODES_TTL_SECONDS = 5.0
 
 
 class Store:
@@ -32,6 +36,7 @@ class Store:
         # sleep in SQLite's busy handler.
         self._writer = WriterLock(engine.url.database) if engine.dialect.name == "sqlite" else None
         self.observers: tuple[EventObserver, ...] = ()
+        self._modes: tuple[float, dict[str, str]] | None = None
 
     def observe(self, observer: EventObserver) -> None:
         """Have `observer` see every event appended from now on, in the appending transaction."""
@@ -49,9 +54,25 @@ class Store:
             elif late:  # held from the first write until after the commit: `lock` is left last
                 session.connection(execution_options={
                     "router_write_late": WriteLate(lambda: lock.enter_context(self._writer.held()))})
-            uow = UnitOfWork(session, self.observers)
+            uow = UnitOfWork(session, self.observers, self.delivery_modes)
             yield uow
             uow.write_pending()
+
+    def delivery_modes(self) -> dict[str, str]:
+        """Each agency's delivery mode (push, pull, paper), read at most every few seconds. A stale
+        answer loses nothing: a delivery held for an agency connected since is sent after all
+        (store/uow.py `_release_connected`), one sent to an agency disconnected since is held when a
+        worker claims it (services/delivery.py)."""
+        stamp, cached = time.monotonic(), self._modes
+        if cached is None or stamp - cached[0] > MODES_TTL_SECONDS:
+            with self.engine.connect().execution_options(router_readonly=True) as conn:
+                modes = {code: mode for code, mode in conn.execute(select(AGENCIES.c.code, AGENCIES.c.delivery))}
+            cached = self._modes = (stamp, modes)
+        return cached[1]
+
+    def forget_delivery_modes(self) -> None:
+        """The agencies were just changed here: read their modes afresh."""
+        self._modes = None
 
     def fetch_one(self, stmt: Any, params: dict[str, Any]) -> Any:
         """One row of a read-only Core statement, without a session: for the hottest lookups."""

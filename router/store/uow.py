@@ -56,9 +56,11 @@ class UnitOfWork:
     Any statement of the transaction that reads or writes one of those tables first writes them, so
     the transaction always sees its own writes."""
 
-    def __init__(self, session: Session, observers: tuple[EventObserver, ...] = ()) -> None:
+    def __init__(self, session: Session, observers: tuple[EventObserver, ...] = (),
+                 modes: Callable[[], dict[str, str]] | None = None) -> None:
         self.session = session
         self.observers = observers
+        self._modes = modes  # the agencies' delivery modes, as recently read (Store.delivery_modes)
         self._pending: dict[Table, dict[Any, dict[str, Any]]] = {}
         self._announce: list[dict[str, Any]] = []
         self.written = False  # has any buffered row been written yet?
@@ -234,10 +236,7 @@ class UnitOfWork:
         if kind in HTTP_KINDS:
             # An agency without a system is not sent anything: the delivery is held for its pull, or for the
             # clerk who hands the file over on paper (docs/agency-guide.md §1).
-            loaded = self.session.identity_map.get(self.session.identity_key(Agency, payload["agency"]))
-            mode = loaded.delivery if loaded is not None else \
-                self.session.connection().execute(_DELIVERY_MODE, {"code": payload["agency"]}).scalar()
-            held = mode is not None and mode != "push"
+            held = self._mode(payload["agency"]) not in (None, "push")
             # The feed position (feed_seq) comes from one counter row when the rows are written, locked
             # until this commits: positions become visible in order, so a reader that saw n has seen
             # everything before n. One row for every agency, so two transactions never wait on each
@@ -247,6 +246,15 @@ class UnitOfWork:
                 "id": did, "outbox_id": oid, "kind": kind, "body_type": routing_key, "agency_code": payload["agency"],
                 "dispute_id": dispute_id, "handoff_id": handoff_id, "state": "held" if held else "pending",
                 "attempts": 0, "next_attempt_at": at, "created_at": at, "updated_at": at, "feed_seq": None})
+
+    def _mode(self, code: str) -> str | None:
+        """The agency's delivery mode: as this transaction has it, else as recently read."""
+        loaded = self.session.identity_map.get(self.session.identity_key(Agency, code))
+        if loaded is not None:
+            return loaded.delivery
+        if self._modes is not None and (mode := self._modes().get(code)) is not None:
+            return mode
+        return self.session.connection().execute(_DELIVERY_MODE, {"code": code}).scalar()
 
     # ----------------------------------------------------------------- sequences
     def sequence_value(self, name: str) -> int:
@@ -339,12 +347,17 @@ def before_statement_hook(state: ORMExecuteState) -> None:
 
 def jsonable(v: Any) -> Any:
     """Events and messages store JSON: datetimes as RFC 3339, decimals as strings."""
+    t = type(v)  # the common cases first, by exact type: this runs some sixty times per registration
+    if t is str or t is int or v is None or t is bool or t is float:
+        return v
+    if t is dict:
+        return {k if type(k) is str else str(k): jsonable(x) for k, x in v.items()}
     if isinstance(v, dict):
         return {str(k): jsonable(x) for k, x in v.items()}
     if isinstance(v, list | tuple | set | frozenset):
         return [jsonable(x) for x in v]
     if isinstance(v, datetime):  # one zone for every stored instant: UTC, like the columns
         return (v.astimezone(UTC) if v.tzinfo is not None else v).isoformat()
-    if v is None or isinstance(v, bool | int | float | str):
+    if isinstance(v, bool | int | float | str):
         return v
     return str(v)
