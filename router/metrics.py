@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess, values
 
@@ -18,17 +19,35 @@ DISPUTES_REGISTERED = Counter("router_disputes_registered_total", "Disputes regi
 _ALL = (DELIVERY_ATTEMPTS, DELIVERY_LATENCY, DELIVERY_FINAL, CIRCUIT_DEFERRED, DISPUTES_REGISTERED)
 
 
-def share(directory: str) -> None:
+def share(directory: str) -> Callable[[], None]:
     """Count into `directory` together with every other process that does (`serve --processes`):
     without it each web process answers /metrics with its own counts only, a different share of the
     traffic on every scrape. Processes started after this inherit the directory by the environment
     and count there from their first metric; this one switches now, and what it counted before
-    (say, while seeding the demo) is dropped rather than reported twice."""
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
-    if not getattr(values.ValueClass, "_multiprocess", False):
+    (say, while seeding the demo) is dropped rather than reported twice. Returns the undo, for when
+    the service stops and its directory goes: this process then counts on its own again."""
+    before, kind = os.environ.get("PROMETHEUS_MULTIPROC_DIR"), values.ValueClass
+    if not getattr(kind, "_multiprocess", False):
+        _renew()
         values.ValueClass = values.MultiProcessValue()
-        for metric in _ALL:
-            metric.clear()  # every child value is made anew, in the shared files
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+
+    def undo() -> None:
+        if before is None:
+            os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        else:
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = before
+        if values.ValueClass is not kind:
+            values.ValueClass = kind
+            _renew()
+            values.close_all_multiprocess_files()
+
+    return undo
+
+
+def _renew() -> None:
+    for metric in _ALL:
+        metric.clear()  # every child value is made anew, of the value class put in force
 
 
 def exposition() -> bytes:

@@ -42,13 +42,13 @@ def openapi_document(svc: Services) -> str:
 def serve(svc: Services, host: str, port: int, *, threads: int = 8, workers: int = 2, with_workers: bool = False,
           processes: int = 1, announce: Callable[[str], None] = print) -> None:
     """Serve until interrupted (Ctrl-C or SIGTERM): one waitress process, or `processes` gunicorn ones."""
-    background, shared = None, None
+    background, shared, unshare = None, None, None
     if processes > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Before any background work counts: every process of this service counts together (an
         # operator's own PROMETHEUS_MULTIPROC_DIR, shared with the host's other processes, wins).
         svc.settings.var_dir.mkdir(parents=True, exist_ok=True)
         shared = tempfile.mkdtemp(prefix="metrics-", dir=svc.settings.var_dir)
-        metrics.share(shared)
+        unshare = metrics.share(shared)
     if not is_amqp(svc.settings.broker_url) or with_workers:
         background = Background(svc, workers=workers).start()
     try:
@@ -62,6 +62,8 @@ def serve(svc: Services, host: str, port: int, *, threads: int = 8, workers: int
     finally:
         if background:
             background.close()
+        if unshare:
+            unshare()
         if shared:
             shutil.rmtree(shared, ignore_errors=True)
 

@@ -14,7 +14,8 @@ from router.store.models import Agency, Delivery, Event
 
 
 def sync_agencies(ctx: ServiceContext) -> dict[str, int]:
-    """Load the configured agencies: insert new ones, update changed ones; never delete (handoffs refer)."""
+    """Load the configured agencies: insert new ones, update changed ones; never delete (handoffs refer).
+    Then send what waits for any agency that has a system now (`release_connected`)."""
     at = ctx.now()
     counts = {"added": 0, "updated": 0, "unchanged": 0}
     with ctx.store.unit_of_work() as uow:
@@ -29,13 +30,6 @@ def sync_agencies(ctx: ServiceContext) -> dict[str, int]:
                 uow.session.add(Agency(code=i.code, created_at=at, updated_at=at, **values))
                 counts["added"] += 1
             elif any(getattr(row, k) != v for k, v in values.items()):
-                if row.delivery != "push" and ac.delivery == "push":  # it has a system now: send what waits
-                    # Under the feed counter's lock, which a transaction writing deliveries holds until
-                    # it commits (store/uow.py `_release_connected`): none is left held for a push agency.
-                    uow.next_in_sequence("feed", 0)
-                    uow.session.execute(update(Delivery).where(Delivery.agency_code == i.code,
-                                                               Delivery.state == "held")
-                                        .values(state="pending", next_attempt_at=at, updated_at=at))
                 for k, v in values.items():
                     setattr(row, k, v)
                 row.updated_at = at
@@ -47,7 +41,27 @@ def sync_agencies(ctx: ServiceContext) -> dict[str, int]:
         if counts["added"] or counts["updated"] or counts["keys_issued"]:
             uow.append_event(type="agencies.synced", actor=SYSTEM.id, at=at, data=dict(counts))
     ctx.invalidate_registry()
+    counts["released"] = release_connected(ctx)
     return counts
+
+
+def release_connected(ctx: ServiceContext) -> int:
+    """Held deliveries of agencies that are push now go out; how many. A transaction that read an
+    agency's old mode writes its deliveries holding the feed counter's lock (store/uow.py
+    `_release_connected`): waiting for that lock once, in a transaction of its own, lets every such
+    transaction commit first, and the release after it sees their rows. Neither step holds the lock
+    while it waits for a delivery's row, so neither can deadlock with a transaction that locks a held
+    delivery before its feed position (a recall, then a new offer). Run on every sync, it also heals a
+    sync that stopped between its steps."""
+    with ctx.store.unit_of_work() as uow:
+        uow.next_in_sequence("feed", 0)
+    at = ctx.now()
+    with ctx.store.unit_of_work() as uow:
+        push = select(Agency.code).where(Agency.delivery == "push")
+        return uow.session.execute(
+            update(Delivery).where(Delivery.state == "held", Delivery.agency_code.in_(push))
+            .values(state="pending", next_attempt_at=at, updated_at=at)
+            .execution_options(synchronize_session=False)).rowcount
 
 
 def migrate(ctx: ServiceContext) -> None:

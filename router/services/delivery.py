@@ -69,7 +69,13 @@ def claim(ctx: ServiceContext, delivery_id: str, owner: str) -> Job | None:
             return None
         d = s.get(Delivery, delivery_id)
         agency = s.get(Agency, d.agency_code)
-        if agency is not None and agency.delivery != "push":  # it became a pull or paper agency since
+        if agency is not None and agency.delivery != "push":  # it became a pull or paper agency since?
+            # Asked again under the feed counter's lock, as every writer of a held delivery does, so a
+            # sync connecting it again meanwhile releases this one after it commits (admin.py
+            # `release_connected`).
+            uow.next_in_sequence("feed", 0)
+            agency = s.get(Agency, d.agency_code, populate_existing=True)
+        if agency is not None and agency.delivery != "push":
             d.state, d.attempts, d.lease_owner, d.lease_expires_at = "held", d.attempts - 1, None, None
             return None
         url = agency.endpoint if agency else None

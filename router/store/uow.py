@@ -280,8 +280,8 @@ class UnitOfWork:
 def _release_connected(conn: Connection, deliveries: list[dict[str, Any]]) -> None:
     """A delivery held because its agency had no system when the message was made is sent after all
     when the agency was given one meanwhile. Asked holding the feed counter's lock, which an
-    agencies.yaml sync that connects an agency takes too before it releases what it finds held
-    (services/admin.py): one of the two always sees the other's rows."""
+    agencies.yaml sync waits for once after it connects an agency and before it releases what it
+    finds held (services/admin.py `release_connected`): one of the two always sees the other's rows."""
     held = {row["agency_code"] for row in deliveries if row["state"] == "held"}
     if not held:
         return

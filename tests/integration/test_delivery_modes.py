@@ -55,3 +55,16 @@ def test_a_stale_push_for_an_agency_disconnected_since_is_held_when_claimed(svc,
     finally:
         with svc.ctx.store.unit_of_work() as uow:
             uow.session.execute(update(Agency).values(delivery="push"))
+
+
+def test_every_sync_sends_what_is_held_for_a_push_agency(svc):
+    """A sync that stopped between connecting an agency and releasing its deliveries (or any other way a
+    delivery came to be held for a push agency) is healed by the next sync, which changes nothing else."""
+    d = svc.register_dispute(command(body(county(svc)["v"])), CLERK)[1]
+    (row,) = _offered(svc, d["id"])
+    with svc.ctx.store.unit_of_work() as uow:
+        uow.session.execute(update(Delivery).where(Delivery.id == row.id).values(state="held"))
+    counts = svc.sync_agencies()
+    assert counts["released"] == 1 and counts["updated"] == 0
+    assert [r.state for r in _offered(svc, d["id"])] == ["pending"]
+    assert svc.sync_agencies()["released"] == 0
