@@ -47,9 +47,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 def _sqlite_begin(conn: Any) -> None:
     # Writers queue on the database lock up front instead of failing on lock upgrade mid-transaction;
     # readers (execution option router_readonly) take no write lock and run beside writers under WAL.
-    # A unit of work that writes late (router_write_late, store/store.py) begins at its first write.
+    # A unit of work that writes late (router_write_late, store/store.py) begins at its first write;
+    # a lone statement (AUTOCOMMIT, Store.fetch_one) needs no transaction.
     options = conn.get_execution_options()
-    if options.get("router_write_late") is None:
+    if options.get("router_write_late") is None and options.get("isolation_level") != "AUTOCOMMIT":
         conn.exec_driver_sql("BEGIN" if options.get("router_readonly") else "BEGIN IMMEDIATE")
 
 

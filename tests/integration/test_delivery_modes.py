@@ -60,6 +60,7 @@ def test_a_stale_push_for_an_agency_disconnected_since_is_held_when_claimed(svc,
 def test_every_sync_sends_what_is_held_for_a_push_agency(svc):
     """A sync that stopped between connecting an agency and releasing its deliveries (or any other way a
     delivery came to be held for a push agency) is healed by the next sync, which changes nothing else."""
+    svc.sync_agencies()  # the agencies as configured, whatever an earlier test left
     d = svc.register_dispute(command(body(county(svc)["v"])), CLERK)[1]
     (row,) = _offered(svc, d["id"])
     with svc.ctx.store.unit_of_work() as uow:
