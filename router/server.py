@@ -17,11 +17,11 @@ import tempfile
 from collections.abc import Callable
 
 from flask import Flask
-from waitress import create_server
 
 from router import metrics
 from router.api.app import create_app
 from router.api.openapi import render
+from router.limits import waitress_server
 from router.messaging.topology import is_amqp
 from router.messaging.worker import Background
 from router.services import Services
@@ -55,7 +55,8 @@ def serve(svc: Services, host: str, port: int, *, threads: int = 8, workers: int
         if processes > 1:
             _serve_processes(svc, host, port, processes, threads, background is not None, announce)
             return
-        server = create_server(application(svc), host=host, port=port, threads=threads, ident="dispute-router")
+        server = waitress_server(application(svc), host=host, port=port, threads=threads,
+                                 max_body=svc.settings.max_body_bytes)
         announce(_banner(svc, f"http://{host}:{server.effective_port}/", background is not None))
         with contextlib.suppress(KeyboardInterrupt):
             server.run()
@@ -81,8 +82,9 @@ def _serve_processes(svc: Services, host: str, port: int, processes: int, thread
     workers stay here, once: the web processes only write the outbox, which the database carries."""
     if sys.platform == "win32":
         raise SystemExit("--processes needs gunicorn, which runs on Linux and macOS; on Windows use one process")
-    cmd = [sys.executable, "-m", "gunicorn", "router.wsgi:app", "--bind", f"{host}:{port}", "--workers",
-           str(processes), "--worker-class", "gthread" if threads > 1 else "sync", "--threads", str(threads),
+    cmd = [sys.executable, "-m", "gunicorn", "router.wsgi:app", "--config", "python:router.gunicorn_conf",
+           "--bind", f"{host}:{port}", "--workers", str(processes),
+           "--worker-class", "gthread" if threads > 1 else "sync", "--threads", str(threads),
            "--timeout", "60", "--graceful-timeout", "30", "--keep-alive", "5", "--max-requests", "20000",
            "--max-requests-jitter", "2000", "--log-level", "warning"]
     child = subprocess.Popen(cmd, env=os.environ.copy())

@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from router.api import agency, disputes, health, reference, reports, routing
 from router.api.blueprint import ERRORS, error_name
+from router.api.body_limit import over_the_limit
 from router.api.errors import error_response, from_domain, from_webargs
 from router.domain.errors import DomainError
 from router.schemas.common import Money
@@ -74,12 +75,12 @@ def create_app(svc: Services) -> Flask:
 
     @app.before_request
     def check_body() -> Response | None:
-        if request.method in ("POST", "PUT", "PATCH") and request.path.startswith("/api/"):
-            length = request.content_length
-            if length is not None and length > svc.settings.max_body_bytes:
-                return error_response(413)
-            if not request.is_json:
-                return error_response(415)
+        if request.method not in ("POST", "PUT", "PATCH"):
+            return None
+        if over_the_limit(request.environ, svc.settings.max_body_bytes):
+            return error_response(413)
+        if request.path.startswith("/api/") and not request.is_json:
+            return error_response(415)
         return None
 
     @app.errorhandler(DomainError)

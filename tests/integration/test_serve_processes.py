@@ -3,10 +3,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +13,8 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
-from tests.builders import PII_KEY, ROOT, body, config_dir
+from tests.builders import body
+from tests.serving import prepared, serve, wait_healthy
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc for the process tree")
 
@@ -28,37 +26,18 @@ def _children(pid: int) -> list[int]:
     return out
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _total(exposition: str, name: str) -> float:
     return sum(float(line.rsplit(" ", 1)[1]) for line in exposition.splitlines() if line.startswith(name + "{"))
 
 
 def test_processes_share_one_port_and_deliver_once(tmp_path):
     db = tmp_path / "serve.db"
-    env = {**os.environ, "ROUTER_DATABASE_URL": f"sqlite:///{db}", "ROUTER_VAR_DIR": str(tmp_path / "var"),
-           "ROUTER_PII_KEY": PII_KEY, "ROUTER_SECRET_KEY": "s", "ROUTER_CONFIG_DIR": config_dir()}
-    run = [sys.executable, "-m", "router.cli"]
-    assert subprocess.run([*run, "init-db"], env=env, cwd=ROOT, capture_output=True, timeout=120).returncode == 0
-    r = subprocess.run([*run, "user", "add", "--name", "clerk", "--role", "clerk"], env=env, cwd=ROOT,
-                       capture_output=True, text=True, timeout=120)
-    token = r.stdout.strip().splitlines()[-1]
-    port = _free_port()
-    proc = subprocess.Popen([*run, "serve", "--port", str(port), "--processes", "2", "--threads", "1"], env=env,
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env, token = prepared(tmp_path)
+    proc, port = serve(env, "--processes", "2", "--threads", "1")
     url = f"http://127.0.0.1:{port}"
     try:
         assert "gunicorn: 2 processes" in proc.stdout.readline()
-        for _ in range(150):
-            try:
-                if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.2)
+        wait_healthy(port)
         (master,) = _children(proc.pid)
         assert len(_children(master)) == 2  # two web processes under one gunicorn master
 

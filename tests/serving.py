@@ -1,0 +1,49 @@
+"""`dispute-router serve` as its own process, for the tests that need a real server: a fresh SQLite
+file, a migrated database and a clerk's token."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from tests.builders import PII_KEY, ROOT, config_dir
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def prepared(tmp: Path) -> tuple[dict[str, str], str]:
+    """(the service's environment on a new SQLite file under `tmp`, a clerk's token)."""
+    env = {**os.environ, "ROUTER_DATABASE_URL": f"sqlite:///{tmp / 'serve.db'}", "ROUTER_VAR_DIR": str(tmp / "var"),
+           "ROUTER_PII_KEY": PII_KEY, "ROUTER_SECRET_KEY": "s", "ROUTER_CONFIG_DIR": config_dir()}
+    run = [sys.executable, "-m", "router.cli"]
+    assert subprocess.run([*run, "init-db"], env=env, cwd=ROOT, capture_output=True, timeout=120).returncode == 0
+    r = subprocess.run([*run, "user", "add", "--name", "clerk", "--role", "clerk"], env=env, cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
+    return env, r.stdout.strip().splitlines()[-1]
+
+
+def serve(env: dict[str, str], *args: str) -> tuple[subprocess.Popen[str], int]:
+    """`dispute-router serve --port P *args` started: (process, port). Its first line is on stdout."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "router.cli", "serve", "--port", str(port), *args], env=env,
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return proc, port
+
+
+def wait_healthy(port: int) -> None:
+    for _ in range(150):
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            time.sleep(0.2)
