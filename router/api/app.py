@@ -14,6 +14,7 @@ from router.api import agency, disputes, health, reference, reports, routing
 from router.api.blueprint import ERRORS, error_name
 from router.api.body_limit import over_the_limit
 from router.api.errors import error_response, from_domain, from_webargs
+from router.api.json_body import JsonProvider, refused
 from router.domain.errors import DomainError
 from router.schemas.common import Money
 from router.schemas.errors import ErrorOut
@@ -58,7 +59,7 @@ def create_app(svc: Services) -> Flask:
     app.config.update(OPENAPI)
     app.config["MAX_CONTENT_LENGTH"] = svc.settings.max_body_bytes
     app.config["SECRET_KEY"] = svc.settings.secret_key
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json = JsonProvider(app)
     app.extensions["router.services"] = svc
 
     api = RouterApi(app, spec_kwargs={"info": {"description": "一站式矛盾纠纷调解中心：受理、分层、分流、移交与跟踪"}})
@@ -79,8 +80,8 @@ def create_app(svc: Services) -> Flask:
             return None
         if over_the_limit(request.environ, svc.settings.max_body_bytes):
             return error_response(413)
-        if request.path.startswith("/api/") and not request.is_json:
-            return error_response(415)
+        if request.path.startswith("/api/"):
+            return refused(request) if request.is_json else error_response(415)
         return None
 
     @app.errorhandler(DomainError)

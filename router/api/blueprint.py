@@ -9,7 +9,8 @@ from typing import Any
 
 from flask_smorest import Blueprint as SmorestBlueprint
 from marshmallow import Schema
-from webargs.flaskparser import FlaskParser
+
+from router.api.json_body import Parser
 
 # The one description of each error answer; every endpoint refers to these by name.
 ERRORS: dict[int, str] = {
@@ -31,7 +32,7 @@ def error_name(status: int) -> str:
 class Blueprint(SmorestBlueprint):
     # webargs drops unknown query parameters by default; unknown=None lets each schema's RAISE apply,
     # so `?colour=red` or a misspelt filter is a 422 naming it instead of a silently wider answer.
-    ARGUMENTS_PARSER = FlaskParser(unknown=None)
+    ARGUMENTS_PARSER = Parser(unknown=None)
 
     def arguments(self, schema: Schema | type[Schema], **kwargs: Any) -> Callable[[Any], Any]:
         """Parse the arguments with one schema instance, built here: given a class, webargs builds

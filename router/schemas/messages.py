@@ -26,6 +26,9 @@ _ZH_FIXED = {
     "Special numeric values (nan or infinity) are not permitted.": "不允许 NaN 或无穷大。",
     "At most two decimal places.": "金额最多保留两位小数，不会自动舍入。",
     "Must not be before `from`.": "结束日期不能早于开始日期。",
+    "Must not contain a NUL character.": "不能包含空字符（NUL）。",
+    "Not valid Unicode text (a lone surrogate).": "不是有效的 Unicode 文本（含孤立的代理项）。",
+    "Nested deeper than 32 levels.": "JSON 嵌套过深（最多 32 层）。",
 }
 _ZH_PATTERNS = [  # most specific first: fullmatch with greedy groups
     (re.compile(r"A report covers at most (\d+) days\."), r"一次统计的期间不能超过 \1 天。"),

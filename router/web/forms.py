@@ -17,6 +17,7 @@ from router.domain.errors import ValidationError
 from router.domain.intake import IntakeCommand
 from router.schemas.intake import DisputeIn, intake_command
 from router.schemas.messages import flatten
+from router.schemas.text import text_problems
 
 PARTY_FIELDS = ("role", "kind", "name", "id_number", "phone", "credit_code", "division", "consent", "sharing_basis")
 TEXT_FIELDS = ("source", "source_ref", "category", "summary", "occurred_on", "amount", "people_involved", "wish",
@@ -90,6 +91,9 @@ class IntakeForm:
                                    "amount": disp.get("amount") or None, "fulfil_by": disp.get("fulfil_by") or None,
                                    "fulfilled": bool(disp.get("fulfilled"))}
         self.body = body
+        if problems := text_problems(body):  # a NUL typed or pasted into a field: said beside it
+            self._place(flatten(problems, zh=True))
+            return None
         try:
             return intake_command(_SCHEMA.load(body))
         except SchemaError as e:

@@ -17,7 +17,16 @@ import pytest
 from router.domain.model import Feature
 from router.services import accounts
 from tests.builders import events_of, lead_of, move_past, register
-from tests.e2e.web_client import HTMX, csrf_of, intake_form, path_of, register_on_web, sign_in, window_token
+from tests.e2e.web_client import (
+    HTMX,
+    csrf_of,
+    disputes_stored,
+    intake_form,
+    path_of,
+    register_on_web,
+    sign_in,
+    window_token,
+)
 
 
 # ---------------------------------------------------------------- sessions
@@ -139,6 +148,14 @@ def test_a_non_ascii_digit_in_people_involved_is_said_beside_the_field(clerk, sv
 def test_a_non_ascii_digit_page_is_a_422_page(supervisor, page):
     r = supervisor.get("/supervise", query_string={"queue": "overdue", "page": page})
     assert r.status_code == 422 and "页码" in r.text
+
+
+@pytest.mark.parametrize(("field", "label"), [("summary", "不能包含空字符"), ("parties-0-name", "不能包含空字符")])
+def test_a_nul_typed_into_the_form_is_said_beside_the_field_and_stores_nothing(clerk, svc, field, label):
+    before = disputes_stored(svc)
+    r = clerk.post("/window", data=intake_form(svc, window_token(clerk), **{field: "王\x00五"}))
+    assert r.status_code == 422 and label in r.text
+    assert disputes_stored(svc) == before
 
 
 def test_a_party_field_with_a_non_ascii_index_is_ignored(clerk, svc):

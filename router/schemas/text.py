@@ -1,0 +1,52 @@
+"""What any text taken in may hold, whatever its field: nothing a database or an encoder refuses.
+
+A lone UTF-16 surrogate (JSON's "\\ud800") is no character: encoding it fails, and the failure came
+out as a 500 after the row was half-built. A NUL is refused by PostgreSQL's text type (and logged
+there with the statement's parameters: the summary, the parties' names). And JSON nested some
+thousand levels deep ran Python out of recursion. Each is refused at the door, naming the field,
+before any schema or service sees the body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+MAX_DEPTH = 32  # no body of this API nests half as deep
+
+NUL = "Must not contain a NUL character."
+SURROGATE = "Not valid Unicode text (a lone surrogate)."
+TOO_DEEP = f"Nested deeper than {MAX_DEPTH} levels."
+
+
+def text_problems(value: Any) -> dict[str, list[str]]:
+    """{dotted field path: [message]} for every string in `value` (keys included) that no store can
+    hold; `{"_body": [TOO_DEEP]}` for a body nested too deep. Empty when all is well."""
+    out: dict[str, list[str]] = {}
+    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+    while stack:
+        v, path, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return {"_body": [TOO_DEEP]}
+        if isinstance(v, str):
+            if (problem := _bad(v)) is not None:
+                out.setdefault(path or "_body", []).append(problem)
+        elif isinstance(v, dict):
+            for k, x in v.items():
+                if (problem := _bad(str(k))) is not None:
+                    out.setdefault(path or "_body", []).append(problem)
+                    continue
+                stack.append((x, f"{path}.{k}" if path else str(k), depth + 1))
+        elif isinstance(v, list):
+            stack.extend((x, f"{path}.{i}" if path else str(i), depth + 1) for i, x in enumerate(v))
+    return out
+
+
+def _bad(s: str) -> str | None:
+    if "\x00" in s:
+        return NUL
+    if s.isascii():
+        return None
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return SURROGATE
+    return None
