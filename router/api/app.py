@@ -51,7 +51,11 @@ class RouterApi(Api):
         status = error.code or 500
         if "messages" in data:
             return from_webargs(status, data["messages"])
-        return error_response(status)
+        resp = error_response(status)
+        for name, value in error.get_headers():  # a 405's Allow, a 401's WWW-Authenticate
+            if name.lower() != "content-type":
+                resp.headers[name] = value
+        return resp
 
 
 def create_app(svc: Services) -> Flask:
@@ -76,8 +80,8 @@ def create_app(svc: Services) -> Flask:
 
     @app.before_request
     def check_body() -> Response | None:
-        if request.method not in ("POST", "PUT", "PATCH"):
-            return None
+        if request.method not in ("POST", "PUT", "PATCH") or request.routing_exception is not None:
+            return None  # no such route or method: its 404 or 405 comes first
         if over_the_limit(request.environ, svc.settings.max_body_bytes):
             return error_response(413)
         if request.path.startswith("/api/"):

@@ -15,19 +15,21 @@ blp = Blueprint("health", __name__, description="健康检查")
 
 
 @blp.get("/healthz")
+@blp.doc(security=[])
 def healthz() -> Any:
     """The process is up."""
     return {"status": "ok"}
 
 
 @blp.get("/metrics")
-@blp.doc(responses={"200": {"description": "Prometheus text format"}})
+@blp.doc(security=[], responses={"200": {"description": "Prometheus text format"}})
 def metrics() -> Any:
     """Prometheus metrics of the service: under `serve --processes`, of all its processes together."""
     return Response(counts.exposition(), mimetype=CONTENT_TYPE_LATEST)
 
 
 @blp.get("/readyz")
+@blp.doc(security=[])
 def readyz() -> Any:
     """The database and the broker are reachable (the embedded in-process broker always is)."""
     parts = services().readiness()

@@ -55,7 +55,7 @@ def kpis(q: dict[str, Any]) -> Any:
 @require_roles(*REPORTERS)
 @blp.arguments(BehindQuery, location="query")
 @blp.answers(200, BehindOut)
-@blp.fails(401, 403, 422)
+@blp.fails(401, 403, 404, 422)
 def behind(q: dict[str, Any], code: str) -> Any:
     """The disputes a KPI's numerator (or denominator) counts, newest first."""
     return answer(services().kpi_behind(code, q), tables.behind, f"kpi-{code}")

@@ -8,14 +8,15 @@ from router.domain.linkage import LinkKind
 from router.domain.model import OutcomeResult, ReportType, ReturnReason
 from router.schemas.common import PERIOD, Instant, Money, Out, Strict, page_number, page_of, page_size, values
 from router.schemas.disputes import HandoffOut
+from router.schemas.strict_fields import Day, Flag, Text
 from router.workflows.handoff import HandoffState
 
 
 class AgreementIn(Strict):
-    terms = fields.String(required=True, validate=validate.Length(min=1, max=8000))
+    terms = Text(8000, required=True)
     amount = Money(allow_none=True, load_default=None)
-    fulfil_by = fields.Date(allow_none=True, load_default=None)
-    judicial_confirmation = fields.Boolean(load_default=False, metadata={
+    fulfil_by = Day(allow_none=True, load_default=None)
+    judicial_confirmation = Flag(load_default=False, metadata={
         "description": "extension: the parties jointly apply for judicial confirmation (司法确认)"})
 
 
@@ -35,22 +36,22 @@ class LinkIn(Strict):
     body_type = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=32), metadata={
         "description": "assist: police, legal_aid or a mediation body; transfer: the body type to take the lead; "
                        "expert: expert_panel (default)"})
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    reason = Text(2000, required=True)
 
 
 class FulfilmentIn(Strict):
-    fulfilled_on = fields.Date(required=True)
+    fulfilled_on = Day(required=True)
     note = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
 
 
 class ExtensionIn(Strict):
     period = fields.String(allow_none=True, load_default=None, validate=PERIOD)
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    reason = Text(2000, required=True)
 
 
 class SuspensionIn(Strict):
     action = fields.String(required=True, validate=validate.OneOf(("start", "end")))
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    reason = Text(2000, required=True)
 
 
 class AgencyEventIn(Strict):

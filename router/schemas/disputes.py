@@ -21,6 +21,7 @@ from router.schemas.common import (
     page_size,
     values,
 )
+from router.schemas.strict_fields import Day, Flag, Name, Text
 from router.workflows.dispute import DISPUTE
 from router.workflows.handoff import HandoffRole
 from router.workflows.sla import clock_stopped, sla_of
@@ -136,7 +137,7 @@ class DisputeOut(Out):
     amount = Money(allow_none=True)
     people_involved = fields.Integer()
     division = fields.String()
-    occurred_on = fields.Date(allow_none=True)
+    occurred_on = Day(allow_none=True)
     risk_flags = fields.List(fields.String())
     features = fields.List(fields.String())
     wish = fields.String()
@@ -170,8 +171,8 @@ class DisputeQuery(Strict):
     tier = fields.String(validate=validate.OneOf(values(Tier)))
     overdue = fields.Boolean(metadata={"description": "true: an open handoff is past its acknowledgement or "
                                                        "handling deadline; false: none is"})
-    from_ = fields.Date(data_key="from")
-    to = fields.Date()
+    from_ = Day(data_key="from")
+    to = Day()
     page = page_number()
     per_page = page_size(20)
 
@@ -183,35 +184,35 @@ class DuplicateDecisionIn(Strict):
         "description": "merge (并单) | distinct (确认非重复: it routes) | split (拆单: undo a merge, then route)"})
     into = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=36), metadata={
         "description": "merge: the open dispute's id (default: the likely earlier registration)"})
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    reason = Text(2000, required=True)
 
 
 class FollowUpIn(Strict):
     """回访, recorded by follow-up staff, a clerk or a supervisor (docs/api.md §5)."""
 
     satisfaction = fields.String(required=True, validate=validate.OneOf(values(Satisfaction)))
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000), metadata={
+    reason = Text(2000, required=True, metadata={
         "description": "how the visit went (电话回访, 上门回访 ...)"})
-    relapse = fields.Boolean(load_default=False, metadata={"description": "the dispute flared up again (复发)"})
+    relapse = Flag(load_default=False, metadata={"description": "the dispute flared up again (复发)"})
     note = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
 
 
 class CompletionIn(Strict):
     """补正: what the window completed for a dispute its lead returned as incomplete (材料不全)."""
 
-    note = fields.String(required=True, validate=validate.Length(min=1, max=2000), metadata={
+    note = Text(2000, required=True, metadata={
         "description": "what was completed; appended to the summary, so the body reads it in the referral"})
 
 
 class PaperHandoverIn(Strict):
     """A clerk handed a paper agency its 委托函 (docs/agency-guide.md §1)."""
 
-    received_by = fields.String(required=True, validate=validate.Length(min=1, max=64),
+    received_by = Name(64, required=True,
                                 metadata={"description": "who at the agency took the letter"})
     received_at = fields.AwareDateTime(allow_none=True, load_default=None,
                                        metadata={"description": "when (default: now); not in the future, "
                                                                 "not before the offer"})
-    acknowledged = fields.Boolean(load_default=False, metadata={
+    acknowledged = Flag(load_default=False, metadata={
         "description": "the receiver also signed for it (签收, recorded on the agency's behalf); alone on a "
                        "handoff already handed over"})
 
@@ -220,14 +221,14 @@ class ActionIn(Strict):
     action = fields.String(required=True, validate=validate.OneOf(values(SupervisorAction)),
                            metadata={"description": "see docs/api.md §5"})
     agency = fields.String(allow_none=True, load_default=None)
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    reason = Text(2000, required=True)
     handoff = fields.String(allow_none=True, load_default=None, metadata={"description": "urge: which handoff "
                                                                                          "(default: the open lead)"})
     satisfaction = fields.String(allow_none=True, load_default=None,
                                  validate=validate.OneOf(values(Satisfaction)))
-    relapse = fields.Boolean(load_default=False)
+    relapse = Flag(load_default=False)
     note = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
-    fulfilled_on = fields.Date(allow_none=True, load_default=None)
+    fulfilled_on = Day(allow_none=True, load_default=None)
     period = fields.String(allow_none=True, load_default=None, validate=PERIOD, metadata={
         "description": "extend: how long (e.g. 15c); default: what is left of the body type's cap"})
     link = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=36), metadata={

@@ -14,17 +14,18 @@ from router.domain.model import Feature, Party, PartyKind, PartyRole, RiskFlag, 
 from router.domain.sharing import SharingBasis
 from router.schemas.common import DIVISION, Instant, Money, Out, Strict, values
 from router.schemas.disputes import RoutingOut
+from router.schemas.strict_fields import Day, Flag, Name
 
 
 class PartyIn(Strict):
     role = fields.String(required=True, validate=validate.OneOf(values(PartyRole)))
     kind = fields.String(load_default="person", validate=validate.OneOf(values(PartyKind)))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    name = Name(128, required=True)
     id_number = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=32))
     phone = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=32))
     credit_code = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=32))
     division = fields.String(allow_none=True, load_default=None, validate=DIVISION)
-    consent = fields.Boolean(load_default=True, metadata={
+    consent = Flag(load_default=True, metadata={
         "description": "the party agreed that the bodies handling the case get its ID number and phone"})
     sharing_basis = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(values(SharingBasis)),
                                   metadata={"description": "without consent: police_report (110 警情), "
@@ -42,8 +43,8 @@ class DispositionIn(Strict):
         "description": "where the 告知书 sends the party; default: the reason code's own text"})
     terms = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=4000))
     amount = Money(allow_none=True, load_default=None)
-    fulfil_by = fields.Date(allow_none=True, load_default=None)
-    fulfilled = fields.Boolean(load_default=False, metadata={"description": "performed at the window already"})
+    fulfil_by = Day(allow_none=True, load_default=None)
+    fulfilled = Flag(load_default=False, metadata={"description": "performed at the window already"})
 
 
 class DisputeIn(Strict):
@@ -54,7 +55,7 @@ class DisputeIn(Strict):
     amount = Money(allow_none=True, load_default=None)
     people_involved = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1, max=100000))
     division = fields.String(required=True, validate=DIVISION)
-    occurred_on = fields.Date(allow_none=True, load_default=None)
+    occurred_on = Day(allow_none=True, load_default=None)
     risk_flags = fields.List(fields.String(validate=validate.OneOf(values(RiskFlag))), load_default=list)
     features = fields.List(fields.String(validate=validate.OneOf(values(Feature))), load_default=list,
                            metadata={"description": "extension: title_dispute, fight_injury (docs/domain.md §4)"})

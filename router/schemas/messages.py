@@ -29,6 +29,9 @@ _ZH_FIXED = {
     "Must not contain a NUL character.": "不能包含空字符（NUL）。",
     "Not valid Unicode text (a lone surrogate).": "不是有效的 Unicode 文本（含孤立的代理项）。",
     "Nested deeper than 32 levels.": "JSON 嵌套过深（最多 32 层）。",
+    "Must not be blank.": "不能为空白。",
+    "Must be one line of visible text.": "须为一行可见文字，不能含换行、控制或不可见的格式字符。",
+    "Must not contain direction override characters.": "不能包含文字方向控制字符。",
 }
 _ZH_PATTERNS = [  # most specific first: fullmatch with greedy groups
     (re.compile(r"A report covers at most (\d+) days\."), r"一次统计的期间不能超过 \1 天。"),

@@ -10,6 +10,7 @@ from marshmallow import Schema, fields, validate
 
 from router.schemas.common import Strict
 from router.schemas.intake import DisputeIn
+from router.schemas.strict_fields import Day, Flag
 
 
 class ReferralIn(DisputeIn):
@@ -36,13 +37,13 @@ class CourtDetailsIn(Strict):
 class PoliceDetailsIn(Strict):
     incident_no = fields.String(required=True, validate=validate.Length(min=1, max=64),
                                 metadata={"description": "警情编号"})
-    violence = fields.Boolean(load_default=False, metadata={"description": "the incident involved violence"})
+    violence = Flag(load_default=False, metadata={"description": "the incident involved violence"})
 
 
 class PetitionDetailsIn(Strict):
     petition_no = fields.String(required=True, validate=validate.Length(min=1, max=64),
                                 metadata={"description": "信访件编号"})
-    notify_by = fields.Date(allow_none=True, load_default=None, metadata={"description": "受理告知 deadline"})
+    notify_by = Day(allow_none=True, load_default=None, metadata={"description": "受理告知 deadline"})
 
 
 class NoDetailsIn(Strict):

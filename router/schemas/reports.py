@@ -9,14 +9,15 @@ from marshmallow import fields, validate, validates_schema
 from router.domain.kpis import FIRST_DAY, GROUPS, LAST_DAY
 from router.domain.model import Source, Tier
 from router.schemas.common import DIVISION, Instant, Out, Strict, page_number, page_size, values
+from router.schemas.strict_fields import Day
 
 FORMATS = ("json", "csv", "xlsx")
 MAX_DAYS = 3 * 366 + 1  # three years: the longest period a report covers in one request
 
 
 class ReportQuery(Strict):
-    from_ = fields.Date(data_key="from", required=True, validate=validate.Range(FIRST_DAY, LAST_DAY))
-    to = fields.Date(required=True, validate=validate.Range(FIRST_DAY, LAST_DAY))
+    from_ = Day(data_key="from", required=True, validate=validate.Range(FIRST_DAY, LAST_DAY))
+    to = Day(required=True, validate=validate.Range(FIRST_DAY, LAST_DAY))
     division = fields.String(validate=DIVISION)
     category = fields.String(validate=validate.Length(max=48))
     tier = fields.String(validate=validate.OneOf(values(Tier)))
@@ -65,8 +66,8 @@ class FiltersOut(Out):
 class PeriodOut(Out):
     """What every report answer starts with: its period and filters."""
 
-    from_ = fields.Date(data_key="from", attribute="from")
-    to = fields.Date()
+    from_ = Day(data_key="from", attribute="from")
+    to = Day()
     filters = fields.Nested(FiltersOut)
 
 
@@ -171,8 +172,8 @@ class DivisionRowOut(Out):
 
 
 class DivisionsOut(PeriodOut):
-    previous_from = fields.Date()
-    previous_to = fields.Date()
+    previous_from = Day()
+    previous_to = Day()
     level = fields.String()
     divisions = fields.List(fields.Nested(DivisionRowOut))
     total = fields.Nested(DivisionRowOut)

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, select
 
-from router.domain.errors import ValidationError
+from router.domain.errors import NotFound, ValidationError
 from router.domain.kpis import KPI_BY_CODE, KPIS
 from router.domain.model import SOURCE_ZH, TIER_NAMES_ZH, Tier
 from router.services.context import ServiceContext
@@ -115,7 +115,7 @@ def group_names(ctx: ServiceContext, group_by: str) -> dict[Any, str]:
 def behind(ctx: ServiceContext, f: Filter, code: str, part: str, page: int, per_page: int) -> dict[str, Any]:
     """The disputes counted in a KPI's numerator (or denominator), newest first, a page at a time."""
     if code not in PARTS:
-        raise ValidationError(f"未知的指标：{code}", f"unknown KPI {code!r}", field="kpi")
+        raise NotFound(f"未知的指标：{code}", f"unknown KPI {code!r}", field="kpi")  # a path names it: 404
     num, den = PARTS[code]
     name = num if part == "numerator" else den
     if name is None:

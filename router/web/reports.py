@@ -12,7 +12,7 @@ from urllib.parse import quote
 from flask import Response, request, url_for
 from marshmallow import ValidationError as SchemaError
 
-from router.domain.errors import ValidationError
+from router.domain.errors import NotFound, ValidationError
 from router.domain.kpis import GROUPS
 from router.domain.model import SOURCE_ZH, TIER_NAMES_ZH, Source, Tier
 from router.schemas.messages import flatten
@@ -61,7 +61,7 @@ def load(schema: Any, args: dict[str, str]) -> dict[str, Any]:
         raise BadQuery(flatten(e.messages, zh=True)) from e
 
 
-def _refused(e: BadQuery | ValidationError, args: dict[str, str], title: str = "报表") -> Response:
+def _refused(e: BadQuery | ValidationError | NotFound, args: dict[str, str], title: str = "报表") -> Response:
     """The dashboard again with each message beside its filter, and nothing counted."""
     fields = e.fields if isinstance(e, BadQuery) else {e.field or "_": [e.message_zh]}
     return page("reports/dashboard.html", 422, title=title, errors=fields, args=args, nav="reports",
@@ -134,7 +134,7 @@ def behind_page() -> Response:
     code = request.args.get("kpi", "")
     try:
         page_ = svc().kpi_behind(code, load(BehindQuery, args))
-    except (BadQuery, ValidationError) as e:
+    except (BadQuery, ValidationError, NotFound) as e:  # an unknown ?kpi= is a bad filter here
         return _refused(e, args)
     kpi = next((k for k in svc().kpi_report(load(KpiQuery, here()))["kpis"] if k["code"] == code), None)
     return page("reports/behind.html", title="指标明细", behind=page_, kpi=kpi, args=args, code=code,

@@ -125,6 +125,6 @@ def test_the_divisions_report_keeps_twelve_digit_codes_as_text_in_xlsx(live, svc
 def test_the_disputes_behind_a_figure_over_http(live, scenarios):
     r = live.get("/api/v1/reports/kpis/overdue_rate/disputes", params=NOV)
     assert r.status_code == 200 and [i["id"] for i in r.json()["items"]] == [scenarios["S9"]["id"]]
-    assert live.get("/api/v1/reports/kpis/nope/disputes", params=NOV).status_code == 422
+    assert live.get("/api/v1/reports/kpis/nope/disputes", params=NOV).status_code == 404
     assert live.get("/api/v1/reports/kpis/received/disputes",
                     params={**NOV, "part": "denominator"}).status_code == 422
