@@ -10,12 +10,14 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from router import metrics as counts
 from router.api.auth import services
 from router.api.blueprint import Blueprint
+from router.schemas.health import HealthOut, ReadyOut
 
 blp = Blueprint("health", __name__, description="健康检查")
 
 
 @blp.get("/healthz")
 @blp.doc(security=[])
+@blp.answers(200, HealthOut)
 def healthz() -> Any:
     """The process is up."""
     return {"status": "ok"}
@@ -30,6 +32,8 @@ def metrics() -> Any:
 
 @blp.get("/readyz")
 @blp.doc(security=[])
+@blp.answers(200, ReadyOut)
+@blp.alt_response(503, schema=ReadyOut, description="a dependency is down: which one says false")
 def readyz() -> Any:
     """The database and the broker are reachable (the embedded in-process broker always is)."""
     parts = services().readiness()

@@ -70,3 +70,14 @@ def test_every_route_with_a_path_parameter_documents_its_404():
     missing = [(m, p) for p, ops in doc["paths"].items() if "{" in p
                for m, op in ops.items() if isinstance(op, dict) and "404" not in op.get("responses", {})]
     assert missing == []
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_the_probes_answer_what_the_contract_documents(client, path):
+    import jsonschema
+
+    doc = json.loads(Path(ROOT, "contracts", "openapi.json").read_text(encoding="utf-8"))
+    r = client.get(path)
+    documented = doc["paths"][path]["get"]["responses"][str(r.status_code)]
+    ref = documented["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    jsonschema.validate(r.json, {**doc["components"]["schemas"][ref], "components": doc["components"]})
