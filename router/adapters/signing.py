@@ -29,6 +29,15 @@ def secret_key(secret: str) -> bytes:
     return key
 
 
+def signed_payload(method: str, target: str, body: bytes) -> bytes:
+    """What a call is signed over: its raw body; for a call without one, `METHOD target` (the path
+    and, when there is one, `?` and the query string, as sent). An empty body's signature would
+    otherwise fit every GET of the agency: another handoff's parties, another page of its feed
+    (docs/agency-guide.md §2). A body names what it acts on (an event names its handoff), which
+    the endpoint checks against the path."""
+    return body if body else f"{method.upper()} {target}".encode()
+
+
 def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     mac = hmac.new(secret_key(secret), f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
     return "v1," + base64.b64encode(mac).decode()

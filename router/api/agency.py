@@ -9,10 +9,12 @@ from collections.abc import Callable
 from dataclasses import replace
 from functools import wraps
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from flask import g, request
 from marshmallow import ValidationError as SchemaError
 
+from router.adapters import signing
 from router.api.auth import services
 from router.api.blueprint import Blueprint
 from router.api.errors import error_response, unknown_query, wants_chinese
@@ -39,6 +41,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 blp = Blueprint("agency", __name__, url_prefix="/api/v1", description="协作单位：拉取、签收、退回、报告结果；12345工单")
 
 SIGNED = [{"agency": []}]
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"  # what a path keeps unescaped (RFC 3986 pchar)
+_MISMATCH = ("与请求路径中的移交不一致", "does not match the handoff in the path")
 
 
 def require_agency(view: F) -> F:
@@ -47,10 +51,12 @@ def require_agency(view: F) -> F:
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         h = request.headers
+        target = quote(request.path, safe=_PATH_SAFE) + (f"?{request.query_string.decode('latin-1')}"
+                                                        if request.query_string else "")
         agency = services().authenticate_agency(SignedRequest(
             key_id=h.get("X-Router-Key", ""), webhook_id=h.get("webhook-id", ""),
             timestamp=h.get("webhook-timestamp", ""), signature=h.get("webhook-signature", ""),
-            body=request.get_data(cache=True)))
+            body=signing.signed_payload(request.method, target, request.get_data(cache=True))))
         if agency is None:
             return error_response(401)
         g.agency = agency
@@ -104,6 +110,8 @@ def report(data: dict[str, Any], handoff_id: str) -> Any:
     Idempotent by `event_id`: the same id again returns the first answer; with another body, 409.
     An outcome or progress report before 签收 implies it, recorded as implied.
     """
+    if data.pop("handoff_id") != handoff_id:  # a body signed for one handoff, sent to another's path
+        return error_response(422, fields={"handoff_id": [_MISMATCH[0] if wants_chinese() else _MISMATCH[1]]})
     body = request.get_json()
     data = {**data, "event_id": body["event_id"]}
     return services().agency_event(g.agency.code, handoff_id, _plain(data))

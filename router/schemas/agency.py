@@ -55,6 +55,8 @@ class SuspensionIn(Strict):
 
 
 class AgencyEventIn(Strict):
+    handoff_id = fields.String(required=True, validate=validate.Length(min=1, max=64), metadata={
+        "description": "the handoff in the path: what binds the signed body to it (docs/agency-guide.md §2)"})
     event_id = fields.String(required=True, validate=validate.Length(min=1, max=128))
     type = fields.String(required=True, validate=validate.OneOf(values(ReportType)))
     occurred_at = fields.AwareDateTime(allow_none=True, load_default=None)

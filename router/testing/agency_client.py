@@ -31,7 +31,7 @@ class AgencyClient:
 
     def request(self, method: str, path: str, body: Any = None, **sign: Any) -> requests.Response:
         raw = b"" if body is None else json.dumps(body, ensure_ascii=False).encode()
-        headers = self.signed_headers(raw, **sign)
+        headers = self.signed_headers(signing.signed_payload(method, path, raw), **sign)
         if body is None:
             headers.pop("Content-Type")
         return self.http.request(method, self.base + path, data=raw or None, headers=headers, timeout=30)
@@ -47,7 +47,7 @@ class AgencyClient:
         return self.request("GET", f"/api/v1/agency/handoffs/{handoff_id}")
 
     def event(self, handoff_id: str, type_: str, *, event_id: str | None = None, **fields: Any) -> requests.Response:
-        body = {"event_id": event_id or str(uuid.uuid4()), "type": type_, **fields}
+        body = {"handoff_id": handoff_id, "event_id": event_id or str(uuid.uuid4()), "type": type_, **fields}
         return self.request("POST", f"/api/v1/agency/handoffs/{handoff_id}/events", body)
 
     def work_order(self, order: dict[str, Any]) -> requests.Response:
