@@ -5,9 +5,10 @@ the whole body (into memory, then a temporary file: a 500 MiB body was spooled t
 refusal), and a keep-alive gunicorn worker drains whatever the application left unread before the
 next request on the connection. So:
 
-- waitress is told the limit (`max_request_body_size`): it refuses a Content-Length over it from the
-  headers alone and stops reading a chunked body at it. Its own refusals (this 413, a malformed
-  request, headers too large) answer in the API's error body, not waitress's plain text.
+- waitress is told the limit (`max_request_body_size`, with room for a chunked body's framing): it
+  refuses a Content-Length over it from the headers alone (without the "100 Continue" it would send
+  first) and stops reading a chunked body there. Its own refusals (413, a malformed request,
+  headers too large) answer in the API's error body, not waitress's plain text.
 - gunicorn has no body limit of its own: the application's 413 comes from the headers (Content-Length)
   or from its bounded read of a chunked body, and `pre_request` (loaded with
   `-c python:router.gunicorn_conf`) marks such requests to close their connection after the answer,
@@ -22,6 +23,8 @@ from typing import Any
 from waitress import create_server
 from waitress.channel import HTTPChannel
 from waitress.task import ErrorTask
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 from router.api.errors import CODES
 
@@ -34,8 +37,9 @@ _SERVER_MESSAGES = {  # what waitress itself refuses, in the API's words
 
 
 def _prefers_english(accept_language: str) -> bool:
-    first = accept_language.split(",")[0].strip().lower()
-    return bool(first) and not first.startswith("zh") and first.startswith("en")
+    """As the application decides it (api/errors.py `wants_chinese`): zh unless English is preferred."""
+    best = parse_accept_header(accept_language, LanguageAccept).best_match(["zh", "zh-CN", "en"], default="zh")
+    return not best.lower().startswith("zh")
 
 
 class _JsonErrorTask(ErrorTask):
@@ -57,12 +61,22 @@ class _JsonErrorTask(ErrorTask):
 class _Channel(HTTPChannel):
     error_task_class = _JsonErrorTask
 
+    def send_continue(self) -> None:
+        """No "100 Continue" for a request refused from its headers: waitress would send it anyway,
+        and mark the request unfinished, so the client sent the body it was about to be refused for."""
+        if self.request is not None and self.request.error is not None:
+            self.request.expect_continue = False
+            return
+        super().send_continue()
+
 
 def waitress_server(app: Any, *, host: str, port: int, threads: int, max_body: int) -> Any:
-    """A waitress server that reads no body over `max_body` bytes."""
-    # waitress refuses from `max_request_body_size` up; a body of exactly `max_body` is allowed.
+    """A waitress server that reads no body much over `max_body` bytes."""
+    # waitress counts a chunked body's framing too (a body in 256-byte chunks is some 3 % longer on
+    # the wire), so it stops a little later, at twice the limit; the application judges the exact
+    # size of what waitress took (a Content-Length, or the de-chunked length it sets).
     server = create_server(app, host=host, port=port, threads=threads, ident="dispute-router",
-                           max_request_body_size=max_body + 1)
+                           max_request_body_size=2 * max_body + 65536)
     server.channel_class = _Channel
     return server
 
@@ -73,5 +87,9 @@ def gunicorn_pre_request(worker: Any, req: Any) -> None:
     limit = worker.wsgi.config.get("MAX_CONTENT_LENGTH")
     declared = next((v for h, v in req.headers if h == "CONTENT-LENGTH"), None)
     chunked = any(h == "TRANSFER-ENCODING" and "chunked" in v.lower() for h, v in req.headers)
-    if chunked or (limit is not None and declared is not None and declared.isdigit() and int(declared) > limit):
+    over = limit is not None and declared is not None and declared.isascii() and declared.isdigit() \
+        and int(declared) > limit
+    if chunked or over:
         req.must_close = True
+    if over and hasattr(req, "_expected_100_continue"):  # gunicorn would invite the body first (wsgi.create)
+        req._expected_100_continue = False

@@ -18,6 +18,7 @@ from router.api.json_body import JsonProvider, refused
 from router.domain.errors import DomainError
 from router.schemas.common import Money
 from router.schemas.errors import ErrorOut
+from router.schemas.text import text_problems
 from router.services import Services
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,18 @@ def create_app(svc: Services) -> Flask:
     for bp in (disputes.blp, routing.blp, agency.blp, reference.blp, reports.blp, health.blp):
         api.register_blueprint(bp)
     app.extensions["router.api"] = api
+
+    @app.before_request
+    def check_text() -> Response | None:
+        """A NUL or a lone surrogate in a path or a query string is refused as in a body (router/schemas/
+        text.py): no such id (404), or the parameter named (422). The web pages check their own."""
+        if not request.path.startswith("/api/"):
+            return None
+        if request.view_args and text_problems(request.view_args):
+            return error_response(404)
+        if request.args and (problems := text_problems(dict(request.args.items(multi=True)))):
+            return from_webargs(422, {"query": problems})
+        return None
 
     @app.before_request
     def check_body() -> Response | None:

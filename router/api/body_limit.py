@@ -13,7 +13,7 @@ def over_the_limit(environ: dict[str, Any], limit: int) -> bool:
     ends) is read here, one byte past the limit at most, and kept for the request to read as usual."""
     declared = environ.get("CONTENT_LENGTH")
     if declared:
-        return declared.isdigit() and int(declared) > limit
+        return declared.isascii() and declared.isdigit() and int(declared) > limit
     if "wsgi.input_terminated" not in environ:
         return False
     raw = environ["wsgi.input"].read(limit + 1)

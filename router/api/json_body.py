@@ -17,11 +17,13 @@ from router.schemas.text import TOO_DEEP, text_problems
 
 class JsonProvider(DefaultJSONProvider):
     """Flask's JSON, with a body nested past Python's recursion limit a malformed body (400), not a
-    RecursionError (500)."""
+    RecursionError (500), and a body in anything but UTF-8 malformed too."""
 
     ensure_ascii = False
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        if isinstance(s, bytes):  # UTF-8 only (docs/api.md §1): json.loads would also take UTF-16/32 and a BOM
+            s = s.decode("utf-8")
         try:
             return super().loads(s, **kwargs)
         except RecursionError as e:

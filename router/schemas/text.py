@@ -17,27 +17,40 @@ SURROGATE = "Not valid Unicode text (a lone surrogate)."
 TOO_DEEP = f"Nested deeper than {MAX_DEPTH} levels."
 
 
+MAX_REPORTED = 20  # fields named in one answer: enough to correct a form, bounded for a hostile body
+
+
 def text_problems(value: Any) -> dict[str, list[str]]:
     """{dotted field path: [message]} for every string in `value` (keys included) that no store can
-    hold; `{"_body": [TOO_DEEP]}` for a body nested too deep. Empty when all is well."""
+    hold, at most MAX_REPORTED of them; `{"_body": [TOO_DEEP]}` for a body nested too deep. Empty
+    when all is well. Linear in the body: a path is a chain of links, spelled out only when named."""
     out: dict[str, list[str]] = {}
-    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
-    while stack:
-        v, path, depth = stack.pop()
+    stack: list[tuple[Any, tuple[Any, ...] | None, int]] = [(value, None, 0)]
+    while stack and len(out) < MAX_REPORTED:
+        v, link, depth = stack.pop()
         if depth > MAX_DEPTH:
             return {"_body": [TOO_DEEP]}
         if isinstance(v, str):
             if (problem := _bad(v)) is not None:
-                out.setdefault(path or "_body", []).append(problem)
+                out.setdefault(_spelt(link), []).append(problem)
         elif isinstance(v, dict):
             for k, x in v.items():
                 if (problem := _bad(str(k))) is not None:
-                    out.setdefault(path or "_body", []).append(problem)
+                    out.setdefault(_spelt(link), []).append(problem)
                     continue
-                stack.append((x, f"{path}.{k}" if path else str(k), depth + 1))
+                stack.append((x, (link, k), depth + 1))
         elif isinstance(v, list):
-            stack.extend((x, f"{path}.{i}" if path else str(i), depth + 1) for i, x in enumerate(v))
+            stack.extend((x, (link, i), depth + 1) for i, x in enumerate(v))
     return out
+
+
+def _spelt(link: tuple[Any, ...] | None) -> str:
+    """("parties", 0, "name") from its links ((None, "parties"), 0), "name"), or "_body" for the top."""
+    names: list[str] = []
+    while link is not None:
+        link, name = link
+        names.append(str(name))
+    return ".".join(reversed(names)) or "_body"
 
 
 def _bad(s: str) -> str | None:
