@@ -1,8 +1,9 @@
 """Review of d18b4c9 (the body limit, before reading) and 2399271 (input that answered 500).
 
-Probes that failed on 2399271 (fixed since; each docstring names the root cause) and a few passing guards worth keeping (marked
-"Guard"). The NUL probes count what reaches the database's statement parameters, so they fail on
-SQLite too; on PostgreSQL (ROUTER_TEST_DATABASE_URL) the same requests answer 500."""
+Probes that failed on 2399271 (fixed since; each docstring names the root cause) and a few passing
+guards worth keeping (marked "Guard"). The NUL probes count what reaches the database's statement
+parameters, so they failed on SQLite too; on PostgreSQL (ROUTER_TEST_DATABASE_URL) the same
+requests answered 500."""
 
 from __future__ import annotations
 
