@@ -11,13 +11,15 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from flask import g, request
+from flask import g, jsonify, make_response, request
 from marshmallow import ValidationError as SchemaError
+from werkzeug.exceptions import HTTPException
 
 from router.adapters import signing
 from router.api.auth import services
 from router.api.blueprint import Blueprint
-from router.api.errors import error_response, unknown_query, wants_chinese
+from router.api.errors import error_response, from_domain, unknown_query, wants_chinese
+from router.domain.errors import DomainError
 from router.domain.model import REFERRAL_SOURCE
 from router.schemas.agency import (
     AgencyEventIn,
@@ -35,6 +37,7 @@ from router.schemas.referral_in import ReferralIn, load_details
 from router.services.agency import agency_actor
 from router.services.agency_keys import SignedRequest
 from router.services.idempotency import request_hash
+from router.services.signed_calls import Replay
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -46,21 +49,36 @@ _MISMATCH = ("与请求路径中的移交不一致", "does not match the handoff
 
 
 def require_agency(view: F) -> F:
-    """401 unless the request is signed by an active key of an active agency, fresh and not replayed."""
+    """401 unless the request is signed by an active key of an active agency, fresh and not replayed;
+    a retry of a call already answered gets that answer (services/signed_calls.py)."""
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         h = request.headers
         target = quote(request.path, safe=_PATH_SAFE) + (f"?{request.query_string.decode('latin-1')}"
                                                         if request.query_string else "")
-        agency = services().authenticate_agency(SignedRequest(
-            key_id=h.get("X-Router-Key", ""), webhook_id=h.get("webhook-id", ""),
+        webhook_id = h.get("webhook-id", "")
+        outcome = services().authenticate_agency(SignedRequest(
+            key_id=h.get("X-Router-Key", ""), webhook_id=webhook_id,
             timestamp=h.get("webhook-timestamp", ""), signature=h.get("webhook-signature", ""),
             body=signing.signed_payload(request.method, target, request.get_data(cache=True))))
-        if agency is None:
+        if isinstance(outcome, Replay):
+            return jsonify(outcome.answer), outcome.status
+        if outcome is None:
             return error_response(401)
-        g.agency = agency
-        return unknown_query(view) or view(*args, **kwargs)
+        g.agency = outcome
+        try:
+            resp = make_response(unknown_query(view) or view(*args, **kwargs))
+        except DomainError as e:  # a refusal is an answer too: given again to a retry
+            resp = from_domain(e)
+        except Exception as e:
+            status = e.code if isinstance(e, HTTPException) and e.code else 500
+            services().settle_agency_call(outcome.code, webhook_id, status, None, remember=False)
+            raise
+        services().settle_agency_call(outcome.code, webhook_id, resp.status_code,
+                                      resp.get_json(silent=True) if resp.is_json else None,
+                                      remember=request.method != "GET")
+        return resp
 
     return wrapped  # type: ignore[return-value]
 

@@ -39,6 +39,7 @@ from router.services import (
     paper_notices,
     pdf,
     queues,
+    signed_calls,
     supervision,
     timeline,
     timers,
@@ -183,6 +184,11 @@ class Services:
     # ------------------------------------------------------------------ partner agencies
     def authenticate_agency(self, req: agency_keys.SignedRequest) -> Any:
         return agency_keys.authenticate_agency(self.ctx, req)
+
+    def settle_agency_call(self, agency_code: str, webhook_id: str, status: int, answer: Any, *,
+                           remember: bool) -> None:
+        """After a signed call: its answer kept for a retry, or its webhook-id freed (signed_calls)."""
+        signed_calls.settle(self.ctx, agency_code, webhook_id, status, answer, remember=remember)
 
     def agency_handoffs(self, agency_code: str, state: str | None, page: int, per_page: int) -> dict[str, Any]:
         return agency.list_handoffs(self.ctx, agency_code, state, page, per_page)

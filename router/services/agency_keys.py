@@ -6,6 +6,7 @@ working, so the agency can switch over without a gap; the key before that is ret
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 import uuid
@@ -19,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from router.adapters import signing
 from router.domain.errors import NotFound, StateConflict, ValidationError
 from router.domain.model import DELIVERY_MODES, BodyType, Tier
+from router.services import signed_calls
 from router.services.context import SYSTEM, ServiceContext
 from router.store.models import Agency, AgencyKey, SeenRequest
 from router.store.uow import UnitOfWork
@@ -140,8 +142,10 @@ class SignedRequest:
     body: bytes
 
 
-def authenticate_agency(ctx: ServiceContext, req: SignedRequest) -> Agency | None:
-    """The agency that signed `req`, or None. The caller answers 401 without saying why; the log says."""
+def authenticate_agency(ctx: ServiceContext, req: SignedRequest) -> Agency | signed_calls.Replay | None:
+    """The agency that signed `req`; the first answer when `req` is a retry of a call already
+    answered (services/signed_calls.py); or None. The caller answers 401 without saying why; the log
+    says."""
     now = ctx.now()
     reason = _check(ctx, req, now)
     if isinstance(reason, str):
@@ -151,7 +155,7 @@ def authenticate_agency(ctx: ServiceContext, req: SignedRequest) -> Agency | Non
     return reason
 
 
-def _check(ctx: ServiceContext, req: SignedRequest, now: datetime) -> Agency | str:
+def _check(ctx: ServiceContext, req: SignedRequest, now: datetime) -> Agency | signed_calls.Replay | str:
     if not (req.key_id and req.webhook_id and req.timestamp and req.signature) or len(req.webhook_id) > 128:
         return "missing_headers"
     with ctx.store.read() as s:
@@ -166,11 +170,13 @@ def _check(ctx: ServiceContext, req: SignedRequest, now: datetime) -> Agency | s
     if not signing.verify(secrets_, req.webhook_id, req.timestamp, req.body, req.signature,
                           now=int(now.timestamp()), tolerance=TOLERANCE_SECONDS):
         return "bad_signature_or_timestamp"
-    try:  # the replay check: a webhook-id is accepted once per agency within the window
+    digest = hashlib.sha256(req.body).hexdigest()
+    try:  # the replay check: a webhook-id is used once per agency within the window
         with ctx.store.unit_of_work() as uow:
-            uow.session.add(SeenRequest(agency_code=agency.code, webhook_id=req.webhook_id, seen_at=now))
+            uow.session.add(SeenRequest(agency_code=agency.code, webhook_id=req.webhook_id, seen_at=now,
+                                        payload_hash=digest))
     except IntegrityError:
-        return "replayed"
+        return signed_calls.replayed(ctx, agency.code, req.webhook_id, digest)
     return agency
 
 

@@ -367,7 +367,8 @@ class AgencyKey(Base):
 
 
 class SeenRequest(Base):
-    """A `webhook-id` an agency already used: a replay within the timestamp window is refused."""
+    """A `webhook-id` an agency already used within the timestamp window: the same call again (same
+    signed payload) gets the answer it got (a sender's retry); anything else with it is refused."""
 
     __tablename__ = "seen_requests"
     __table_args__ = (Index("ix_seen_requests_seen_at", "seen_at"),)
@@ -375,3 +376,6 @@ class SeenRequest(Base):
     agency_code: Mapped[str] = mapped_column(String(64), primary_key=True)
     webhook_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     seen_at: Mapped[datetime]
+    payload_hash: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[int | None]
+    answer: Mapped[Any | None] = mapped_column(JSON)
