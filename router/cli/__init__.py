@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from marshmallow import ValidationError as SchemaError
+from tqdm import tqdm
 
 from router import server
 from router.adapters.contracts import write_all
@@ -34,6 +35,39 @@ log = logging.getLogger("router.cli")
 
 def _services(check_schema: bool = True) -> Services:
     return build_services(load_settings(), check_schema=check_schema)
+
+
+def _copy_progress(desc: str, quiet: bool) -> Any:
+    bar = tqdm(desc=desc, unit="页", file=sys.stderr, disable=quiet)
+
+    def step(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    return bar, step
+
+
+def _checked(c: Any, what: str) -> int:
+    print(f"{what} {c.path}: {c.events} events checked; hash chains {'intact' if c.broken is None else 'BROKEN'}")
+    if c.broken is not None:
+        print(f"  first broken link: {c.broken}")
+    print("keys: ROUTER_PII_KEY and ROUTER_SECRET_KEY (or their files in ROUTER_VAR_DIR) are not in the "
+          "database; keep them, apart from the copy")
+    return 0 if c.broken is None else 1
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    bar, step = _copy_progress("backup", args.quiet)
+    with bar:
+        c = _services().backup(Path(args.file), step)
+    return _checked(c, "backup")
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    bar, step = _copy_progress("restore", args.quiet)
+    with bar:
+        c = _services(check_schema=False).restore(Path(args.file), force=args.force, progress=step)
+    return _checked(c, "restored from")
 
 
 def cmd_init_db(args: argparse.Namespace) -> int:
@@ -250,6 +284,15 @@ def build_parser() -> argparse.ArgumentParser:
     ct = sub.add_parser("contracts", help="write each body type's handoff JSON Schema with an example")
     ct.add_argument("--write", metavar="DIR", default="contracts")
     ct.set_defaults(func=cmd_contracts)
+    bk = sub.add_parser("backup", help="copy the embedded (SQLite) database while it serves; checks the copy's chains")
+    bk.add_argument("file", help="the copy to write (replaced only once complete)")
+    bk.add_argument("--quiet", action="store_true", help="no progress bar")
+    bk.set_defaults(func=cmd_backup)
+    rs = sub.add_parser("restore", help="put a backup in the database's place (stop the service first)")
+    rs.add_argument("file", help="a file written by `backup`")
+    rs.add_argument("--force", action="store_true", help="overwrite a database that holds data")
+    rs.add_argument("--quiet", action="store_true", help="no progress bar")
+    rs.set_defaults(func=cmd_restore)
     st = sub.add_parser("stub-agency", help="demo agencies on loopback: verify and accept every delivery")
     st.add_argument("--port", type=int, default=8900)
     st.add_argument("--acknowledge", action="store_true", help="answer each handoff with a signed 签收 callback")

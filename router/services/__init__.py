@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from router.adapters.base import SendResult
@@ -24,6 +25,7 @@ from router.services import (
     agency,
     agency_keys,
     agency_report,
+    backup,
     case_file,
     completion,
     delivery,
@@ -340,6 +342,15 @@ class Services:
 
     def verify_chain(self) -> dict[str, Any]:
         return admin.verify_chain(self.ctx)
+
+    def backup(self, target: Path, progress: Callable[[int, int], None] | None = None) -> backup.Checked:
+        """The embedded database copied while serving, its chains checked."""
+        return backup.backup(self.ctx, target, progress)
+
+    def restore(self, source: Path, *, force: bool = False,
+                progress: Callable[[int, int], None] | None = None) -> backup.Checked:
+        """A copy put in the database's place, migrated, its chains checked (the service stopped)."""
+        return backup.restore(self.ctx, source, force=force, progress=progress)
 
     def verify_dispute_chain(self, dispute_id: str) -> dict[str, Any]:
         return admin.verify_dispute_chain(self.ctx, dispute_id)
