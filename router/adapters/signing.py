@@ -29,13 +29,18 @@ def secret_key(secret: str) -> bytes:
     return key
 
 
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
 def signed_payload(method: str, target: str, body: bytes) -> bytes:
-    """What a call is signed over: its raw body; for a call without one, `METHOD target` (the path
-    and, when there is one, `?` and the query string, as sent). An empty body's signature would
-    otherwise fit every GET of the agency: another handoff's parties, another page of its feed
-    (docs/agency-guide.md §2). A body names what it acts on (an event names its handoff), which
-    the endpoint checks against the path."""
-    return body if body else f"{method.upper()} {target}".encode()
+    """What a call is signed over: a POST's (PUT's, PATCH's) raw body; any other call's `METHOD
+    target` (the path and, when there is one, `?` and the query string, as sent), whatever body it
+    carries. An empty body's signature would otherwise fit every GET of the agency (another
+    handoff's parties, another page of its feed), and a GET sent with a signed body as its payload
+    would fit any target (docs/agency-guide.md §2). A body names what it acts on (an event names its
+    handoff), which the endpoint checks against the path."""
+    method = method.upper()
+    return body if method in BODY_METHODS else f"{method} {target}".encode()
 
 
 def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:

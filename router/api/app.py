@@ -18,7 +18,7 @@ from router.api.json_body import JsonProvider, refused
 from router.domain.errors import DomainError
 from router.schemas.common import Money
 from router.schemas.errors import ErrorOut
-from router.schemas.text import text_problems
+from router.schemas.text import pair_problems, text_problems
 from router.services import Services
 
 log = logging.getLogger(__name__)
@@ -83,11 +83,11 @@ def create_app(svc: Services) -> Flask:
     def check_text() -> Response | None:
         """A NUL or a lone surrogate in a path or a query string is refused as in a body (router/schemas/
         text.py): no such id (404), or the parameter named (422). The web pages check their own."""
-        if not request.path.startswith("/api/"):
-            return None
+        if not request.path.startswith("/api/") or request.routing_exception is not None:
+            return None  # no such route or method: its 404 or 405 comes first
         if request.view_args and text_problems(request.view_args):
             return error_response(404)
-        if request.args and (problems := text_problems(dict(request.args.items(multi=True)))):
+        if request.args and (problems := pair_problems(request.args.items(multi=True))):
             return from_webargs(422, {"query": problems})
         return None
 

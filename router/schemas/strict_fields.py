@@ -15,8 +15,12 @@ from marshmallow import ValidationError, fields, validate
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Controls (newline, tab), format characters (zero-width space and joiners, direction overrides and
-# isolates, the BOM), line and paragraph separators: none belongs in a one-line name.
-_INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
+# isolates, the BOM), line and paragraph separators: none belongs in a one-line name. Unassigned and
+# private-use code points stay allowed: a newer CJK extension than this Python knows, or a centre's
+# own 造字 for a rare name character.
+_INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+# Letters and symbols that print as nothing (Hangul and halfwidth fillers, the blank braille cell).
+_FILLERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 # Direction overrides and isolates reorder what is shown (a "Trojan Source" summary): not in any text.
 _REORDERING = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
@@ -43,15 +47,21 @@ class Flag(fields.Boolean):
         raise self.make_error("invalid")
 
 
+def _visible(value: str) -> bool:
+    """Does anything in it print: a letter, digit, punctuation or symbol that is no filler? Marks,
+    spaces and format characters alone leave the line blank."""
+    return any(unicodedata.category(c)[0] in "LNPS" and c not in _FILLERS for c in value)
+
+
 def _one_line(value: str) -> None:
-    if not value.strip():
+    if not _visible(value):
         raise ValidationError(BLANK)
     if any(unicodedata.category(c) in _INVISIBLE for c in value):
         raise ValidationError(ONE_LINE)
 
 
 def _not_blank(value: str) -> None:
-    if not value.strip():
+    if not _visible(value):
         raise ValidationError(BLANK)
     if _REORDERING.search(value):
         raise ValidationError(REORDERED)

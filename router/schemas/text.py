@@ -63,3 +63,14 @@ def _bad(s: str) -> str | None:
     except UnicodeEncodeError:
         return SURROGATE
     return None
+
+
+def pair_problems(pairs: Any) -> dict[str, list[str]]:
+    """text_problems of a query string's or a form's (name, value) pairs, every value of a repeated
+    name included (a dict of them would keep one), each named by its name."""
+    out: dict[str, list[str]] = {}
+    for name, value in pairs:
+        for problem in (_bad(str(name)), _bad(str(value))):
+            if problem is not None and len(out) < MAX_REPORTED:
+                out.setdefault(str(name) if _bad(str(name)) is None else "_query", []).append(problem)
+    return out

@@ -8,7 +8,7 @@ from flask import Response, request
 from werkzeug.exceptions import HTTPException
 
 from router.domain.errors import NotFound
-from router.schemas.text import text_problems
+from router.schemas.text import pair_problems
 from router.web.blueprint import web
 from router.web.pages import page
 from router.web.session import csrf
@@ -25,10 +25,10 @@ _PLACES_ITS_OWN = frozenset({"web.window_post", "web.grid_post"})
 def protect() -> Response | None:
     if request.method == "POST":
         csrf.protect()
-    given = dict(request.args.items(multi=True)) | (request.view_args or {})
+    pairs = [*request.args.items(multi=True), *(request.view_args or {}).items()]
     if request.method == "POST" and request.endpoint not in _PLACES_ITS_OWN:
-        given |= {f"form.{k}": v for k, v in request.form.items(multi=True)}
-    if text_problems(given):
+        pairs += request.form.items(multi=True)
+    if pair_problems(pairs):
         return page("error.html", 422, title="请求有误",
                     message="输入中含有不允许的字符：不能包含空字符（NUL）或无效的 Unicode 字符，请删除后重试。")
     return None
