@@ -21,13 +21,13 @@ from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import event
 
 from router.limits import waitress_server
 from router.server import application
 from router.testing.agency_client import AgencyClient
 from tests.builders import ROOT, body, county, events_of, register
-from tests.e2e.web_client import PASSWORD, csrf_of, sign_in
+from tests.e2e.web_client import PASSWORD, csrf_of
+from tests.nul_probes import has_nul, signed_in
 from tests.serving import prepared, serve, wait_healthy
 
 ERROR_KEYS = {"code", "message", "fields"}
@@ -35,45 +35,6 @@ ERROR_KEYS = {"code", "message", "fields"}
 
 def _auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
-
-
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
-@pytest.fixture
-def nul_to_database(svc: Any) -> Iterator[list[str]]:
-    """The statements that went to the database with a NUL among their parameters (PostgreSQL's text
-    type refuses those: psycopg raises, the request answers 500)."""
-    seen: list[str] = []
-    engine = svc.ctx.store.engine
-
-    def spy(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
-        if _has_nul(parameters):
-            seen.append(statement.split("\n")[0][:120])
-
-    event.listen(engine, "before_cursor_execute", spy)
-    yield seen
-    event.remove(engine, "before_cursor_execute", spy)
-
-
-@pytest.fixture
-def web(svc: Any) -> Any:
-    return application(svc)
-
-
-def _signed_in(web: Any, svc: Any, role: str) -> Any:
-    name = f"{role}-r14a"
-    svc.add_user(name, role, PASSWORD)
-    c = web.test_client()
-    assert sign_in(c, name).status_code == 303
-    return c
 
 
 # ---------------------------------------------------------------- text_problems: quadratic memory
@@ -134,7 +95,7 @@ def test_a_nul_in_the_sign_in_name_never_reaches_the_database(web, svc, nul_to_d
 def test_a_nul_in_the_window_lookup_never_reaches_the_database(web, svc, nul_to_database):
     """FAILS: 查询 (POST /window/lookup) with a NUL in `q` sends it to the database; on PostgreSQL
     the page answers 500. Same root cause and fix as the sign-in probe."""
-    c = _signed_in(web, svc, "clerk")
+    c = signed_in(web, svc, "clerk", "r14a")
     token = csrf_of(c.get("/window").text)
     r = c.post("/window/lookup", data={"csrf_token": token, "q": "张三\x00"})
     assert r.status_code in (200, 422), r.status_code
@@ -153,12 +114,12 @@ def test_a_nul_in_a_web_action_reason_is_refused_as_the_api_refuses_it(web, svc,
     api = web.test_client().post(f"/api/v1/disputes/{d['id']}/actions", json={"action": "urge", "reason": "催办\x00"},
                                  headers=_auth(tokens["supervisor"]))
     assert api.status_code == 422, api.get_data(as_text=True)[:200]
-    c = _signed_in(web, svc, "supervisor")
+    c = signed_in(web, svc, "supervisor", "r14a")
     token = csrf_of(c.get(f"/disputes/{d['id']}").text)
     c.post(f"/disputes/{d['id']}/actions", data={"csrf_token": token, "action": "urge", "reason": "催办\x00",
                                                  "next": f"/disputes/{d['id']}"})
     urged = events_of(svc, d["id"], "handoff.urged", data_only=True)
-    assert not any(_has_nul(e) for e in urged), urged
+    assert not any(has_nul(e) for e in urged), urged
 
 
 # ---------------------------------------------------------------- JSON: what the parse accepts

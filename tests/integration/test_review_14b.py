@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 from standardwebhooks.webhooks import Webhook
 
-from router.server import application
 from tests.builders import body, county, events_of, lead_of, post_dispute, register
-from tests.e2e.web_client import PASSWORD, csrf_of, sign_in
+from tests.e2e.web_client import csrf_of
+from tests.nul_probes import has_nul, signed_in
 
 
 def _auth(token: str) -> dict[str, str]:
@@ -33,45 +31,6 @@ def _signed(a: Any, payload: str | bytes, *, msg_id: str | None = None) -> dict[
     text = payload.decode() if isinstance(payload, bytes) else payload
     return {"webhook-id": msg_id, "webhook-timestamp": str(int(at.timestamp())),
             "webhook-signature": Webhook(a.secret).sign(msg_id, at, text), "X-Router-Key": a.key_id}
-
-
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
-@pytest.fixture
-def nul_to_database(svc: Any) -> Iterator[list[str]]:
-    """The statements sent to the database with a NUL among their parameters (PostgreSQL refuses
-    those: psycopg raises, the request answers 500)."""
-    seen: list[str] = []
-
-    def spy(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
-        if _has_nul(parameters):
-            seen.append(statement.split("\n")[0][:120])
-
-    engine = svc.ctx.store.engine
-    event.listen(engine, "before_cursor_execute", spy)
-    yield seen
-    event.remove(engine, "before_cursor_execute", spy)
-
-
-@pytest.fixture
-def web(svc: Any) -> Any:
-    return application(svc)
-
-
-def _signed_in(web: Any, svc: Any, role: str) -> Any:
-    name = f"{role}-r14b"
-    svc.add_user(name, role, PASSWORD)
-    c = web.test_client()
-    assert sign_in(c, name).status_code == 303
-    return c
 
 
 # ---------------------------------------------------------------- signature binding (e95dac9)
@@ -119,7 +78,7 @@ def test_a_nul_in_the_first_of_a_repeated_query_parameter_slips_past_the_query_c
     every value (`request.args.lists()`, or the (key, value) pairs themselves)."""
     r = client.get("/api/v1/disputes?category=%00&category=NEIGHBOUR", headers=_auth(tokens["supervisor"]))
     assert r.status_code == 422
-    assert not _has_nul(r.get_json()), r.get_json()
+    assert not has_nul(r.get_json()), r.get_json()
 
 
 def test_a_nul_in_the_first_of_a_repeated_web_form_field_is_stored(web, svc):
@@ -130,12 +89,12 @@ def test_a_nul_in_the_first_of_a_repeated_web_form_field_is_stored(web, svc):
     request.args): a repeated field keeps its last value only, but the views read the first
     (acting._data's form.items(), request.form.get). Fix: check every value of every key."""
     d = register(svc)
-    c = _signed_in(web, svc, "supervisor")
+    c = signed_in(web, svc, "supervisor", "r14b")
     token = csrf_of(c.get(f"/disputes/{d['id']}").text)
     c.post(f"/disputes/{d['id']}/actions", data={"csrf_token": token, "action": "urge", "reason": ["催办\x00", "催办"],
                                                  "next": f"/disputes/{d['id']}"})
     urged = events_of(svc, d["id"], "handoff.urged", data_only=True)
-    assert not any(_has_nul(e) for e in urged), urged
+    assert not any(has_nul(e) for e in urged), urged
 
 
 def test_a_nul_in_the_query_of_an_unknown_api_route_turns_its_404_into_a_422(client, tokens):

@@ -1,0 +1,3 @@
+"""Fixtures of the integration tests beyond the suite's own (tests/conftest.py)."""
+
+from tests.nul_probes import nul_to_database, web  # noqa: F401 - fixtures, found by name
