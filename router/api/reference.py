@@ -41,5 +41,6 @@ def agencies(q: dict[str, Any]) -> Any:
 @require_roles("supervisor", "admin")
 @blp.answers(200, VerifyOut)
 def verify() -> Any:
-    """Check the hash chains of the event log; reports the first broken link."""
+    """Check the hash chains that moved since they were last verified, from their checkpoints; reports
+    the first broken link. Every chain from its first event: `dispute-router audit verify --full`."""
     return services().verify_chain()

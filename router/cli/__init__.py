@@ -38,7 +38,7 @@ def _services(check_schema: bool = True) -> Services:
 
 
 def _copy_progress(desc: str, quiet: bool) -> Any:
-    bar = tqdm(desc=desc, unit="页", file=sys.stderr, disable=quiet)
+    bar = tqdm(desc=desc, file=sys.stderr, disable=quiet)
 
     def step(done: int, total: int) -> None:
         bar.total = total
@@ -68,6 +68,18 @@ def cmd_restore(args: argparse.Namespace) -> int:
     with bar:
         c = _services(check_schema=False).restore(Path(args.file), force=args.force, progress=step)
     return _checked(c, "restored from")
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    bar, step = _copy_progress("chains", args.quiet)
+    with bar:
+        r = _services().verify_chain(full=args.full, progress=step)
+    print(f"{r['mode']}: {r['streams_checked']} chains, {r['events_checked']} events checked; "
+          f"{'OK' if r['ok'] else 'BROKEN'}")
+    if r["first_broken"]:
+        b = r["first_broken"]
+        print(f"  first broken link: {b['stream']} #{b['stream_seq']}: {b['problem']}")
+    return 0 if r["ok"] else 1
 
 
 def cmd_init_db(args: argparse.Namespace) -> int:
@@ -284,6 +296,12 @@ def build_parser() -> argparse.ArgumentParser:
     ct = sub.add_parser("contracts", help="write each body type's handoff JSON Schema with an example")
     ct.add_argument("--write", metavar="DIR", default="contracts")
     ct.set_defaults(func=cmd_contracts)
+    audit = sub.add_parser("audit", help="the event log's hash chains").add_subparsers(dest="audit_command",
+                                                                                      required=True)
+    av = audit.add_parser("verify", help="check the chains that moved since their checkpoint (--full: all of them)")
+    av.add_argument("--full", action="store_true", help="every chain from its first event, through its checkpoint")
+    av.add_argument("--quiet", action="store_true", help="no progress bar")
+    av.set_defaults(func=cmd_audit_verify)
     bk = sub.add_parser("backup", help="copy the embedded (SQLite) database while it serves; checks the copy's chains")
     bk.add_argument("file", help="the copy to write (replaced only once complete)")
     bk.add_argument("--quiet", action="store_true", help="no progress bar")

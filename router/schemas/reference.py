@@ -47,3 +47,6 @@ class VerifyOut(Out):
     ok = fields.Boolean()
     events_checked = fields.Integer()
     first_broken = fields.Dict(allow_none=True)
+    streams_checked = fields.Integer(metadata={"description": "the chains read this time"})
+    mode = fields.String(metadata={"description": "incremental (the chains that moved since their checkpoint) "
+                                                  "or full (every chain, from its first event)"})

@@ -7,6 +7,7 @@ answers are plain JSON-ready data dumped with the schemas of router/schemas.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -25,6 +26,7 @@ from router.services import (
     agency,
     agency_keys,
     agency_report,
+    audit,
     backup,
     case_file,
     completion,
@@ -57,6 +59,8 @@ from router.store.migrate import ensure_migrated
 from router.store.store import Store
 
 __all__ = ["Actor", "SYSTEM", "Services", "build_services"]
+
+log = logging.getLogger("router.services")
 
 
 class Services:
@@ -266,6 +270,9 @@ class Services:
         warnings, so a new signal reaches supervisors within a minute without anyone asking."""
         purged = agency_keys.purge_seen_requests(self.ctx)
         warnings.refresh(self.ctx)
+        broken = audit.verify_store(self.ctx)["first_broken"]  # the chains that moved this minute
+        if broken is not None:
+            log.error("audit chain broken", extra={"first_broken": broken})
         return purged
 
     # ------------------------------------------------------------------ reports (docs/reports.md)
@@ -340,8 +347,9 @@ class Services:
     def migrate(self) -> None:
         admin.migrate(self.ctx)
 
-    def verify_chain(self) -> dict[str, Any]:
-        return admin.verify_chain(self.ctx)
+    def verify_chain(self, *, full: bool = False, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+        """Every hash chain: those that moved since their checkpoint, or all of them (services/audit.py)."""
+        return audit.verify_store(self.ctx, full=full, progress=progress)
 
     def backup(self, target: Path, progress: Callable[[int, int], None] | None = None) -> backup.Checked:
         """The embedded database copied while serving, its chains checked."""

@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 
 from router.services.agency_keys import ensure_agency_keys
 from router.services.context import SYSTEM, ServiceContext
-from router.store.chain import verify_all, verify_stream
+from router.store.chain import verify_stream
 from router.store.migrate import upgrade
 from router.store.models import Agency, Delivery, Event
 
@@ -84,7 +84,3 @@ def verify_dispute_chain(ctx: ServiceContext, dispute_id: str) -> dict[str, Any]
     return {"ok": broken is None, "events_checked": checked, "first_broken": broken.as_dict() if broken else None}
 
 
-def verify_chain(ctx: ServiceContext) -> dict[str, Any]:
-    with ctx.store.read() as s:
-        checked, broken = verify_all(s)
-    return {"ok": broken is None, "events_checked": checked, "first_broken": broken.as_dict() if broken else None}

@@ -64,23 +64,37 @@ class BrokenLink:
 
 def verify_stream(session: Session, stream: str) -> BrokenLink | None:
     """The first broken link of one stream, or None when the chain is intact."""
-    prev, expected_seq = GENESIS, 1
-    last: Event | None = None
-    for e in session.scalars(select(Event).where(Event.stream == stream).order_by(Event.stream_seq)):
-        if e.stream_seq != expected_seq:
-            return BrokenLink(stream, expected_seq, None, "missing event (gap in sequence)")
-        if e.prev_hash != prev:
-            return BrokenLink(stream, e.stream_seq, e.id, "prev_hash does not match the previous event")
+    return verify_from(session, stream)[0]
+
+
+def verify_from(session: Session, stream: str, seq: int = 0, prev: str = GENESIS,
+                through: tuple[int, str] | None = None) -> tuple[BrokenLink | None, int, str, int]:
+    """Check `stream` after event `seq` (whose hash is `prev`) to its head: (the first broken link,
+    the last seq and hash reached, events checked). `through`: a (seq, hash) the chain must pass,
+    as last verified (services/audit.py)."""
+    last_seq, last_hash, checked = seq, prev, 0
+
+    def broken(at: int, event_id: str | None, problem: str) -> tuple[BrokenLink, int, str, int]:
+        return BrokenLink(stream, at, event_id, problem), last_seq, last_hash, checked
+
+    for e in session.scalars(select(Event).where(Event.stream == stream, Event.stream_seq > seq)
+                             .order_by(Event.stream_seq)):
+        if e.stream_seq != last_seq + 1:
+            return broken(last_seq + 1, None, "missing event (gap in sequence)")
+        if e.prev_hash != last_hash:
+            return broken(e.stream_seq, e.id, "prev_hash does not match the previous event")
         if event_hash(e) != e.hash:
-            return BrokenLink(stream, e.stream_seq, e.id, "content does not match its hash")
-        prev, expected_seq, last = e.hash, expected_seq + 1, e
+            return broken(e.stream_seq, e.id, "content does not match its hash")
+        if through is not None and e.stream_seq == through[0] and e.hash != through[1]:
+            return broken(e.stream_seq, e.id, "history rewritten since it was last verified")
+        last_seq, last_hash, checked = e.stream_seq, e.hash, checked + 1
+    if through is not None and last_seq < through[0]:
+        return broken(last_seq + 1, None, "events removed since it was last verified")
     if stream != SYSTEM_STREAM:
         d = session.get(Dispute, stream)
-        if d is not None and (d.event_count != (last.stream_seq if last else 0) or d.event_head != (
-                last.hash if last else None)):
-            return BrokenLink(stream, (last.stream_seq if last else 0) + 1, None,
-                              "chain head does not match the dispute (events removed from the end)")
-    return None
+        if d is not None and (d.event_count != last_seq or d.event_head != (last_hash if last_seq else None)):
+            return broken(last_seq + 1, None, "chain head does not match the dispute (events removed from the end)")
+    return None, last_seq, last_hash, checked
 
 
 def verify_all(session: Session) -> tuple[int, BrokenLink | None]:

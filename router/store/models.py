@@ -366,6 +366,20 @@ class AgencyKey(Base):
     retired_at: Mapped[datetime | None]
 
 
+class AuditCheckpoint(Base):
+    """A chain's head as last verified (services/audit.py): the next check starts from it. `mac` is
+    keyed by the service's secret, which is not in the database, so a rewrite of the chain before it
+    cannot be covered by rewriting the checkpoint too."""
+
+    __tablename__ = "audit_checkpoints"
+
+    stream: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int]
+    hash: Mapped[str] = mapped_column(String(64))
+    checked_at: Mapped[datetime]
+    mac: Mapped[str] = mapped_column(String(64))
+
+
 class SeenRequest(Base):
     """A `webhook-id` an agency already used within the timestamp window: the same call again (same
     signed payload) gets the answer it got (a sender's retry); anything else with it is refused."""

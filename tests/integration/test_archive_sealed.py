@@ -59,7 +59,7 @@ def test_a_warning_cleared_after_archiving_leaves_the_sealed_chain_alone(svc, cl
     assert (m["chain"]["event_count"], m["chain"]["event_head"]) == after[:2], \
         "the kept case file no longer ends at the dispute's chain head"
     assert _system_records(svc, d["id"], "warning.cleared")
-    assert svc.verify_chain()["ok"]
+    assert svc.verify_chain()["ok"], svc.verify_chain()
 
 
 def test_an_agency_pulling_a_handoff_of_an_archived_dispute_gets_no_parties_and_adds_nothing(svc, clock):
@@ -122,4 +122,4 @@ def test_a_recall_notice_delivered_after_archiving_is_recorded_on_the_system_cha
     svc.record_attempt(job, SendResult("delivered", 200, None, None, 0.01))
     assert _head(svc, d["id"]) == before, "the delivery worker appended an event to an archived dispute"
     assert _system_records(svc, d["id"], "notice.delivered")
-    assert svc.verify_chain()["ok"]
+    assert svc.verify_chain()["ok"], svc.verify_chain()

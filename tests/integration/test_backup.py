@@ -20,8 +20,8 @@ from tests.serving import prepared
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "router.cli", *args, "--quiet"] if args[0] in ("backup", "restore")
-                          else [sys.executable, "-m", "router.cli", *args],
+    quiet = ["--quiet"] if args[0] in ("backup", "restore") else []
+    return subprocess.run([sys.executable, "-m", "router.cli", *args, *quiet],
                           env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
 
 
@@ -96,3 +96,17 @@ def test_on_postgresql_it_says_what_to_use_instead(tmp_path):
     assert r.returncode == 2 and "pg_dump" in r.stderr, r.stdout + r.stderr
 
 
+
+
+def test_audit_verify_on_the_command_line(tmp_path):
+    env, _ = prepared(tmp_path / "live")
+    _register(env, 3)
+    r = _cli(env, "audit", "verify", "--quiet")
+    assert r.returncode == 0 and "incremental" in r.stdout and "OK" in r.stdout, r.stdout + r.stderr
+    db = Path(env["ROUTER_DATABASE_URL"].removeprefix("sqlite:///"))
+    with sqlite3.connect(db) as c:
+        c.execute("UPDATE events SET actor = 'user:nobody' WHERE stream_seq = 1 AND stream IN "
+                  "(SELECT id FROM disputes LIMIT 1)")
+    assert _cli(env, "audit", "verify", "--quiet").returncode == 0  # nothing moved: not read
+    r = _cli(env, "audit", "verify", "--full", "--quiet")
+    assert r.returncode == 1 and "first broken link" in r.stdout, r.stdout + r.stderr

@@ -64,7 +64,7 @@ def test_chain_verifies_then_detects_tampering(svc):
         data = dict(ev.data)
         data["to"] = "closed"
         conn.execute(update(Event).where(Event.id == ev.id).values(data=data))
-    result = svc.verify_chain()
+    result = svc.verify_chain(full=True)
     assert result["ok"] is False
     assert result["first_broken"]["stream"] == d["id"] and result["first_broken"]["stream_seq"] == 2
     assert "hash" in result["first_broken"]["problem"]
@@ -89,7 +89,7 @@ def test_chain_detects_removal_and_rewrites(svc, tamper):
             e = uow.session.scalar(select(Event).where(Event.dispute_id == d["id"], Event.stream_seq == 1))
             e.actor = "user:someone-else"
             e.hash = event_hash(e)
-    result = svc.verify_chain()
+    result = svc.verify_chain(full=True)
     assert result["ok"] is False, tamper
 
 
