@@ -18,15 +18,21 @@ next request on the connection. So:
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from waitress import create_server
 from waitress.channel import HTTPChannel
-from waitress.task import ErrorTask
+from waitress.parser import HTTPRequestParser
+from waitress.task import ErrorTask, ThreadedTaskDispatcher, WSGITask
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
 from router.api.errors import CODES
+from router.metrics import SHED
+
+PROBES = frozenset({"/healthz", "/readyz"})
+QUEUED_SINCE = "router.queued_since"  # the monotonic instant the request was read whole (waitress)
 
 _SERVER_MESSAGES = {  # what waitress itself refuses, in the API's words
     400: ("请求格式错误", "malformed request"),
@@ -58,8 +64,43 @@ class _JsonErrorTask(ErrorTask):
         self.write(body)
 
 
+class _Parser(HTTPRequestParser):
+    """A request that notes when it was read whole: the moment it starts to wait for a thread."""
+
+    read_at = 0.0
+
+    def received(self, data: bytes) -> int:
+        consumed = super().received(data)
+        if self.completed and not self.read_at:
+            self.read_at = time.monotonic()
+        return consumed
+
+
+class _Task(WSGITask):
+    def get_environment(self) -> dict[str, Any]:
+        environ = super().get_environment()
+        environ.setdefault(QUEUED_SINCE, getattr(self.request, "read_at", 0.0) or time.monotonic())
+        return environ
+
+
+class _Dispatcher(ThreadedTaskDispatcher):
+    """waitress's thread pool, with the probes first: a liveness or readiness check waits for the
+    next free thread, not behind every request queued before it."""
+
+    def add_task(self, task: Any) -> None:
+        waiting = getattr(task, "requests", None)
+        if waiting and waiting[0].path in PROBES:
+            with self.lock:
+                self.queue.appendleft(task)
+                self.queue_cv.notify()
+            return
+        super().add_task(task)
+
+
 class _Channel(HTTPChannel):
     error_task_class = _JsonErrorTask
+    parser_class = _Parser
+    task_class = _Task
 
     def send_continue(self) -> None:
         """No "100 Continue" for a request refused from its headers: waitress would send it anyway,
@@ -75,10 +116,48 @@ def waitress_server(app: Any, *, host: str, port: int, threads: int, max_body: i
     # waitress counts a chunked body's framing too (a body in 256-byte chunks is some 3 % longer on
     # the wire), so it stops a little later, at twice the limit; the application judges the exact
     # size of what waitress took (a Content-Length, or the de-chunked length it sets).
+    dispatcher = _Dispatcher()
+    dispatcher.set_thread_count(threads)
     server = create_server(app, host=host, port=port, threads=threads, ident="dispute-router",
-                           max_request_body_size=2 * max_body + 65536)
+                           max_request_body_size=2 * max_body + 65536,
+                           _dispatcher=dispatcher)  # waitress's own hook for a dispatcher of one's own
     server.channel_class = _Channel
     return server
+
+
+class Admission:
+    """WSGI middleware that sheds load instead of queueing it (docs/api.md §1): a request that waited
+    longer than `max_wait` seconds for a thread is answered 503 with Retry-After at once, doing no
+    work. Its client has likely given up by then: a registration made for it anyway is a duplicate
+    when it retries. The wait is known under waitress (router/limits.py stamps it) and, behind a
+    proxy that sets `X-Request-Start: t=<seconds>` (nginx: `t=${msec}`), under any server."""
+
+    def __init__(self, app: Any, max_wait: float, retry_after: int = 2) -> None:
+        self.app, self.max_wait, self.retry_after = app, max_wait, retry_after
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if self.max_wait > 0 and environ.get("PATH_INFO") not in PROBES and self._waited(environ) > self.max_wait:
+            SHED.inc()
+            body = json.dumps({"error": {"code": "unavailable", "message": "服务繁忙，请稍后重试"}},
+                              ensure_ascii=False).encode("utf-8")
+            start_response("503 Service Unavailable", [("Content-Type", "application/json"),
+                                                       ("Content-Length", str(len(body))),
+                                                       ("Retry-After", str(self.retry_after))])
+            return [body]
+        return self.app(environ, start_response)
+
+    @staticmethod
+    def _waited(environ: dict[str, Any]) -> float:
+        since = environ.get(QUEUED_SINCE)
+        if since:
+            return time.monotonic() - float(since)
+        start = environ.get("HTTP_X_REQUEST_START", "")
+        if start.startswith("t="):
+            try:
+                return time.time() - float(start[2:])
+            except ValueError:
+                return 0.0
+        return 0.0
 
 
 def gunicorn_pre_request(worker: Any, req: Any) -> None:

@@ -14,6 +14,7 @@ DELIVERY_LATENCY = Histogram("router_delivery_seconds", "Time an agency took to 
 DELIVERY_FINAL = Counter("router_delivery_final_total", "Deliveries that ended", ["body_type", "state"])
 CIRCUIT_DEFERRED = Counter("router_delivery_deferred_total", "Attempts deferred by an open circuit", ["agency"])
 DISPUTES_REGISTERED = Counter("router_disputes_registered_total", "Disputes registered", ["category", "source"])
+SHED = Counter("router_requests_shed_total", "Requests answered 503 unread: they waited too long for a thread")
 
 
 _ALL = (DELIVERY_ATTEMPTS, DELIVERY_LATENCY, DELIVERY_FINAL, CIRCUIT_DEFERRED, DISPUTES_REGISTERED)

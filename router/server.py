@@ -21,7 +21,7 @@ from flask import Flask
 from router import metrics
 from router.api.app import create_app
 from router.api.openapi import render
-from router.limits import waitress_server
+from router.limits import Admission, waitress_server
 from router.messaging.topology import is_amqp
 from router.messaging.worker import Background
 from router.services import Services
@@ -29,9 +29,10 @@ from router.web import register_web
 
 
 def application(svc: Services) -> Flask:
-    """The JSON API and the web pages on one app."""
+    """The JSON API and the web pages on one app, shedding what waited too long (router/limits.py)."""
     app = create_app(svc)
     register_web(app, svc)
+    app.wsgi_app = Admission(app.wsgi_app, svc.settings.max_queue_seconds)  # type: ignore[method-assign]
     return app
 
 

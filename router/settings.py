@@ -166,6 +166,7 @@ class Settings:
     secret_key: str
     pii_key: bytes
     max_body_bytes: int = 256 * 1024
+    max_queue_seconds: float = 5.0  # a request that waited longer for a thread is shed (503), 0: never
     allow_short_deadlines: bool = False
     public_url: str = "http://127.0.0.1:8000"
     delivery_limit: int = 10
@@ -251,6 +252,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_body = int(env.get("ROUTER_MAX_BODY_BYTES", 256 * 1024))
     except ValueError:
         raise ConfigError("environment", "ROUTER_MAX_BODY_BYTES", "must be an integer") from None
+    try:
+        max_queue = float(env.get("ROUTER_MAX_QUEUE_SECONDS", 5.0))
+    except ValueError:
+        raise ConfigError("environment", "ROUTER_MAX_QUEUE_SECONDS", "must be a number of seconds") from None
     return Settings(
         database_url=db,
         broker_url=env.get("ROUTER_BROKER_URL", DEFAULT_BROKER_URL),
@@ -259,6 +264,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         secret_key=_key(env, "ROUTER_SECRET_KEY", var_dir, 32),
         pii_key=pii_bytes,
         max_body_bytes=max_body,
+        max_queue_seconds=max_queue,
         allow_short_deadlines=env.get("ROUTER_ALLOW_SHORT_DEADLINES", "") in ("1", "true", "yes"),
         public_url=env.get("ROUTER_PUBLIC_URL", "http://127.0.0.1:8000"),
         broker_prefix=env.get("ROUTER_BROKER_PREFIX", "router"),
