@@ -47,3 +47,31 @@ def wait_healthy(port: int) -> None:
                 return
         except requests.RequestException:
             time.sleep(0.2)
+
+
+def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`dispute-router *args` in its own process (the commands with a progress bar made quiet)."""
+    quiet = ["--quiet"] if (args[0] in ("backup", "restore") or args[:2] == ("audit", "verify")) \
+        and "--quiet" not in args else []
+    return subprocess.run([sys.executable, "-m", "router.cli", *args, *quiet],
+                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def register_into(env: dict[str, str], n: int) -> None:
+    """`n` registrations into the service that `env` describes, from this process."""
+    from router.services import build_services
+    from router.settings import load_settings
+    from tests.builders import CLERK, body, command
+
+    svc = build_services(load_settings(env))
+    village = next(d.code for d in svc.ctx.config.divisions.by_code.values() if d.level == "village")
+    for _ in range(n):
+        svc.register_dispute(command(body(village)), CLERK)
+    svc.ctx.store.engine.dispose()
+
+
+def count_rows(db: Path, table: str) -> int:
+    import sqlite3
+
+    with sqlite3.connect(db) as c:
+        return int(c.execute(f"SELECT count(*) FROM {table}").fetchone()[0])

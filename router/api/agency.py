@@ -5,6 +5,7 @@ Every call is signed the Standard Webhooks way plus `X-Router-Key`; any failure 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import replace
 from functools import wraps
@@ -40,12 +41,14 @@ from router.services.idempotency import request_hash
 from router.services.signed_calls import Replay
 
 F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger(__name__)
 
 blp = Blueprint("agency", __name__, url_prefix="/api/v1", description="协作单位：拉取、签收、退回、报告结果；12345工单")
 
 SIGNED = [{"agency": []}]
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"  # what a path keeps unescaped (RFC 3986 pchar)
 _MISMATCH = ("与请求路径中的移交不一致", "does not match the handoff in the path")
+_IN_PROGRESS = ("同一请求正在处理，请稍后重试", "the same call is still being answered; retry shortly")
 
 
 def require_agency(view: F) -> F:
@@ -63,6 +66,10 @@ def require_agency(view: F) -> F:
             timestamp=h.get("webhook-timestamp", ""), signature=h.get("webhook-signature", ""),
             body=signing.signed_payload(request.method, target, request.get_data(cache=True))))
         if isinstance(outcome, Replay):
+            if outcome.answer is None:  # the same call, still being answered: try again shortly
+                resp = error_response(409, code="in_progress", message=_IN_PROGRESS[0 if wants_chinese() else 1])
+                resp.headers["Retry-After"] = "1"
+                return resp
             return jsonify(outcome.answer), outcome.status
         if outcome is None:
             return error_response(401)
@@ -72,15 +79,23 @@ def require_agency(view: F) -> F:
         except DomainError as e:  # a refusal is an answer too: given again to a retry
             resp = from_domain(e)
         except Exception as e:
-            status = e.code if isinstance(e, HTTPException) and e.code else 500
-            services().settle_agency_call(outcome.code, webhook_id, status, None, remember=False)
+            _settle(outcome.code, webhook_id, e.code if isinstance(e, HTTPException) and e.code else 500, None, False)
             raise
-        services().settle_agency_call(outcome.code, webhook_id, resp.status_code,
-                                      resp.get_json(silent=True) if resp.is_json else None,
-                                      remember=request.method != "GET")
+        _settle(outcome.code, webhook_id, resp.status_code, resp.get_json(silent=True) if resp.is_json else None,
+                request.method != "GET")
         return resp
 
     return wrapped  # type: ignore[return-value]
+
+
+def _settle(code: str, webhook_id: str, status: int, answer: Any, remember: bool) -> None:
+    """Keep the answer for a retry (or free the webhook-id). The call's own change is committed
+    already: a failure here must not turn it into an error for the agency; its retry then waits
+    (409 in progress) until the window passes, and its event_id keeps it from being applied twice."""
+    try:
+        services().settle_agency_call(code, webhook_id, status, answer, remember=remember)
+    except Exception:  # noqa: BLE001 - logged; the agency gets the answer its call earned
+        log.exception("could not keep the answer of a signed call", extra={"agency": code})
 
 
 @blp.get("/agency/handoffs")

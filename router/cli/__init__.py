@@ -73,12 +73,13 @@ def cmd_restore(args: argparse.Namespace) -> int:
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     bar, step = _copy_progress("chains", args.quiet)
     with bar:
-        r = _services().verify_chain(full=args.full, progress=step)
+        r = _services().verify_chain(full=args.full, rekey=args.rekey, progress=step)
     print(f"{r['mode']}: {r['streams_checked']} chains, {r['events_checked']} events checked; "
           f"{'OK' if r['ok'] else 'BROKEN'}")
-    if r["first_broken"]:
-        b = r["first_broken"]
-        print(f"  first broken link: {b['stream']} #{b['stream_seq']}: {b['problem']}")
+    for b in r["broken"]:
+        print(f"  broken link: {b['stream']} #{b['stream_seq']}: {b['problem']}")
+    if r["broken_count"] > len(r["broken"]):
+        print(f"  … and {r['broken_count'] - len(r['broken'])} more")
     return 0 if r["ok"] else 1
 
 
@@ -300,6 +301,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                                                       required=True)
     av = audit.add_parser("verify", help="check the chains that moved since their checkpoint (--full: all of them)")
     av.add_argument("--full", action="store_true", help="every chain from its first event, through its checkpoint")
+    av.add_argument("--rekey", action="store_true",
+                    help="with --full: re-sign checkpoints made with an older ROUTER_SECRET_KEY, after checking "
+                         "those chains from the start")
     av.add_argument("--quiet", action="store_true", help="no progress bar")
     av.set_defaults(func=cmd_audit_verify)
     bk = sub.add_parser("backup", help="copy the embedded (SQLite) database while it serves; checks the copy's chains")

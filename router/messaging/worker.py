@@ -187,6 +187,11 @@ class Scheduler:
                 self.svc.housekeeping()
             return self.svc.run_due_timers()
 
+        # The daily full check of the audit chains takes minutes on a big store: on a thread of its
+        # own, so no timer waits for it.
+        auditor = threading.Thread(target=loop, args=(self.stop, 3600.0, lambda: int(bool(self.svc.daily_audit())),
+                                                      "auditor"), name="auditor", daemon=True)
+        auditor.start()
         loop(self.stop, every, step, "scheduler")
 
 

@@ -50,3 +50,5 @@ class VerifyOut(Out):
     streams_checked = fields.Integer(metadata={"description": "the chains read this time"})
     mode = fields.String(metadata={"description": "incremental (the chains that moved since their checkpoint) "
                                                   "or full (every chain, from its first event)"})
+    broken = fields.List(fields.Dict(), metadata={"description": "every broken link found (at most 20)"})
+    broken_count = fields.Integer()

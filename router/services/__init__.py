@@ -63,9 +63,16 @@ __all__ = ["Actor", "SYSTEM", "Services", "build_services"]
 log = logging.getLogger("router.services")
 
 
+def _report_breaks(result: dict[str, Any]) -> None:
+    if not result["ok"]:
+        log.error("audit chain broken", extra={"broken_count": result["broken_count"],
+                                               "first_broken": result["first_broken"]})
+
+
 class Services:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
+        self._last_full_audit: datetime | None = None  # this process's last full check (daily_audit)
 
     @property
     def settings(self) -> Settings:
@@ -270,10 +277,18 @@ class Services:
         warnings, so a new signal reaches supervisors within a minute without anyone asking."""
         purged = agency_keys.purge_seen_requests(self.ctx)
         warnings.refresh(self.ctx)
-        broken = audit.verify_store(self.ctx)["first_broken"]  # the chains that moved this minute
-        if broken is not None:
-            log.error("audit chain broken", extra={"first_broken": broken})
+        _report_breaks(audit.verify_store(self.ctx))  # the chains that moved this minute
         return purged
+
+    def daily_audit(self) -> dict[str, Any] | None:
+        """The full check of every chain, once a day by the service clock (the scheduler's auditor
+        asks every hour, on its own thread: a full check of a city's store takes minutes)."""
+        ran = audit.daily(self.ctx, self._last_full_audit)
+        if ran is None:
+            return None
+        self._last_full_audit, result = ran
+        _report_breaks(result)
+        return result
 
     # ------------------------------------------------------------------ reports (docs/reports.md)
     def kpi_report(self, q: dict[str, Any]) -> dict[str, Any]:
@@ -347,9 +362,10 @@ class Services:
     def migrate(self) -> None:
         admin.migrate(self.ctx)
 
-    def verify_chain(self, *, full: bool = False, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    def verify_chain(self, *, full: bool = False, rekey: bool = False,
+                     progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
         """Every hash chain: those that moved since their checkpoint, or all of them (services/audit.py)."""
-        return audit.verify_store(self.ctx, full=full, progress=progress)
+        return audit.verify_store(self.ctx, full=full, rekey=rekey, progress=progress)
 
     def backup(self, target: Path, progress: Callable[[int, int], None] | None = None) -> backup.Checked:
         """The embedded database copied while serving, its chains checked."""

@@ -176,7 +176,9 @@ def _check(ctx: ServiceContext, req: SignedRequest, now: datetime) -> Agency | s
             uow.session.add(SeenRequest(agency_code=agency.code, webhook_id=req.webhook_id, seen_at=now,
                                         payload_hash=digest))
     except IntegrityError:
-        return signed_calls.replayed(ctx, agency.code, req.webhook_id, digest)
+        again = signed_calls.replayed(ctx, agency.code, req.webhook_id, digest)
+        if again is not None:
+            return again
     return agency
 
 

@@ -6,7 +6,10 @@ validation, or failed on our side, does not use its id up: corrected, it may com
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
+
+from sqlalchemy import update
 
 from router.services.context import ServiceContext
 from router.store.models import SeenRequest
@@ -14,24 +17,39 @@ from router.store.models import SeenRequest
 VALIDATION_FAILED = frozenset({400, 413, 415, 422})
 
 
+ANSWERED_ONCE = 0  # seen_requests.status of a call whose answer is not given again (a GET)
+STALE_SECONDS = 30  # an unanswered call older than this was lost on our side, not still running
+
+
 @dataclass(frozen=True)
 class Replay:
-    """The answer a call already got: given again as it was."""
+    """The answer a call already got: given again as it was (status 409 with no answer: the first
+    call is still being answered; the sender retries shortly)."""
 
     status: int
     answer: Any
 
 
-def replayed(ctx: ServiceContext, agency_code: str, webhook_id: str, payload_hash: str) -> Replay | str:
-    """What a used webhook-id now gets: the first answer to the very same signed payload, else a
-    refusal reason for the log."""
+def replayed(ctx: ServiceContext, agency_code: str, webhook_id: str, payload_hash: str) -> Replay | str | None:
+    """What a used webhook-id now gets: the first answer to the very same signed payload; 409 while
+    the first is still being answered; None (take it as new) when the first call's answer was never
+    kept (`settle` failed) and STALE_SECONDS have passed; else a refusal reason for the log."""
+    now = ctx.now()
     with ctx.store.read() as s:
         row = s.get(SeenRequest, (agency_code, webhook_id))
         if row is None or row.payload_hash != payload_hash:
             return "replayed"
-        if row.status is None:  # a GET (its data is not given twice), or still being answered
+        if row.status == ANSWERED_ONCE:  # a GET: its data is not given twice
             return "replayed"
-        return Replay(row.status, row.answer)
+        if row.status is not None:
+            return Replay(row.status, row.answer)
+    with ctx.store.unit_of_work() as uow:  # an answer never kept: one retry takes the call over
+        taken = uow.session.execute(
+            update(SeenRequest).where(SeenRequest.agency_code == agency_code, SeenRequest.webhook_id == webhook_id,
+                                      SeenRequest.status.is_(None),
+                                      SeenRequest.seen_at < now - timedelta(seconds=STALE_SECONDS))
+            .values(seen_at=now).execution_options(synchronize_session=False)).rowcount
+    return None if taken else Replay(409, None)
 
 
 def settle(ctx: ServiceContext, agency_code: str, webhook_id: str, status: int, answer: Any, *,
@@ -46,3 +64,5 @@ def settle(ctx: ServiceContext, agency_code: str, webhook_id: str, status: int, 
             uow.session.delete(row)
         elif remember:
             row.status, row.answer = status, answer
+        else:
+            row.status = ANSWERED_ONCE

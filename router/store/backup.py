@@ -9,34 +9,50 @@ its own tools (pg_dump, or base backups with WAL archiving), which this module d
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import Engine
 
-PAGES_PER_STEP = 1024  # about 4 MiB at SQLite's default page size: writers wait at most one step
-
 
 def copy_sqlite(source: Path, target: Path, progress: Callable[[int, int], None] | None = None) -> None:
-    """`source` copied to `target` (replaced when complete); `progress(copied pages, total pages)`."""
+    """`source` copied to `target` (replaced when complete); `progress(copied pages, total pages)`.
+    In one step: a backup done in several restarts whenever another connection writes between two
+    of them, so under steady writes a stepped copy of a big database never ends. Under WAL one step
+    holds a read transaction only; writers carry on. Raises sqlite3.DatabaseError for a source that
+    is not a database, leaving no partial file."""
     part = target.with_name(f".{target.name}.part")
     part.unlink(missing_ok=True)
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
     try:
-        dst = sqlite3.connect(part)
+        src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
         try:
-            src.backup(dst, pages=PAGES_PER_STEP,
-                       progress=(lambda _status, remaining, total: progress(total - remaining, total))
-                       if progress else None)
-            problems = dst.execute("PRAGMA integrity_check").fetchone()[0]
-            if problems != "ok":
-                raise RuntimeError(f"the copy fails SQLite's integrity check: {problems}")
+            dst = sqlite3.connect(part)
+            try:
+                src.backup(dst, pages=-1,
+                           progress=(lambda _status, remaining, total: progress(total - remaining, total))
+                           if progress else None)
+                problems = dst.execute("PRAGMA integrity_check").fetchone()[0]
+                if problems != "ok":
+                    raise sqlite3.DatabaseError(f"the copy fails SQLite's integrity check: {problems}")
+            finally:
+                dst.close()
         finally:
-            dst.close()
+            src.close()
+        part.replace(target)
     finally:
-        src.close()
-    part.replace(target)
+        part.unlink(missing_ok=True)
+
+
+def is_router_database(path: Path) -> bool:
+    """Does `path` hold this service's tables (a migrated database), read without changing it?"""
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as c:
+            names = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError:
+        return False
+    return {"alembic_version", "disputes", "events"} <= names
 
 
 def sqlite_path(engine: Engine) -> Path | None:

@@ -77,8 +77,14 @@ def verify_from(session: Session, stream: str, seq: int = 0, prev: str = GENESIS
     def broken(at: int, event_id: str | None, problem: str) -> tuple[BrokenLink, int, str, int]:
         return BrokenLink(stream, at, event_id, problem), last_seq, last_hash, checked
 
-    for e in session.scalars(select(Event).where(Event.stream == stream, Event.stream_seq > seq)
-                             .order_by(Event.stream_seq)):
+    # The dispute's head is read first and the walk stops there: events committed after that read
+    # (under READ COMMITTED a later statement sees them) are the next check's, not a mismatch.
+    d = session.get(Dispute, stream) if stream != SYSTEM_STREAM else None
+    head = (d.event_count, d.event_head) if d is not None else None
+    q = select(Event).where(Event.stream == stream, Event.stream_seq > seq)
+    if head is not None:
+        q = q.where(Event.stream_seq <= max(head[0], seq))
+    for e in session.scalars(q.order_by(Event.stream_seq)):
         if e.stream_seq != last_seq + 1:
             return broken(last_seq + 1, None, "missing event (gap in sequence)")
         if e.prev_hash != last_hash:
@@ -90,10 +96,8 @@ def verify_from(session: Session, stream: str, seq: int = 0, prev: str = GENESIS
         last_seq, last_hash, checked = e.stream_seq, e.hash, checked + 1
     if through is not None and last_seq < through[0]:
         return broken(last_seq + 1, None, "events removed since it was last verified")
-    if stream != SYSTEM_STREAM:
-        d = session.get(Dispute, stream)
-        if d is not None and (d.event_count != last_seq or d.event_head != (last_hash if last_seq else None)):
-            return broken(last_seq + 1, None, "chain head does not match the dispute (events removed from the end)")
+    if head is not None and (head[0] != last_seq or head[1] != (last_hash if last_seq else None)):
+        return broken(last_seq + 1, None, "chain head does not match the dispute (events removed from the end)")
     return None, last_seq, last_hash, checked
 
 

@@ -378,6 +378,7 @@ class AuditCheckpoint(Base):
     hash: Mapped[str] = mapped_column(String(64))
     checked_at: Mapped[datetime]
     mac: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(16))  # which ROUTER_SECRET_KEY made the MAC
 
 
 class SeenRequest(Base):

@@ -6,93 +6,69 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import pytest
 
-from router.services import build_services
-from router.settings import load_settings
-from tests.builders import CLERK, ROOT, body, command
-from tests.serving import prepared
-
-
-def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    quiet = ["--quiet"] if args[0] in ("backup", "restore") else []
-    return subprocess.run([sys.executable, "-m", "router.cli", *args, *quiet],
-                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
-
-
-def _register(env: dict[str, str], n: int) -> None:
-    svc = build_services(load_settings(env))
-    village = next(d.code for d in svc.ctx.config.divisions.by_code.values() if d.level == "village")
-    for _ in range(n):
-        svc.register_dispute(command(body(village)), CLERK)
-    svc.ctx.store.engine.dispose()
-
-
-def _count(db: Path, table: str) -> int:
-    with sqlite3.connect(db) as c:
-        return int(c.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+from tests.serving import cli, count_rows, prepared, register_into
 
 
 def test_a_backup_taken_while_registering_is_consistent_and_restores(tmp_path):
     env, _ = prepared(tmp_path / "live")
-    _register(env, 20)
-    busy = threading.Thread(target=_register, args=(env, 40))
+    register_into(env, 20)
+    busy = threading.Thread(target=register_into, args=(env, 40))
     busy.start()
     copy = tmp_path / "copy.db"
-    r = _cli(env, "backup", str(copy))
+    r = cli(env, "backup", str(copy))
     busy.join(120)
     assert r.returncode == 0 and "hash chains intact" in r.stdout, r.stdout + r.stderr
     assert "ROUTER_PII_KEY" in r.stdout  # the keys are said to be kept apart
-    assert 20 <= _count(copy, "disputes") <= 60
+    assert 20 <= count_rows(copy, "disputes") <= 60
     assert not list(tmp_path.glob(".copy.db.part"))
 
     fresh = {**env, "ROUTER_DATABASE_URL": f"sqlite:///{tmp_path / 'restored' / 'r.db'}"}
     (tmp_path / "restored").mkdir()
-    r = _cli(fresh, "restore", str(copy))
+    r = cli(fresh, "restore", str(copy))
     assert r.returncode == 0 and "hash chains intact" in r.stdout, r.stdout + r.stderr
-    assert _count(tmp_path / "restored" / "r.db", "disputes") == _count(copy, "disputes")
+    assert count_rows(tmp_path / "restored" / "r.db", "disputes") == count_rows(copy, "disputes")
     # the restored database serves: the same key reads its parties, and it takes new registrations
-    _register(fresh, 1)
+    register_into(fresh, 1)
 
 
 def test_a_tampered_copy_is_said_to_be_broken(tmp_path):
     env, _ = prepared(tmp_path / "live")
-    _register(env, 3)
+    register_into(env, 3)
     copy = tmp_path / "copy.db"
-    assert _cli(env, "backup", str(copy)).returncode == 0
+    assert cli(env, "backup", str(copy)).returncode == 0
     with sqlite3.connect(copy) as c:
         c.execute("UPDATE events SET actor = 'user:nobody' WHERE stream_seq = 1 AND stream IN "
                   "(SELECT id FROM disputes LIMIT 1)")
     fresh = {**env, "ROUTER_DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}"}
-    r = _cli(fresh, "restore", str(copy))
+    r = cli(fresh, "restore", str(copy))
     assert r.returncode == 1 and "BROKEN" in r.stdout and "first broken link" in r.stdout, r.stdout
 
 
 def test_restore_keeps_a_database_that_holds_data_unless_forced(tmp_path):
     env, _ = prepared(tmp_path / "live")
-    _register(env, 2)
+    register_into(env, 2)
     copy = tmp_path / "copy.db"
-    assert _cli(env, "backup", str(copy)).returncode == 0
-    _register(env, 3)
-    r = _cli(env, "restore", str(copy))
+    assert cli(env, "backup", str(copy)).returncode == 0
+    register_into(env, 3)
+    r = cli(env, "restore", str(copy))
     assert r.returncode == 2 and "--force" in r.stderr, r.stdout + r.stderr
     db = Path(env["ROUTER_DATABASE_URL"].removeprefix("sqlite:///"))
-    assert _count(db, "disputes") == 5
-    assert _cli(env, "restore", str(copy), "--force").returncode == 0
-    assert _count(db, "disputes") == 2
-    assert _cli(env, "backup", str(db)).returncode == 2  # never onto itself
+    assert count_rows(db, "disputes") == 5
+    assert cli(env, "restore", str(copy), "--force").returncode == 0
+    assert count_rows(db, "disputes") == 2
+    assert cli(env, "backup", str(db)).returncode == 2  # never onto itself
 
 
 @pytest.mark.skipif(not os.environ.get("ROUTER_TEST_DATABASE_URL"), reason="needs PostgreSQL")
 def test_on_postgresql_it_says_what_to_use_instead(tmp_path):
     env, _ = prepared(tmp_path)
     env = {**env, "ROUTER_DATABASE_URL": os.environ["ROUTER_TEST_DATABASE_URL"]}
-    r = _cli(env, "backup", str(tmp_path / "x.db"))
+    r = cli(env, "backup", str(tmp_path / "x.db"))
     assert r.returncode == 2 and "pg_dump" in r.stderr, r.stdout + r.stderr
 
 
@@ -100,13 +76,13 @@ def test_on_postgresql_it_says_what_to_use_instead(tmp_path):
 
 def test_audit_verify_on_the_command_line(tmp_path):
     env, _ = prepared(tmp_path / "live")
-    _register(env, 3)
-    r = _cli(env, "audit", "verify", "--quiet")
+    register_into(env, 3)
+    r = cli(env, "audit", "verify", "--quiet")
     assert r.returncode == 0 and "incremental" in r.stdout and "OK" in r.stdout, r.stdout + r.stderr
     db = Path(env["ROUTER_DATABASE_URL"].removeprefix("sqlite:///"))
     with sqlite3.connect(db) as c:
         c.execute("UPDATE events SET actor = 'user:nobody' WHERE stream_seq = 1 AND stream IN "
                   "(SELECT id FROM disputes LIMIT 1)")
-    assert _cli(env, "audit", "verify", "--quiet").returncode == 0  # nothing moved: not read
-    r = _cli(env, "audit", "verify", "--full", "--quiet")
-    assert r.returncode == 1 and "first broken link" in r.stdout, r.stdout + r.stderr
+    assert cli(env, "audit", "verify", "--quiet").returncode == 0  # nothing moved: not read
+    r = cli(env, "audit", "verify", "--full", "--quiet")
+    assert r.returncode == 1 and "broken link" in r.stdout, r.stdout + r.stderr

@@ -21,6 +21,7 @@ def upgrade() -> None:
                     sa.Column('hash', sa.String(length=64), nullable=False),
                     sa.Column('checked_at', sa.DateTime(timezone=True), nullable=False),
                     sa.Column('mac', sa.String(length=64), nullable=False),
+                    sa.Column('key_id', sa.String(length=16), nullable=False),
                     sa.PrimaryKeyConstraint('stream', name=op.f('pk_audit_checkpoints')))
 
 
