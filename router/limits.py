@@ -18,6 +18,7 @@ next request on the connection. So:
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import Any
 
@@ -118,6 +119,9 @@ def waitress_server(app: Any, *, host: str, port: int, threads: int, max_body: i
     # size of what waitress took (a Content-Length, or the de-chunked length it sets).
     dispatcher = _Dispatcher()
     dispatcher.set_thread_count(threads)
+    # waitress logs "Task queue depth is N" for every request queued: under load, a line per request.
+    # /metrics (router_requests_shed_total) and the shedding say what matters.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     server = create_server(app, host=host, port=port, threads=threads, ident="dispute-router",
                            max_request_body_size=2 * max_body + 65536,
                            _dispatcher=dispatcher)  # waitress's own hook for a dispatcher of one's own
