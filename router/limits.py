@@ -29,6 +29,7 @@ from waitress.task import ErrorTask, ThreadedTaskDispatcher, WSGITask
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
+from router.api.body_limit import declared_over
 from router.api.errors import CODES
 from router.metrics import SHED
 
@@ -170,8 +171,7 @@ def gunicorn_pre_request(worker: Any, req: Any) -> None:
     limit = worker.wsgi.config.get("MAX_CONTENT_LENGTH")
     declared = next((v for h, v in req.headers if h == "CONTENT-LENGTH"), None)
     chunked = any(h == "TRANSFER-ENCODING" and "chunked" in v.lower() for h, v in req.headers)
-    over = limit is not None and declared is not None and declared.isascii() and declared.isdigit() \
-        and int(declared) > limit
+    over = declared_over(declared, limit)
     if chunked or over:
         req.must_close = True
     if over and hasattr(req, "_expected_100_continue"):  # gunicorn would invite the body first (wsgi.create)
