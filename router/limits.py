@@ -42,6 +42,7 @@ _SERVER_MESSAGES = {  # what waitress itself refuses, in the API's words
     431: ("请求头过大", "request headers too large"),
     501: ("不支持的传输编码", "transfer encoding not implemented"),
 }
+_BUSY = ("服务繁忙，请稍后重试", "the service is busy; retry shortly")
 
 
 def _prefers_english(accept_language: str) -> bool:
@@ -50,15 +51,20 @@ def _prefers_english(accept_language: str) -> bool:
     return not best.lower().startswith("zh")
 
 
+def _error_body(status: int, messages: tuple[str, str], accept_language: str) -> bytes:
+    """The body every endpoint answers an error with, made without Flask (api/errors.py makes it there)."""
+    message = messages[1] if _prefers_english(accept_language) else messages[0]
+    return json.dumps({"error": {"code": CODES.get(status, "bad_request"), "message": message}},
+                      ensure_ascii=False).encode("utf-8")
+
+
 class _JsonErrorTask(ErrorTask):
     """waitress's refusal with the body every endpoint answers: {"error": {"code", "message"}}."""
 
     def execute(self) -> None:
         e = self.request.error
-        zh, en = _SERVER_MESSAGES.get(e.code, (e.reason, e.reason))
-        english = _prefers_english(self.request.headers.get("ACCEPT_LANGUAGE", ""))
-        body = json.dumps({"error": {"code": CODES.get(e.code, "bad_request"), "message": en if english else zh}},
-                          ensure_ascii=False).encode("utf-8")
+        body = _error_body(e.code, _SERVER_MESSAGES.get(e.code, (e.reason, e.reason)),
+                           self.request.headers.get("ACCEPT_LANGUAGE", ""))
         self.status = f"{e.code} {e.reason}"
         self.response_headers.append(("Content-Type", "application/json"))
         self.set_close_on_finish()
@@ -143,8 +149,7 @@ class Admission:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         if self.max_wait > 0 and environ.get("PATH_INFO") not in PROBES and self._waited(environ) > self.max_wait:
             SHED.inc()
-            body = json.dumps({"error": {"code": "unavailable", "message": "服务繁忙，请稍后重试"}},
-                              ensure_ascii=False).encode("utf-8")
+            body = _error_body(503, _BUSY, environ.get("HTTP_ACCEPT_LANGUAGE", ""))
             start_response("503 Service Unavailable", [("Content-Type", "application/json"),
                                                        ("Content-Length", str(len(body))),
                                                        ("Retry-After", str(self.retry_after))])
