@@ -52,15 +52,11 @@ def verify_store(ctx: ServiceContext, *, full: bool = False, rekey: bool = False
         breaks.append(BrokenLink(gone, 1, None, "a verified chain's dispute is gone"))
     events = 0
     for i, (stream, point) in enumerate(todo):
-        if point is not None and point.key_id != kid:
-            if not (full and rekey):
-                breaks.append(BrokenLink(stream, point.seq, None, "checkpoint made with another ROUTER_SECRET_KEY "
-                                         "(run `dispute-router audit verify --full --rekey`)"))
+        if point is not None and (distrust := _distrust(point, key, kid)) is not None:
+            if not (full and rekey and point.key_id != kid):
+                breaks.append(distrust)
                 continue
-            point = None  # checked from the first event, then signed anew
-        elif point is not None and not hmac.compare_digest(point.mac, _mac(key, point.stream, point.seq, point.hash)):
-            breaks.append(BrokenLink(stream, point.seq, None, "checkpoint altered (its MAC does not match)"))
-            continue
+            point = None  # made with another key: checked from the first event, then signed anew
         with ctx.store.read() as s:
             broken, seq, head, n = _check(s, stream, point, full)
         events += n
@@ -83,10 +79,8 @@ def check_copy(engine: Engine, secret_key: str) -> tuple[int, BrokenLink | None]
     kid, events = _key_id(key), 0
     with Session(engine) as s:
         for stream, point in _moved(s, True):
-            if point is not None and (point.key_id != kid or
-                                      not hmac.compare_digest(point.mac, _mac(key, stream, point.seq, point.hash))):
-                return events, BrokenLink(stream, point.seq, None, "checkpoint altered, or made with another "
-                                                                    "ROUTER_SECRET_KEY")
+            if point is not None and (distrust := _distrust(point, key, kid)) is not None:
+                return events, distrust
             broken, _seq, _head, n = _check(s, stream, point, True)
             events += n
             if broken is not None:
@@ -128,6 +122,16 @@ def _check(s: Session, stream: str, point: AuditCheckpoint | None, full: bool) -
         return verify_from(s, stream, through=through)
     return verify_from(s, stream, point.seq, point.hash, through=None) if _still_there(s, point) else (
         BrokenLink(stream, point.seq, None, "history rewritten or removed since it was last verified"), 0, GENESIS, 0)
+
+
+def _distrust(point: AuditCheckpoint, key: bytes, kid: str) -> BrokenLink | None:
+    """Why a checkpoint cannot be started from, if it cannot: another key made it, or it was altered."""
+    if point.key_id != kid:
+        return BrokenLink(point.stream, point.seq, None, "checkpoint made with another ROUTER_SECRET_KEY "
+                                                         "(run `dispute-router audit verify --full --rekey`)")
+    if not hmac.compare_digest(point.mac, _mac(key, point.stream, point.seq, point.hash)):
+        return BrokenLink(point.stream, point.seq, None, "checkpoint altered (its MAC does not match)")
+    return None
 
 
 def _still_there(s: Session, point: AuditCheckpoint) -> bool:

@@ -99,20 +99,3 @@ def verify_from(session: Session, stream: str, seq: int = 0, prev: str = GENESIS
     if head is not None and (head[0] != last_seq or head[1] != (last_hash if last_seq else None)):
         return broken(last_seq + 1, None, "chain head does not match the dispute (events removed from the end)")
     return None, last_seq, last_hash, checked
-
-
-def verify_all(session: Session) -> tuple[int, BrokenLink | None]:
-    """Check every stream; returns (events checked, first broken link)."""
-    streams = list(session.scalars(select(Event.stream).distinct().order_by(Event.stream)))
-    ids = set(session.scalars(select(Dispute.id)))
-    for s in sorted(ids - set(streams)):  # a dispute whose whole chain was deleted
-        d = session.get(Dispute, s)
-        if d is not None and d.event_count:
-            return 0, BrokenLink(s, 1, None, "all events of this dispute are missing")
-    checked = 0
-    for s in streams:
-        broken = verify_stream(session, s)
-        if broken:
-            return checked, broken
-        checked += session.query(Event).filter(Event.stream == s).count()
-    return checked, None
