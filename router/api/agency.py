@@ -66,7 +66,7 @@ def require_agency(view: F) -> F:
             timestamp=h.get("webhook-timestamp", ""), signature=h.get("webhook-signature", ""),
             body=signing.signed_payload(request.method, target, request.get_data(cache=True))))
         if isinstance(outcome, Replay):
-            if outcome.answer is None:  # the same call, still being answered: try again shortly
+            if outcome.in_progress:  # the same call, still being answered: try again shortly
                 resp = error_response(409, code="in_progress", message=_IN_PROGRESS[0 if wants_chinese() else 1])
                 resp.headers["Retry-After"] = "1"
                 return resp

@@ -23,11 +23,15 @@ STALE_SECONDS = 30  # an unanswered call older than this was lost on our side, n
 
 @dataclass(frozen=True)
 class Replay:
-    """The answer a call already got: given again as it was (status 409 with no answer: the first
-    call is still being answered; the sender retries shortly)."""
+    """The answer a call already got: given again as it was; or, `in_progress`, none yet (the first
+    call is still being answered: the sender retries shortly)."""
 
     status: int
     answer: Any
+    in_progress: bool = False
+
+
+IN_PROGRESS = Replay(409, None, in_progress=True)
 
 
 def replayed(ctx: ServiceContext, agency_code: str, webhook_id: str, payload_hash: str) -> Replay | str | None:
@@ -49,7 +53,7 @@ def replayed(ctx: ServiceContext, agency_code: str, webhook_id: str, payload_has
                                       SeenRequest.status.is_(None),
                                       SeenRequest.seen_at < now - timedelta(seconds=STALE_SECONDS))
             .values(seen_at=now).execution_options(synchronize_session=False)).rowcount
-    return None if taken else Replay(409, None)
+    return None if taken else IN_PROGRESS
 
 
 def settle(ctx: ServiceContext, agency_code: str, webhook_id: str, status: int, answer: Any, *,
