@@ -169,6 +169,7 @@ class Settings:
     max_queue_seconds: float = 5.0  # a request that waited longer for a thread is shed (503), 0: never
     allow_short_deadlines: bool = False
     public_url: str = "http://127.0.0.1:8000"
+    anchor_url: str | None = None  # an outside witness the daily audit anchor is sent to (services/anchors.py)
     delivery_limit: int = 10
     broker_prefix: str = "router"
     # Standard Webhooks' schedule: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (about a day).
@@ -267,6 +268,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_queue_seconds=max_queue,
         allow_short_deadlines=env.get("ROUTER_ALLOW_SHORT_DEADLINES", "") in ("1", "true", "yes"),
         public_url=env.get("ROUTER_PUBLIC_URL", "http://127.0.0.1:8000"),
+        anchor_url=env.get("ROUTER_ANCHOR_URL") or None,
         broker_prefix=env.get("ROUTER_BROKER_PREFIX", "router"),
         **_delivery_tuning(env),
         **_web_tuning(env),

@@ -21,6 +21,7 @@ from router.store.db import make_engine
 from router.store.migrate import upgrade
 from router.store.models import (
     Agency,
+    AuditAnchor,
     AuditCheckpoint,
     Counter,
     Delivery,
@@ -31,6 +32,7 @@ from router.store.models import (
     LinkRequest,
     Outbox,
     Party,
+    SealedText,
     SeenRequest,
     Timer,
     User,
@@ -124,8 +126,8 @@ def svc(settings: Settings, engine: Any, _synced: None, clock: Clock) -> Iterato
     services = build_services(settings, engine=engine, clock=clock)
     yield services
     with engine.begin() as conn:
-        for table in (AuditCheckpoint, FollowUp, HandoffFigures, DisputeFigures, Signal, CaseFile, SeenRequest,
-                      IdempotencyKey, Timer,
+        for table in (SealedText, AuditAnchor, AuditCheckpoint, FollowUp, HandoffFigures, DisputeFigures, Signal,
+                      CaseFile, SeenRequest, IdempotencyKey, Timer,
                       Delivery, Outbox, Event, LinkRequest, Handoff, Party, Dispute, User,
                       Counter):
             conn.execute(delete(table))

@@ -83,6 +83,54 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 0 if r["ok"] else 1
 
 
+def cmd_audit_anchor(args: argparse.Namespace) -> int:
+    anchor, refused = _services().make_anchor(send=not args.no_send)
+    if args.json:
+        print(json.dumps(anchor, ensure_ascii=False, indent=2))
+    print(f"anchor {anchor['seq']} made {anchor['made_at']}: {len(anchor['heads'])} chains moved, "
+          f"{anchor['streams']} anchored in all")
+    print(f"digest {anchor['digest']}")
+    print("keep this digest outside the database (print it, file it, send it to a witness): "
+          "`dispute-router audit check-anchor DIGEST` proves the history up to it unchanged")
+    if refused:
+        print(f"the witness (ROUTER_ANCHOR_URL) did not take it: {refused}; the scheduler offers it again",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_audit_anchors(args: argparse.Namespace) -> int:
+    for a in _services().recent_anchors(args.limit):
+        sent = f"sent {a['sent_at']:%Y-%m-%d %H:%M}Z" if a["sent_at"] else (
+            f"NOT SENT: {a['send_error']}" if a["send_error"] else "not sent")
+        print(f"{a['seq']:>5}  {a['made_at']}  {a['digest']}  {a['heads']:>6} moved  {sent}")
+    return 0
+
+
+def cmd_audit_check_anchor(args: argparse.Namespace) -> int:
+    r = _services().check_anchor(args.digest)
+    if r["problem"]:
+        print(f"BROKEN: {r['problem']}")
+        return 1
+    print(f"anchor {r['anchor']} ({r['made_at']:%Y-%m-%d %H:%M}Z): {r['streams_checked']} chains, "
+          f"{r['events_checked']} events checked; {'OK' if r['ok'] else 'BROKEN'}")
+    for b in r["broken"]:
+        print(f"  broken link: {b['stream']} #{b['stream_seq']}: {b['problem']}")
+    return 0 if r["ok"] else 1
+
+
+def cmd_pii_originals(args: argparse.Namespace) -> int:
+    found = _services().reveal_originals(args.dispute, operator=args.operator, to=args.to, basis=args.basis)
+    if not found:
+        print("nothing was masked in this dispute's free text")
+    for r in found:
+        print(f"{r['place']} ({', '.join(r['kinds'])}, {r['sealed_at']:%Y-%m-%d %H:%M}Z):")
+        print(f"  {r['original']}")
+    if found:
+        print(f"recorded on the dispute's audit trail: revealed to {args.to} ({args.basis}) by {args.operator}")
+    return 0
+
+
 def cmd_init_db(args: argparse.Namespace) -> int:
     svc = _services(check_schema=False)
     svc.migrate()
@@ -306,6 +354,26 @@ def build_parser() -> argparse.ArgumentParser:
                          "those chains from the start")
     av.add_argument("--quiet", action="store_true", help="no progress bar")
     av.set_defaults(func=cmd_audit_verify)
+    an = audit.add_parser("anchor", help="make an anchor now: the digest of the verified chain heads, to keep "
+                                         "outside; sent to ROUTER_ANCHOR_URL when set (the scheduler makes one daily)")
+    an.add_argument("--json", action="store_true", help="also print the anchor as its witness gets it")
+    an.add_argument("--no-send", action="store_true", help="do not send it to the witness")
+    an.set_defaults(func=cmd_audit_anchor)
+    al = audit.add_parser("anchors", help="the latest anchors, their digests and whether the witness took them")
+    al.add_argument("--limit", type=int, default=10)
+    al.set_defaults(func=cmd_audit_anchors)
+    ac = audit.add_parser("check-anchor", help="does the store still hold the history an anchor's digest commits "
+                                               "to? exit 0 when it does")
+    ac.add_argument("digest", help="the 64-character digest, as printed or as the witness kept it")
+    ac.set_defaults(func=cmd_audit_check_anchor)
+    pii = sub.add_parser("pii", help="personal data").add_subparsers(dest="pii_command", required=True)
+    po = pii.add_parser("originals", help="原文调阅: a dispute's free text as typed, before its ID and mobile numbers "
+                                          "were masked; recorded as revealed on its audit trail")
+    po.add_argument("dispute", help="the dispute's reference (文号) or id")
+    po.add_argument("--operator", required=True, help="who reads it (you)")
+    po.add_argument("--to", required=True, help="for whom: the court, the police station, the party")
+    po.add_argument("--basis", required=True, help="the legal basis or the request's number (调取证据通知书 …)")
+    po.set_defaults(func=cmd_pii_originals)
     bk = sub.add_parser("backup", help="copy the embedded (SQLite) database while it serves; checks the copy's chains")
     bk.add_argument("file", help="the copy to write (replaced only once complete)")
     bk.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -8,7 +8,7 @@ from router.domain.linkage import LinkKind
 from router.domain.model import OutcomeResult, ReportType, ReturnReason
 from router.schemas.common import PERIOD, Instant, Money, Out, Strict, page_number, page_of, page_size, values
 from router.schemas.disputes import HandoffOut
-from router.schemas.strict_fields import Day, Flag, Text
+from router.schemas.strict_fields import Day, Flag, Note, Text
 from router.workflows.handoff import HandoffState
 
 
@@ -24,7 +24,7 @@ class OutcomeIn(Strict):
     result = fields.String(required=True, validate=validate.OneOf(values(OutcomeResult)), metadata={
         "description": "agreement | failed | withdrawn; opinion: an expert panel's 调解意见书 (its only outcome)"})
     agreement = fields.Nested(AgreementIn, allow_none=True, load_default=None)
-    opinion = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=20000), metadata={
+    opinion = Note(20000, metadata={
         "description": "result opinion: the text of the 调解意见书"})
 
 
@@ -41,7 +41,7 @@ class LinkIn(Strict):
 
 class FulfilmentIn(Strict):
     fulfilled_on = Day(required=True)
-    note = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
+    note = Note(2000)
 
 
 class ExtensionIn(Strict):
@@ -60,12 +60,12 @@ class AgencyEventIn(Strict):
     event_id = fields.String(required=True, validate=validate.Length(min=1, max=128))
     type = fields.String(required=True, validate=validate.OneOf(values(ReportType)))
     occurred_at = fields.AwareDateTime(allow_none=True, load_default=None)
-    reason = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
-    basis = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
+    reason = Note(2000)
+    basis = Note(2000)
     reason_code = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(values(ReturnReason)),
                                 metadata={"description": "returned only: why, as a code that decides where the "
                                                          "dispute goes next (default other)"})
-    note = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=4000))
+    note = Note(4000)
     outcome = fields.Nested(OutcomeIn, allow_none=True, load_default=None)
     fulfilment = fields.Nested(FulfilmentIn, allow_none=True, load_default=None, metadata={
         "description": "extension: the lead reports the agreement performed (履行完毕), on progress or closed"})

@@ -21,7 +21,7 @@ from router.schemas.common import (
     page_size,
     values,
 )
-from router.schemas.strict_fields import Day, Flag, Name, Text
+from router.schemas.strict_fields import Day, Flag, Name, Note, Text
 from router.workflows.dispute import DISPUTE
 from router.workflows.handoff import HandoffRole
 from router.workflows.sla import clock_stopped, sla_of
@@ -194,7 +194,7 @@ class FollowUpIn(Strict):
     reason = Text(2000, required=True, metadata={
         "description": "how the visit went (电话回访, 上门回访 ...)"})
     relapse = Flag(load_default=False, metadata={"description": "the dispute flared up again (复发)"})
-    note = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
+    note = Note(2000)
 
 
 class CompletionIn(Strict):
@@ -227,7 +227,7 @@ class ActionIn(Strict):
     satisfaction = fields.String(allow_none=True, load_default=None,
                                  validate=validate.OneOf(values(Satisfaction)))
     relapse = Flag(load_default=False)
-    note = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
+    note = Note(2000)
     fulfilled_on = Day(allow_none=True, load_default=None)
     period = fields.String(allow_none=True, load_default=None, validate=PERIOD, metadata={
         "description": "extend: how long (e.g. 15c); default: what is left of the body type's cap"})

@@ -14,7 +14,7 @@ from router.domain.model import Feature, Party, PartyKind, PartyRole, RiskFlag, 
 from router.domain.sharing import SharingBasis
 from router.schemas.common import DIVISION, Instant, Money, Out, Strict, values
 from router.schemas.disputes import RoutingOut
-from router.schemas.strict_fields import Day, Flag, Name
+from router.schemas.strict_fields import Day, Flag, Name, Note, Text
 
 
 class PartyIn(Strict):
@@ -38,10 +38,10 @@ class DispositionIn(Strict):
     type = fields.String(required=True, validate=validate.OneOf(values(DispositionKind)), metadata={
         "description": "not_accepted (不予受理: reason_code, refer_to) | resolved_on_spot (当场化解: terms)"})
     reason_code = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(values(NotAcceptedReason)))
-    reason = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
-    refer_to = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=500), metadata={
+    reason = Note(2000)
+    refer_to = Note(500, metadata={
         "description": "where the 告知书 sends the party; default: the reason code's own text"})
-    terms = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=4000))
+    terms = Note(4000)
     amount = Money(allow_none=True, load_default=None)
     fulfil_by = Day(allow_none=True, load_default=None)
     fulfilled = Flag(load_default=False, metadata={"description": "performed at the window already"})
@@ -51,7 +51,7 @@ class DisputeIn(Strict):
     source = fields.String(required=True, validate=validate.OneOf(values(Source)))
     source_ref = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=128))
     category = fields.String(required=True, validate=validate.Length(min=1, max=48))
-    summary = fields.String(required=True, validate=validate.Length(min=1, max=4000))
+    summary = Text(4000, required=True)
     amount = Money(allow_none=True, load_default=None)
     people_involved = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1, max=100000))
     division = fields.String(required=True, validate=DIVISION)

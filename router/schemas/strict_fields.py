@@ -13,6 +13,8 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate
 
+from router.domain.personal_text import seal
+
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Controls (newline, tab), format characters (zero-width space and joiners, direction overrides and
 # isolates, the BOM), line and paragraph separators: none belongs in a one-line name. Unassigned and
@@ -72,6 +74,26 @@ def Name(max_length: int, **kwargs: Any) -> fields.String:  # noqa: N802 - a fie
     return fields.String(validate=[validate.Length(min=1, max=max_length), _one_line], **kwargs)
 
 
+class Prose(fields.String):
+    """Free text as typed: an ID number or a mobile number in it comes out masked, as a `Sealed`
+    string that keeps the original for the store to encrypt (router/domain/personal_text.py)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        return seal(super()._deserialize(value, attr, data, **kwargs))
+
+
+def _no_reordering(value: str) -> None:
+    if _REORDERING.search(value):
+        raise ValidationError(REORDERED)
+
+
 def Text(max_length: int, **kwargs: Any) -> fields.String:  # noqa: N802 - a field, named like one
     """Free text (a reason, a note, terms): lines allowed, but not blank and nothing reordered."""
-    return fields.String(validate=[validate.Length(min=1, max=max_length), _not_blank], **kwargs)
+    return Prose(validate=[validate.Length(min=1, max=max_length), _not_blank], **kwargs)
+
+
+def Note(max_length: int, **kwargs: Any) -> fields.String:  # noqa: N802 - a field, named like one
+    """Optional free text (a note, an opinion): may be empty or null, nothing reordered."""
+    kwargs.setdefault("allow_none", True)
+    kwargs.setdefault("load_default", None)
+    return Prose(validate=[validate.Length(max=max_length), _no_reordering], **kwargs)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from router.adapters.base import SendResult
+from router.domain.errors import StateConflict
 from router.domain.intake import IntakeCommand, validate_intake
 from router.domain.model import REFERRAL_SOURCE
 from router.domain.rules import RoutingDecision, decide
@@ -26,6 +27,7 @@ from router.services import (
     agency,
     agency_keys,
     agency_report,
+    anchors,
     audit,
     backup,
     case_file,
@@ -43,6 +45,7 @@ from router.services import (
     paper_notices,
     pdf,
     queues,
+    sealed_texts,
     signed_calls,
     supervision,
     timeline,
@@ -154,6 +157,10 @@ class Services:
     def queue(self, f: queues.QueueFilter) -> dict[str, Any]:
         """One page of a supervisors' queue (督办台) with every queue's count."""
         return queues.queue(self.ctx, f)
+
+    def reveal_originals(self, dispute: str, *, operator: str, to: str, basis: str) -> list[dict[str, Any]]:
+        """原文调阅: free text as typed, before its numbers were masked; audited (services/sealed_texts.py)."""
+        return sealed_texts.reveal(self.ctx, dispute, operator=operator, to=to, basis=basis)
 
     def lookup(self, text: str, limit: int = 50) -> list[dict[str, Any]]:
         """Disputes by reference, ID number, phone (through their keyed hashes) or party name."""
@@ -288,6 +295,12 @@ class Services:
             return None
         self._last_full_audit, result = ran
         _report_breaks(result)
+        # Then the day's anchor of what that check verified, offered to the witness with any it
+        # has not taken yet (services/anchors.py).
+        if (anchor := anchors.make(self.ctx)) is not None:
+            result["anchor"] = {"seq": anchor.seq, "digest": anchor.digest}
+            log.info("audit anchor made", extra={"anchor": anchor.seq, "digest": anchor.digest})
+        anchors.resend(self.ctx)
         return result
 
     # ------------------------------------------------------------------ reports (docs/reports.md)
@@ -366,6 +379,21 @@ class Services:
                      progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
         """Every hash chain: those that moved since their checkpoint, or all of them (services/audit.py)."""
         return audit.verify_store(self.ctx, full=full, rekey=rekey, progress=progress)
+
+    def make_anchor(self, *, send: bool = True) -> tuple[dict[str, Any], str | None]:
+        """An audit anchor now (the CLI's): (what is printed and sent, the witness's refusal if any)."""
+        anchor = anchors.make(self.ctx, force=True)
+        if anchor is None:
+            raise StateConflict("另一个进程正在生成审计锚点，请稍后重试", "another process made an anchor just now; "
+                                "run it again", field="anchor")
+        return anchors.published(anchor), anchors.send(self.ctx, anchor) if send else None
+
+    def recent_anchors(self, limit: int = 10) -> list[dict[str, Any]]:
+        return anchors.recent(self.ctx, limit)
+
+    def check_anchor(self, digest: str) -> dict[str, Any]:
+        """The store against an anchor's digest kept outside it (services/anchors.py)."""
+        return anchors.check(self.ctx, digest)
 
     def backup(self, target: Path, progress: Callable[[int, int], None] | None = None) -> backup.Checked:
         """The embedded database copied while serving, its chains checked."""

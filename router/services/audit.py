@@ -134,6 +134,12 @@ def _distrust(point: AuditCheckpoint, key: bytes, kid: str) -> BrokenLink | None
     return None
 
 
+def distrust(ctx: ServiceContext, point: AuditCheckpoint) -> BrokenLink | None:
+    """Why a checkpoint may not be relied on (services/anchors.py), or None when its MAC holds."""
+    key = _key(ctx)
+    return _distrust(point, key, _key_id(key))
+
+
 def _still_there(s: Session, point: AuditCheckpoint) -> bool:
     """The last verified event is still there, unchanged (one indexed read)."""
     found = s.scalar(select(Event.hash).where(Event.stream == point.stream, Event.stream_seq == point.seq))

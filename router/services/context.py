@@ -33,6 +33,8 @@ class ServiceContext:
 
     def __post_init__(self) -> None:
         self.cipher = PiiCipher(self.settings.pii_key)
+        if self.store.cipher is None:  # the store keeps masked free text's originals with it (store/sealing.py)
+            self.store.cipher = self.cipher
 
     @property
     def config(self) -> DomainConfig:

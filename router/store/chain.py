@@ -17,7 +17,8 @@ GENESIS = "0" * 64
 SYSTEM_STREAM = "system"
 
 
-def _canonical_time(t: datetime) -> str:
+def canonical_time(t: datetime) -> str:
+    """An instant as hashed: UTC, six fractional digits, a literal Z."""
     if t.tzinfo is None:  # SQLite hands back naive UTC
         t = t.replace(tzinfo=UTC)
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -31,7 +32,7 @@ def hashed_fields(e: Event) -> dict[str, Any]:
     """Exactly what an event's hash covers, `occurred_at` in its canonical form (docs/audit-chain.md §2)."""
     return {"id": e.id, "stream": e.stream, "stream_seq": e.stream_seq, "dispute_id": e.dispute_id,
             "handoff_id": e.handoff_id, "type": e.type, "actor": e.actor,
-            "occurred_at": _canonical_time(e.occurred_at), "data": e.data, "prev_hash": e.prev_hash}
+            "occurred_at": canonical_time(e.occurred_at), "data": e.data, "prev_hash": e.prev_hash}
 
 
 def hash_of(body: dict[str, Any]) -> str:
@@ -47,7 +48,7 @@ def event_hash(e: Event) -> str:
 
 def row_hash(row: dict[str, Any]) -> str:
     """The hash of an event row not yet written (store/uow.py keeps them as dicts)."""
-    return hash_of({**row, "occurred_at": _canonical_time(row["occurred_at"])})
+    return hash_of({**row, "occurred_at": canonical_time(row["occurred_at"])})
 
 
 @dataclass(frozen=True)
@@ -68,11 +69,13 @@ def verify_stream(session: Session, stream: str) -> BrokenLink | None:
 
 
 def verify_from(session: Session, stream: str, seq: int = 0, prev: str = GENESIS,
-                through: tuple[int, str] | None = None) -> tuple[BrokenLink | None, int, str, int]:
+                through: tuple[int, str] | None = None,
+                passes: dict[int, str] | None = None) -> tuple[BrokenLink | None, int, str, int]:
     """Check `stream` after event `seq` (whose hash is `prev`) to its head: (the first broken link,
     the last seq and hash reached, events checked). `through`: a (seq, hash) the chain must pass,
-    as last verified (services/audit.py)."""
+    as last verified (services/audit.py); `passes`: more of them, by seq (services/anchors.py)."""
     last_seq, last_hash, checked = seq, prev, 0
+    passes = {**(passes or {}), **({through[0]: through[1]} if through is not None else {})}
 
     def broken(at: int, event_id: str | None, problem: str) -> tuple[BrokenLink, int, str, int]:
         return BrokenLink(stream, at, event_id, problem), last_seq, last_hash, checked
@@ -91,10 +94,10 @@ def verify_from(session: Session, stream: str, seq: int = 0, prev: str = GENESIS
             return broken(e.stream_seq, e.id, "prev_hash does not match the previous event")
         if event_hash(e) != e.hash:
             return broken(e.stream_seq, e.id, "content does not match its hash")
-        if through is not None and e.stream_seq == through[0] and e.hash != through[1]:
+        if e.stream_seq in passes and e.hash != passes[e.stream_seq]:
             return broken(e.stream_seq, e.id, "history rewritten since it was last verified")
         last_seq, last_hash, checked = e.stream_seq, e.hash, checked + 1
-    if through is not None and last_seq < through[0]:
+    if passes and last_seq < max(passes):
         return broken(last_seq + 1, None, "events removed since it was last verified")
     if head is not None and (head[0] != last_seq or head[1] != (last_hash if last_seq else None)):
         return broken(last_seq + 1, None, "chain head does not match the dispute (events removed from the end)")

@@ -379,6 +379,24 @@ class AuditCheckpoint(Base):
     checked_at: Mapped[datetime]
     mac: Mapped[str] = mapped_column(String(64))
     key_id: Mapped[str] = mapped_column(String(16))  # which ROUTER_SECRET_KEY made the MAC
+    anchored_seq: Mapped[int | None]  # the seq the last audit anchor holds for this chain
+
+
+class AuditAnchor(Base):
+    """A day's anchor (services/anchors.py): the verified heads of the chains that moved since the
+    previous anchor, chained to it by digest. Its digest, printed or sent to a witness outside,
+    commits to every chain's verified history up to then."""
+
+    __tablename__ = "audit_anchors"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    made_at: Mapped[datetime]
+    prev_digest: Mapped[str] = mapped_column(String(64))
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    heads: Mapped[Any] = mapped_column(JSON)  # [[stream, seq, hash], ...] sorted by stream
+    streams: Mapped[int]  # chains anchored so far, this one included
+    sent_at: Mapped[datetime | None]  # when the witness (ROUTER_ANCHOR_URL) took it
+    send_error: Mapped[str | None] = mapped_column(String(500))
 
 
 class SeenRequest(Base):
@@ -394,3 +412,18 @@ class SeenRequest(Base):
     payload_hash: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[int | None]
     answer: Mapped[Any | None] = mapped_column(JSON)
+
+
+class SealedText(Base):
+    """What was typed into free text whose ID or mobile numbers were masked on the way in
+    (router/domain/personal_text.py): encrypted, under the place its masked copy is stored
+    (`events:<id>:reason`, `disputes:<id>:summary`), so a lawful request can still be answered."""
+
+    __tablename__ = "sealed_texts"
+    __table_args__ = (Index("ix_sealed_texts_dispute_id", "dispute_id"),)
+
+    place: Mapped[str] = mapped_column(String(200), primary_key=True)
+    dispute_id: Mapped[str | None] = mapped_column(String(36))
+    kinds: Mapped[str] = mapped_column(String(64))  # what was found: id_number, phone
+    original_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    sealed_at: Mapped[datetime]

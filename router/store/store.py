@@ -12,7 +12,9 @@ from typing import Any
 from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from router.store import sealing
 from router.store.db import WriteLate
+from router.store.pii import PiiCipher
 from router.store.uow import (
     AGENCIES,
     EventObserver,
@@ -27,11 +29,13 @@ MODES_TTL_SECONDS = 5.0
 
 
 class Store:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, cipher: PiiCipher | None = None) -> None:
         self.engine = engine
+        self.cipher = cipher
         self._sessions = sessionmaker(engine, class_=SavepointSession, expire_on_commit=False)
         event.listen(self._sessions, "do_orm_execute", before_statement_hook)
         event.listen(self._sessions, "after_soft_rollback", after_soft_rollback_hook)
+        event.listen(self._sessions, "before_flush", sealing.before_flush_hook)
         # SQLite has one writer at a time: writers queue on a lock (store/writelock.py) rather than
         # sleep in SQLite's busy handler.
         self._writer = WriterLock(engine.url.database) if engine.dialect.name == "sqlite" else None
@@ -54,7 +58,7 @@ class Store:
             elif late:  # held from the first write until after the commit: `lock` is left last
                 session.connection(execution_options={
                     "router_write_late": WriteLate(lambda: lock.enter_context(self._writer.held()))})
-            uow = UnitOfWork(session, self.observers, self.delivery_modes)
+            uow = UnitOfWork(session, self.observers, self.delivery_modes, self.cipher)
             yield uow
             uow.write_pending()
 

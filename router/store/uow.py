@@ -18,8 +18,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from sqlalchemy.sql import visitors
 
+from router.store import sealing
 from router.store.chain import GENESIS, SYSTEM_STREAM, event_hash
 from router.store.models import Agency, Counter, Delivery, Dispute, Event, Handoff, Outbox, Party, Timer
+from router.store.pii import PiiCipher
 from router.workflows.dispute import DisputeState
 from router.workflows.engine import Fired
 
@@ -57,9 +59,11 @@ class UnitOfWork:
     the transaction always sees its own writes."""
 
     def __init__(self, session: Session, observers: tuple[EventObserver, ...] = (),
-                 modes: Callable[[], dict[str, str]] | None = None) -> None:
+                 modes: Callable[[], dict[str, str]] | None = None, cipher: PiiCipher | None = None) -> None:
         self.session = session
         self.observers = observers
+        self.cipher = cipher  # keeps the originals of masked free text (store/sealing.py)
+        self.sealed: dict[str, str] = {}  # place -> original kept there in this transaction
         self._modes = modes  # the agencies' delivery modes, as recently read (Store.delivery_modes)
         self._pending: dict[Table, dict[Any, dict[str, Any]]] = {}
         self._announce: list[dict[str, Any]] = []
@@ -119,8 +123,11 @@ class UnitOfWork:
         conn = self.session.connection()
         parties = [set_columns(p) | {"dispute_id": d.id} for p in d.parties]
         handoffs = [set_columns(h) | {"dispute_id": d.id} for h in d.handoffs]
-        for table, rows in ((DISPUTES, [set_columns(d)]), (PARTIES, parties), (HANDOFFS, handoffs)):
+        dispute = set_columns(d)
+        for table, rows in ((DISPUTES, [dispute]), (PARTIES, parties), (HANDOFFS, handoffs)):
             _insert_rows(conn, table, rows)
+        for table, row in ((DISPUTES, dispute), *((HANDOFFS, h) for h in handoffs)):
+            sealing.keep(self, f"{table.name}:{row['id']}", row, d.id, d.created_at)
         self.session.expunge(d)  # and, by its cascade, its parties and handoffs
         return True
 
@@ -143,6 +150,7 @@ class UnitOfWork:
         """A savepoint rolled back: what was buffered since it began is not to be written (it began
         with the buffer written: `SavepointSession.begin_nested`)."""
         self._pending, self._announce = {}, []
+        self.sealed = {}
 
 
     # ----------------------------------------------------------------- events
@@ -167,6 +175,7 @@ class UnitOfWork:
                   handoff_id=handoff_id, type=type, actor=actor, occurred_at=at, data=jsonable(data),
                   prev_hash=prev)
         e.hash = event_hash(e)
+        sealing.keep(self, f"events:{e.id}", e.data, about, at)
         self.insert_later(EVENTS, e.id, {"id": e.id, "stream": stream, "stream_seq": seq, "dispute_id": about,
                                          "handoff_id": handoff_id, "type": type, "actor": actor, "occurred_at": at,
                                          "data": e.data, "prev_hash": prev, "hash": e.hash})

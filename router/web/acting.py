@@ -13,6 +13,7 @@ from marshmallow import ValidationError as SchemaError
 from werkzeug.datastructures import MultiDict
 
 from router.domain.errors import DomainError, NotFound, StateConflict, ValidationError
+from router.domain.personal_text import masked_zh
 from router.schemas.disputes import ActionIn
 from router.schemas.messages import flatten
 from router.web.actions import DONE
@@ -50,6 +51,8 @@ def act(dispute_id: str) -> Response:
     except (StateConflict, DomainError) as e:
         return _refused(409, [e.message_zh], dialog, back)
     done = DONE.get(data["action"], "已办理")
+    if masked := masked_zh(data.get("reason"), data.get("note")):
+        done = f"{done}。{masked}"
     if not is_htmx():
         flash(done)
         return redirect(back, code=303)

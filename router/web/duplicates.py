@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import Response, flash, g, redirect, request
 
 from router.domain.errors import DomainError, StateConflict, ValidationError
+from router.domain.personal_text import masked_zh, seal
 from router.web.blueprint import web
 from router.web.dispute import dispute_context
 from router.web.pages import page
@@ -20,7 +21,7 @@ DONE_ZH = {"merge": "已并单", "distinct": "已确认不是同一纠纷，已�
 @requires("clerk", "supervisor", "admin")
 def duplicate_decision(dispute_id: str) -> Response:
     decision = request.form.get("decision", "")
-    reason = request.form.get("reason", "").strip()
+    reason = seal(request.form.get("reason", "").strip())
     errors: dict[str, list[str]] = {}
     if decision not in DONE_ZH:
         errors["decision"] = ["请选择并单、确认非重复或拆单"]
@@ -37,6 +38,8 @@ def duplicate_decision(dispute_id: str) -> Response:
         return page("dispute/page.html", 409 if "decision" in errors else 422, duplicate_errors=errors,
                     **dispute_context(dispute_id))
     flash(DONE_ZH[decision])
+    if masked := masked_zh(reason):
+        flash(masked)
     return redirect(f"/disputes/{dispute_id}", code=303)
 
 
@@ -44,7 +47,7 @@ def duplicate_decision(dispute_id: str) -> Response:
 @requires("clerk", "supervisor", "admin")
 def completion(dispute_id: str) -> Response:
     """补正完毕 from the dispute page: the note, then the same body is offered the dispute again."""
-    note = request.form.get("note", "").strip()
+    note = seal(request.form.get("note", "").strip())
     errors: dict[str, list[str]] = {}
     if not note:
         errors["note"] = ["请写明补正了哪些材料或情况"]
@@ -59,4 +62,6 @@ def completion(dispute_id: str) -> Response:
         return page("dispute/page.html", 409 if "completion" in errors else 422, completion_errors=errors,
                     **dispute_context(dispute_id))
     flash("已补正，已重新推送承办单位")
+    if masked := masked_zh(note):
+        flash(masked)
     return redirect(f"/disputes/{dispute_id}", code=303)

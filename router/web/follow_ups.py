@@ -7,6 +7,7 @@ from flask import Response, flash, g, redirect, request
 
 from router.domain.errors import DomainError, StateConflict, ValidationError
 from router.domain.model import SATISFACTION_ZH
+from router.domain.personal_text import masked_zh, seal
 from router.web.blueprint import web
 from router.web.dispute import dispute_context
 from router.web.pages import page
@@ -28,7 +29,7 @@ def follow_ups() -> Response:
 @requires(*VISITORS)
 def record_follow_up(dispute_id: str) -> Response:
     f = request.form
-    satisfaction, reason = f.get("satisfaction", ""), f.get("reason", "").strip()
+    satisfaction, reason = f.get("satisfaction", ""), seal(f.get("reason", "").strip())
     errors: dict[str, list[str]] = {}
     if satisfaction not in SATISFACTION_ZH:
         errors["satisfaction"] = ["请选择满意度"]
@@ -36,9 +37,9 @@ def record_follow_up(dispute_id: str) -> Response:
         errors["reason"] = ["请填写回访情况"]
     if not errors:
         try:
+            note = seal(f.get("note", "").strip()) or None
             svc().record_follow_up(dispute_id, {"satisfaction": satisfaction, "reason": reason,
-                                                "relapse": f.get("relapse") in ("1", "on"),
-                                                "note": f.get("note", "").strip() or None}, g.user)
+                                                "relapse": f.get("relapse") in ("1", "on"), "note": note}, g.user)
         except ValidationError as e:
             errors[e.field if e.field in ("reason", "satisfaction") else "visit"] = [e.message_zh]
         except (StateConflict, DomainError) as e:
@@ -47,4 +48,6 @@ def record_follow_up(dispute_id: str) -> Response:
         return page("dispute/page.html", 409 if "visit" in errors else 422, visit_errors=errors,
                     **dispute_context(dispute_id))
     flash("已登记回访，发现复发，已转督办人员" if f.get("relapse") in ("1", "on") else DONE[satisfaction])
+    if masked := masked_zh(reason, note):
+        flash(masked)
     return redirect(f"/disputes/{dispute_id}", code=303)

@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Response, g, redirect, request, url_for
+from flask import Response, flash, g, redirect, request, url_for
 
 from router.domain.clocks import URGENCY_ZH
 from router.domain.disposition import NOT_ACCEPTED_REASONS
@@ -26,6 +26,7 @@ from router.domain.model import (
     Source,
     Wish,
 )
+from router.domain.personal_text import masked_zh, warning_zh
 from router.domain.sharing import SHARING_BASIS_ZH
 from router.services.idempotency import request_hash
 from router.web.blueprint import web
@@ -83,7 +84,8 @@ def _context(form: IntakeForm, *, preview: dict[str, Any] | None = None, already
             "sharing_bases": [(str(b), zh) for b, zh in SHARING_BASIS_ZH.items()],
             "party_roles": _options(PARTY_ROLE_ZH, PartyRole), "party_kinds": _options(PARTY_KIND_ZH, PartyKind),
             "residences": residences, "places": places(v.get("district", ""), v.get("town", ""), v.get("village", "")),
-            "today": svc().registered_by(g.user), "to_complete": svc().completion_queue()}
+            "today": svc().registered_by(g.user), "to_complete": svc().completion_queue(),
+            "summary_warning": warning_zh(v.get("summary"))}
 
 
 def _check_place(form: IntakeForm) -> None:
@@ -135,10 +137,19 @@ def window_post() -> Response:
     except DomainError as e:
         form.errors.setdefault("_form", []).append(e.message_zh)
         return page_or_fragment("window/form.html", "intake", 409, **_context(form))
+    if masked := masked_zh(cmd.summary, cmd.disposition and (cmd.disposition.reason, cmd.disposition.terms)):
+        flash(masked)
     target = url_for("web.receipt", dispute_id=view["id"])
     if is_htmx():
         return Response(status=204, headers={"HX-Redirect": target})
     return redirect(target, code=303)
+
+
+@web.post("/window/text-check", endpoint="text_check")
+@requires(*WINDOW_ROLES)
+def text_check() -> Response:
+    """htmx, as the clerk types the summary: the warning beside it when it holds an ID or mobile number."""
+    return fragment("window/form.html", "summary_warning", summary_warning=warning_zh(request.form.get("summary")))
 
 
 @web.get("/window/places", endpoint="places")
