@@ -35,7 +35,8 @@ DEFAULT_BROKER_URL = "memory://"
 
 
 AGENCY_KEYS = ("code", "name", "body_type", "tier", "jurisdiction", "endpoint", "delivery", "active", "retry_schedule",
-               "priority", "supervised_by")
+               "priority", "supervised_by", "signing")
+SIGNING = ("hmac-sha256", "hmac-sm3")  # an agency's signing algorithm (adapters/signing.py)
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class AgencyConfig:
     retry_schedule: tuple[float, ...] | None = None
     delivery: str = "push"
     supervised_by: str | None = None  # the 司法所 / 司法局 told of its 督办
+    signing: str = "hmac-sha256"  # or hmac-sm3 (国密)
 
 
 @dataclass(frozen=True)
@@ -127,10 +129,13 @@ def load_agencies(data: Any, divisions: DivisionTree, file: str = "agencies.yaml
             raise ConfigError(file, f"{key}.endpoint", "a push agency needs an endpoint (or delivery: pull | paper)")
         if endpoint is not None and not endpoint.startswith(("http://", "https://")):
             raise ConfigError(file, f"{key}.endpoint", "must be an http:// or https:// URL")
+        signing = str(a.get("signing") or SIGNING[0])
+        if signing not in SIGNING:
+            raise ConfigError(file, f"{key}.signing", f"must be one of {', '.join(SIGNING)} (国密: hmac-sm3)")
         out.append(AgencyConfig(AgencyInfo(code, str(a["name"]), body, tier, juris, bool(a.get("active", True)),
                                            priority),
                                 endpoint, tuple(float(x) for x in schedule) if schedule else None, delivery,
-                                str(a["supervised_by"]) if a.get("supervised_by") else None))
+                                str(a["supervised_by"]) if a.get("supervised_by") else None, signing))
     for ac in out:
         if ac.supervised_by is not None and (ac.supervised_by not in seen or ac.supervised_by == ac.info.code):
             raise ConfigError(file, f"agencies.{ac.info.code}.supervised_by",
@@ -169,6 +174,7 @@ class Settings:
     max_queue_seconds: float = 5.0  # a request that waited longer for a thread is shed (503), 0: never
     allow_short_deadlines: bool = False
     public_url: str = "http://127.0.0.1:8000"
+    crypto: str = "standard"  # the cryptographic suite: standard | gm (国密, store/crypto.py)
     anchor_url: str | None = None  # an outside witness the daily audit anchor is sent to (services/anchors.py)
     delivery_limit: int = 10
     broker_prefix: str = "router"
@@ -238,6 +244,13 @@ def _web_tuning(env: Mapping[str, str]) -> dict[str, Any]:
     return out
 
 
+def _crypto(env: Mapping[str, str]) -> str:
+    name = (env.get("ROUTER_CRYPTO") or "standard").strip().lower()
+    if name not in ("standard", "gm"):
+        raise ConfigError("environment", "ROUTER_CRYPTO", "must be standard or gm (国密: SM3, SM4)")
+    return name
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     var_dir = Path(env.get("ROUTER_VAR_DIR", DEFAULT_VAR_DIR))
@@ -269,6 +282,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         allow_short_deadlines=env.get("ROUTER_ALLOW_SHORT_DEADLINES", "") in ("1", "true", "yes"),
         public_url=env.get("ROUTER_PUBLIC_URL", "http://127.0.0.1:8000"),
         anchor_url=env.get("ROUTER_ANCHOR_URL") or None,
+        crypto=_crypto(env),
         broker_prefix=env.get("ROUTER_BROKER_PREFIX", "router"),
         **_delivery_tuning(env),
         **_web_tuning(env),

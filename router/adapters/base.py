@@ -259,12 +259,12 @@ class SignedSender:
         self.timeouts = (connect_timeout, read_timeout)
 
     def send(self, url: str, payload: dict[str, Any], secrets_: list[str], *, idempotency_key: str,
-             msg_id: str | None = None) -> SendResult:
+             msg_id: str | None = None, algorithm: str = signing.HMAC_SHA256) -> SendResult:
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
         msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
         now = time.time()
         hdrs = {"Content-Type": "application/json; charset=utf-8", "Idempotency-Key": idempotency_key,
-                "User-Agent": "dispute-router", **signing.headers(secrets_, msg_id, int(now), body)}
+                "User-Agent": "dispute-router", **signing.headers(secrets_, msg_id, int(now), body, algorithm)}
         t0 = time.perf_counter()
         try:
             r = self.session.post(url, data=body, headers=hdrs, timeout=self.timeouts, allow_redirects=False)

@@ -204,7 +204,7 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
 
 def cmd_agency_add(args: argparse.Namespace) -> int:
     key_id, secret = _services().add_agency(args.code, args.name, args.body_type, args.tier, args.division,
-                                            args.endpoint, args.priority, args.delivery)
+                                            args.endpoint, args.priority, args.delivery, args.signing)
     print(f"agency {args.code} added; key id and signing secret (shown once, keep the secret safe):")
     print(f"{key_id} {secret}")
     return 0
@@ -329,6 +329,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="push (to --endpoint), pull (it fetches its handoffs) or paper (a clerk hands over a 委托函)")
     aa.add_argument("--priority", type=int, default=0,
                     help="beside an agency of the same type, tier and area: higher wins; equal ones share the load")
+    aa.add_argument("--signing", choices=["hmac-sha256", "hmac-sm3"], default="hmac-sha256",
+                    help="how its calls are signed both ways: Standard Webhooks' HMAC-SHA256 (v1), "
+                         "or HMAC-SM3 (v1sm3, 国密)")
     aa.set_defaults(func=cmd_agency_add)
     ar = agency.add_parser("rotate-key", help="issue a new key; the previous one stays valid, older ones retire")
     ar.add_argument("--code", required=True)

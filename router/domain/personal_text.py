@@ -16,14 +16,15 @@ from typing import Any
 from router.domain.errors import ValidationError
 from router.domain.ids import mask_id_number, mask_phone, validate_id_number, validate_mobile
 
-__all__ = ["Found", "Sealed", "find", "mask", "seal", "sealed_in", "masked_zh", "warning_zh", "KIND_ZH"]
+__all__ = ["Found", "Sealed", "find", "mask", "seal", "sealed_in", "joined", "unsealed", "masked_zh", "warning_zh",
+           "KIND_ZH"]
 
 ID_NUMBER, MOBILE = "id_number", "phone"
 KIND_ZH = {ID_NUMBER: "身份证号码", MOBILE: "手机号码"}
 
 # Full-width digits, X and plus as an IME types them, mapped one character to one, so a match's
 # place in the folded text is its place in the original.
-_FOLD = str.maketrans("０１２３４５６７８９ｘＸ＋－", "0123456789xX+-")
+_FOLD = str.maketrans("０１２３４５６７８９ｘＸ＋－\u3000\u00a0\u2007\u202f", "0123456789xX+-    ")
 _SEP = r"[ \-]?"  # one space or hyphen between the groups people write: 6-8-4, 3-4-4
 # A number stands alone: no digit runs on into it (a longer run is a case or account number).
 _ID = re.compile(rf"(?<![0-9])(\d{{6}}){_SEP}(\d{{8}}){_SEP}(\d{{3}}[0-9Xx])(?![0-9Xx])")
@@ -110,6 +111,29 @@ def seal(text: str) -> str:
     if not found:
         return text
     return Sealed(masked, text, tuple(dict.fromkeys(f.kind for f in found)))
+
+
+def joined(*parts: str) -> str:
+    """The parts as one string, still sealed when one of them was: "申请人撤回：" + a reason typed with
+    a phone in it keeps the reason's original (a plain `+` or f-string would keep only the mask)."""
+    sealed = [p for p in parts if isinstance(p, Sealed)]
+    text = "".join(str(p) for p in parts)
+    if not sealed:
+        return text
+    return Sealed(text, "".join(p.original if isinstance(p, Sealed) else p for p in parts),
+                  tuple(dict.fromkeys(k for p in sealed for k in p.kinds)))
+
+
+def unsealed(value: Any) -> Any:
+    """A JSON-like value with every `Sealed` string back to what was typed: for telling two requests
+    apart (a retry is the same request only if the same numbers were typed), never for storing."""
+    if isinstance(value, Sealed):
+        return value.original
+    if isinstance(value, dict):
+        return {k: unsealed(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [unsealed(v) for v in value]
+    return value
 
 
 def sealed_in(value: Any, path: str = "") -> list[tuple[str, Sealed]]:

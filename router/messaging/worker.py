@@ -59,7 +59,8 @@ class DeliveryWorker:
         if not job.url:
             result = SendResult("final", None, "agency has no endpoint configured", None, 0.0)
         else:
-            result = self.sender.send(job.url, job.payload, job.secrets, idempotency_key=job.idempotency_key)
+            result = self.sender.send(job.url, job.payload, job.secrets, idempotency_key=job.idempotency_key,
+                                      algorithm=job.signing)
         was_open = not breaker.closed()
         if breaker.record(result.outcome == "delivered" or result.outcome == "final" and result.status is not None):
             self.svc.resume_agency(job.agency_code)  # back after an outage: its backlog goes now, in order

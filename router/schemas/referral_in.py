@@ -10,7 +10,7 @@ from marshmallow import Schema, fields, validate
 
 from router.schemas.common import Strict
 from router.schemas.intake import DisputeIn
-from router.schemas.strict_fields import Day, Flag
+from router.schemas.strict_fields import Day, Flag, Note
 
 
 class ReferralIn(DisputeIn):
@@ -28,7 +28,7 @@ class ReferralIn(DisputeIn):
 
 class CourtDetailsIn(Strict):
     case_no = fields.String(required=True, validate=validate.Length(min=1, max=64), metadata={"description": "案号"})
-    cause = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=128),
+    cause = Note(128,
                           metadata={"description": "案由"})
     mediation_days = fields.Integer(load_default=15, strict=True, validate=validate.Range(min=1, max=45), metadata={
         "description": "委托调解期限 in days (15, extended by consent up to 45)"})

@@ -60,6 +60,7 @@ from router.settings import Settings
 from router.store.db import make_engine
 from router.store.migrate import ensure_migrated
 from router.store.store import Store
+from router.store.store_settings import settle_suite
 
 __all__ = ["Actor", "SYSTEM", "Services", "build_services"]
 
@@ -233,9 +234,10 @@ class Services:
         return agency.record_event(self.ctx, agency_code, handoff_id, body)
 
     def add_agency(self, code: str, name: str, body_type: str, tier: str, division: str,
-                   endpoint: str | None, priority: int = 0, delivery: str | None = None) -> tuple[str, str]:
+                   endpoint: str | None, priority: int = 0, delivery: str | None = None,
+                   signing: str = "hmac-sha256") -> tuple[str, str]:
         return agency_keys.register_agency(self.ctx, code, name, body_type, tier, division, endpoint, priority,
-                                           delivery)
+                                           delivery, signing)
 
     def rotate_agency_key(self, code: str) -> tuple[str, str]:
         return agency_keys.rotate_key(self.ctx, code)
@@ -247,6 +249,10 @@ class Services:
     def agency_secrets(self) -> dict[str, list[str]]:
         """Every agency's active secrets: what the stub agency verifies deliveries with."""
         return agency_keys.all_secrets(self.ctx)
+
+    def agency_signing(self) -> dict[str, str]:
+        """Every agency's signing algorithm (hmac-sha256, or hmac-sm3 under 国密)."""
+        return agency_keys.all_algorithms(self.ctx)
 
     # ------------------------------------------------------------------ delivery, relay, timers (workers)
     def claim_delivery(self, delivery_id: str, owner: str) -> delivery.Job | None:
@@ -290,6 +296,7 @@ class Services:
     def daily_audit(self) -> dict[str, Any] | None:
         """The full check of every chain, once a day by the service clock (the scheduler's auditor
         asks every hour, on its own thread: a full check of a city's store takes minutes)."""
+        anchors.resend(self.ctx)  # what the witness did not take yet, offered every hour
         ran = audit.daily(self.ctx, self._last_full_audit)
         if ran is None:
             return None
@@ -300,7 +307,7 @@ class Services:
         if (anchor := anchors.make(self.ctx)) is not None:
             result["anchor"] = {"seq": anchor.seq, "digest": anchor.digest}
             log.info("audit anchor made", extra={"anchor": anchor.seq, "digest": anchor.digest})
-        anchors.resend(self.ctx)
+            anchors.send(self.ctx, anchor)
         return result
 
     # ------------------------------------------------------------------ reports (docs/reports.md)
@@ -386,7 +393,8 @@ class Services:
         if anchor is None:
             raise StateConflict("另一个进程正在生成审计锚点，请稍后重试", "another process made an anchor just now; "
                                 "run it again", field="anchor")
-        return anchors.published(anchor), anchors.send(self.ctx, anchor) if send else None
+        published = anchors.published(anchor, self.ctx.store.chain_hash)
+        return published, anchors.send(self.ctx, anchor) if send else None
 
     def recent_anchors(self, limit: int = 10) -> list[dict[str, Any]]:
         return anchors.recent(self.ctx, limit)
@@ -429,6 +437,7 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] = utcnow
     engine = engine or make_engine(settings.database_url)
     if check_schema:
         ensure_migrated(engine)
+        settle_suite(engine, settings.crypto)  # a database keeps the suite it was set up with
     ctx = ServiceContext(settings, Store(engine), clock)
     ctx.store.observe(figures.observer(ctx))  # the report figures, kept with every event
     return Services(ctx)

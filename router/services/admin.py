@@ -11,6 +11,7 @@ from router.services.context import SYSTEM, ServiceContext
 from router.store.chain import verify_stream
 from router.store.migrate import upgrade
 from router.store.models import Agency, Delivery, Event
+from router.store.store_settings import settle_suite
 
 
 def sync_agencies(ctx: ServiceContext) -> dict[str, int]:
@@ -24,7 +25,8 @@ def sync_agencies(ctx: ServiceContext) -> dict[str, int]:
             i = ac.info
             values = {"name": i.name, "body_type": str(i.body_type), "tier": str(i.tier),
                       "jurisdiction": list(i.jurisdiction), "endpoint": ac.endpoint, "delivery": ac.delivery,
-                      "active": i.active, "priority": i.priority, "supervised_by": ac.supervised_by}
+                      "active": i.active, "priority": i.priority, "supervised_by": ac.supervised_by,
+                      "signing": ac.signing}
             row = existing.get(i.code)
             if row is None:
                 uow.session.add(Agency(code=i.code, created_at=at, updated_at=at, **values))
@@ -65,8 +67,9 @@ def release_connected(ctx: ServiceContext) -> int:
 
 
 def migrate(ctx: ServiceContext) -> None:
-    """Bring the database schema to the code's revision (`init-db`)."""
+    """Bring the database schema to the code's revision (`init-db`), and record its suite."""
     upgrade(ctx.store.engine)
+    settle_suite(ctx.store.engine, ctx.settings.crypto)
 
 
 def point_agencies_at(ctx: ServiceContext, endpoint_template: str) -> None:

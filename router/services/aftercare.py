@@ -12,6 +12,7 @@ from typing import Any
 
 from router.domain.errors import StateConflict, ValidationError
 from router.domain.model import SATISFACTION_ZH, BodyType, OutcomeResult, Satisfaction
+from router.domain.personal_text import joined
 from router.domain.rules import decide
 from router.services import agreement
 from router.services.context import Actor, ServiceContext
@@ -87,12 +88,12 @@ def remediate(op: Operation, reason: str, agency_code: str | None) -> None:
 def guide_to_litigation(op: Operation, reason: str) -> None:
     if op.dispute.state != DisputeState.UNFULFILLED:
         raise DISPUTE.refuse(op.dispute.state, "引导诉讼", "guide to litigation")
-    agreement.close_dispute(op, "guided_to_litigation", f"协议未履行，已引导当事人依法诉讼：{reason}")
+    agreement.close_dispute(op, "guided_to_litigation", joined("协议未履行，已引导当事人依法诉讼：", reason))
 
 
 def redo(op: Operation, reason: str) -> None:
     """重办 after a dissatisfied follow-up: a new handling round, the same body on a new clock."""
-    op.fire_dispute("redo", extra={"reason": f"回访不满意，重办：{reason}"})
+    op.fire_dispute("redo", extra={"reason": joined("回访不满意，重办：", reason)})
     op.uow.cancel_timers(op.at, dispute_id=op.dispute.id)
     _new_round(op, None, reason)
 
@@ -159,13 +160,14 @@ def record_follow_up(op: Operation, reason: str, satisfaction: str, relapse: boo
                                             "note": note})
     if d.state == DisputeState.CLOSED:
         if relapse:
-            agreement.reopen(op, f"回访发现复发：{reason}")
+            agreement.reopen(op, joined("回访发现复发：", reason))
         return
     op.uow.cancel_timers(op.at, dispute_id=d.id, kinds=("follow_up_due",))
     if relapse:
-        op.fire_dispute("relapse", extra={"reason": f"回访发现复发：{reason}"})
+        op.fire_dispute("relapse", extra={"reason": joined("回访发现复发：", reason)})
         op.uow.cancel_timers(op.at, dispute_id=d.id)
     elif satisfaction == Satisfaction.DISSATISFIED:
         redo(op, reason)
     else:
-        agreement.close_dispute(op, "followed_up", f"已回访（{SATISFACTION_ZH[Satisfaction(satisfaction)]}）：{reason}")
+        said = SATISFACTION_ZH[Satisfaction(satisfaction)]
+        agreement.close_dispute(op, "followed_up", joined(f"已回访（{said}）：", reason))

@@ -22,6 +22,7 @@ from router.domain.errors import NotFound, StateConflict, ValidationError
 from router.domain.model import DELIVERY_MODES, BodyType, Tier
 from router.services import signed_calls
 from router.services.context import SYSTEM, ServiceContext
+from router.settings import SIGNING
 from router.store.models import Agency, AgencyKey, SeenRequest
 from router.store.uow import UnitOfWork
 
@@ -55,6 +56,11 @@ def agency_secrets(ctx: ServiceContext, session: Any, agency_code: str) -> list[
     return [secret for _, secret in active_keys(ctx, session, agency_code)]
 
 
+def all_algorithms(ctx: ServiceContext) -> dict[str, str]:
+    with ctx.store.read() as s:
+        return {code: algorithm for code, algorithm in s.execute(select(Agency.code, Agency.signing))}
+
+
 def active_keys(ctx: ServiceContext, session: Any, agency_code: str) -> list[tuple[str, str]]:
     """(key id, secret) of an agency's active keys, newest first."""
     keys = session.scalars(select(AgencyKey).where(AgencyKey.agency_code == agency_code,
@@ -77,13 +83,17 @@ def all_secrets(ctx: ServiceContext) -> dict[str, list[str]]:
 
 
 def register_agency(ctx: ServiceContext, code: str, name: str, body_type: str, tier: str, division: str,
-                    endpoint: str | None, priority: int = 0, delivery: str | None = None) -> tuple[str, str]:
+                    endpoint: str | None, priority: int = 0, delivery: str | None = None,
+                    signing_: str = "hmac-sha256") -> tuple[str, str]:
     """`agency add`: a new agency with its first key; returns (key id, secret), shown once. Without an
     endpoint it is a pull agency (or paper: a clerk hands its files over)."""
     delivery = delivery or ("push" if endpoint else "pull")
     if delivery not in DELIVERY_MODES:
         raise ValidationError(f"送达方式只能是 {'、'.join(DELIVERY_MODES)}",
                               f"delivery must be one of {DELIVERY_MODES}", field="delivery")
+    if signing_ not in SIGNING:
+        raise ValidationError(f"签名算法只能是 {'、'.join(SIGNING)}", f"signing must be one of {SIGNING}",
+                              field="signing")
     if delivery == "push" and not endpoint:
         raise ValidationError("推送方式必须填写接口地址", "a push agency needs an endpoint", field="endpoint")
     try:
@@ -103,7 +113,7 @@ def register_agency(ctx: ServiceContext, code: str, name: str, body_type: str, t
             raise StateConflict(f"机构已存在：{code}", f"agency {code!r} already exists", field="code")
         uow.session.add(Agency(code=code, name=name, body_type=str(bt), tier=str(tr), jurisdiction=[division],
                                endpoint=endpoint, delivery=delivery, active=True, priority=priority, created_at=at,
-                               updated_at=at))
+                               updated_at=at, signing=signing_))
         uow.session.flush()
         key = add_key(ctx, uow, code, at)
         uow.append_event(type="agency.added", actor=SYSTEM.id, at=at,
@@ -168,7 +178,7 @@ def _check(ctx: ServiceContext, req: SignedRequest, now: datetime) -> Agency | s
         secrets_ = agency_secrets(ctx, s, agency.code)
         s.expunge(agency)
     if not signing.verify(secrets_, req.webhook_id, req.timestamp, req.body, req.signature,
-                          now=int(now.timestamp()), tolerance=TOLERANCE_SECONDS):
+                          now=int(now.timestamp()), tolerance=TOLERANCE_SECONDS, algorithm=agency.signing):
         return "bad_signature_or_timestamp"
     digest = hashlib.sha256(req.body).hexdigest()
     try:  # the replay check: a webhook-id is used once per agency within the window

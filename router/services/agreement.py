@@ -11,6 +11,7 @@ from typing import Any
 
 from router.domain.errors import StateConflict, ValidationError
 from router.domain.model import BodyType, OutcomeResult, Tier, body_zh
+from router.domain.personal_text import joined
 from router.domain.registry import AgencyInfo
 from router.domain.rules import next_candidate
 from router.services import clock, linkage
@@ -120,7 +121,7 @@ def confirmation_not_taken(op: Operation, h: Handoff, reason: str) -> None:
     _outcome(op, confirmation={"confirmed": False, "at": op.at, "court": h.agency_code, "handoff_id": h.id,
                                "reason": reason})
     if op.dispute.state == DisputeState.CONFIRMING:
-        start_fulfilment(op.by_system(), note=f"司法确认未获受理：{reason}")
+        start_fulfilment(op.by_system(), note=joined("司法确认未获受理：", reason))
 
 
 # --------------------------------------------------------------------------- fulfilment and follow-up

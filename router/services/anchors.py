@@ -10,61 +10,121 @@ them holds."""
 
 from __future__ import annotations
 
-import hashlib
 import json
+import logging
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from router.adapters.witness import WitnessError, send_anchor
+from router.domain.errors import StateConflict
 from router.services import audit
 from router.services.context import ServiceContext
 from router.store.chain import GENESIS, canonical_time, verify_from
-from router.store.models import AuditAnchor, AuditCheckpoint
+from router.store.crypto import chain_digest
+from router.store.models import AuditAnchor, AuditCheckpoint, Event
+
+log = logging.getLogger(__name__)
 
 EVERY = timedelta(hours=20)  # the daily anchor, whichever scheduler (of several) gets there first
 
 
-def digest_of(seq: int, made_at: str, prev: str, heads: list[list[Any]]) -> str:
-    """SHA-256 of the anchor's canonical JSON: what a witness can recompute from `published`."""
+def digest_of(seq: int, made_at: str, prev: str, heads: list[list[Any]], algorithm: str = "sha256") -> str:
+    """The chain's hash (SHA-256, or SM3 under 国密) of the anchor's canonical JSON: what a witness
+    can recompute from `published`."""
     body = {"seq": seq, "made_at": made_at, "prev_digest": prev, "heads": heads}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-                          .encode()).hexdigest()
+    return chain_digest(algorithm, json.dumps(body, sort_keys=True, ensure_ascii=False,
+                                              separators=(",", ":")).encode())
 
 
-def published(a: AuditAnchor) -> dict[str, Any]:
+def published(a: AuditAnchor, algorithm: str = "sha256") -> dict[str, Any]:
     """The anchor as printed and sent: enough to recompute its digest."""
     return {"seq": a.seq, "made_at": canonical_time(a.made_at), "prev_digest": a.prev_digest, "digest": a.digest,
-            "streams": a.streams, "heads": a.heads}
+            "algorithm": algorithm, "streams": a.streams, "heads": a.heads}
 
 
 def make(ctx: ServiceContext, *, force: bool = False) -> AuditAnchor | None:
-    """A new anchor of the checkpoints moved since the last one; None when the last is recent
-    (`force`: make one anyway) or another process made it at the same moment. A checkpoint whose
-    MAC does not hold is left out: an anchor vouches only for what was verified."""
+    """A new anchor of the verified heads that moved past what the anchors hold; None when the last
+    anchor is recent (`force`: make one anyway) or another process made it at the same moment.
+
+    What moved is decided against the anchors themselves, whose digests chain to the one kept
+    outside, not against anything in the database an intruder could set. A checkpoint whose MAC
+    does not hold is left out, and so is one that contradicts the anchors (the same seq with
+    another hash, a shorter chain, or a chain that no longer passes through the anchored head):
+    an anchor never vouches for a rewrite; those are logged and shown by `check-anchor`."""
     at = ctx.now()
-    cp = AuditCheckpoint
     try:
         with ctx.store.unit_of_work() as uow:
             s = uow.session
-            last = s.scalars(select(AuditAnchor).order_by(AuditAnchor.seq.desc()).limit(1)).first()
+            anchors = s.scalars(select(AuditAnchor).order_by(AuditAnchor.seq)).all()
+            last = anchors[-1] if anchors else None
             if last is not None and not force and at - last.made_at < EVERY:
                 return None
-            moved = [p for p in s.scalars(select(cp).where(or_(cp.anchored_seq.is_(None), cp.anchored_seq != cp.seq))
-                                          .order_by(cp.stream)) if trusted(ctx, p)]
-            heads = [[p.stream, p.seq, p.hash] for p in moved]
+            walk = _walk(ctx, anchors)
+            if walk.problem is not None:
+                raise StateConflict("已保存的审计锚点被改动，不能在其上继续生成锚点",
+                                    f"{walk.problem}: run `dispute-router audit check-anchor` with the last digest "
+                                    "kept outside", field="anchor")
+            held = walk.last_heads()
+            moved, contradicting = [], []
+            for p in s.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.stream)):
+                before = held.get(p.stream)
+                if not trusted(ctx, p) or (before is not None and before[0] == p.seq and before[1] == p.hash):
+                    continue
+                if before is None or (p.seq > before[0] and s.scalar(select(Event.hash).where(
+                        Event.stream == p.stream, Event.stream_seq == before[0])) == before[1]):
+                    moved.append([p.stream, p.seq, p.hash])
+                else:
+                    contradicting.append(p.stream)
+            if contradicting:
+                log.error("audit anchor: chains contradict earlier anchors, left out",
+                          extra={"count": len(contradicting), "streams": contradicting[:20]})
             seq, prev = (last.seq + 1, last.digest) if last is not None else (1, GENESIS)
-            for p in moved:  # a checkpoint that moves on meanwhile goes into the next anchor
-                s.execute(update(cp).where(cp.stream == p.stream, cp.seq == p.seq).values(anchored_seq=p.seq))
-            streams = s.scalar(select(func.count()).select_from(cp).where(cp.anchored_seq.is_not(None))) or 0
-            anchor = AuditAnchor(seq=seq, made_at=at, prev_digest=prev, heads=heads, streams=streams,
-                                 digest=digest_of(seq, canonical_time(at), prev, heads))
+            anchor = AuditAnchor(seq=seq, made_at=at, prev_digest=prev, heads=moved,
+                                 streams=len(held.keys() | {m[0] for m in moved}),
+                                 digest=digest_of(seq, canonical_time(at), prev, moved, ctx.store.chain_hash))
             s.add(anchor)
         return anchor
     except IntegrityError:  # another scheduler made this anchor first
         return None
+
+
+@dataclass
+class _Walk:
+    """The anchors read from the first: every head each holds per chain, by seq (`passes`), the
+    heads an anchor holds against an earlier one (`contradictions`), or what is wrong with them."""
+
+    passes: dict[str, dict[int, str]] = field(default_factory=dict)
+    contradictions: list[dict[str, Any]] = field(default_factory=list)
+    problem: str | None = None
+    at: int | None = None  # the anchor the problem is in
+
+    def last_heads(self) -> dict[str, tuple[int, str]]:
+        return {stream: max(by_seq.items()) for stream, by_seq in self.passes.items()}
+
+
+def _walk(ctx: ServiceContext, anchors: list[AuditAnchor], until: AuditAnchor | None = None) -> _Walk:
+    w, prev = _Walk(), GENESIS
+    for n, a in enumerate(anchors, 1):
+        if a.seq != n:
+            w.problem, w.at = f"anchor {n} is missing", n
+            return w
+        if a.prev_digest != prev or digest_of(a.seq, canonical_time(a.made_at), a.prev_digest, a.heads,
+                                              ctx.store.chain_hash) != a.digest:
+            w.problem, w.at = f"anchor {a.seq} altered: it no longer hashes to its digest or its link", a.seq
+            return w
+        prev = a.digest
+        for stream, seq, head in a.heads:
+            by_seq = w.passes.setdefault(stream, {})
+            if by_seq.setdefault(seq, head) != head:
+                w.contradictions.append({"stream": stream, "stream_seq": seq, "event_id": None,
+                                         "problem": f"anchor {a.seq} holds another head than an earlier anchor"})
+        if a is until:
+            break
+    return w
 
 
 def send(ctx: ServiceContext, anchor: AuditAnchor) -> str | None:
@@ -74,7 +134,7 @@ def send(ctx: ServiceContext, anchor: AuditAnchor) -> str | None:
         return None
     error: str | None = None
     try:
-        send_anchor(url, published(anchor))
+        send_anchor(url, published(anchor, ctx.store.chain_hash))
     except WitnessError as e:
         error = str(e)[:500]
     with ctx.store.unit_of_work() as uow:
@@ -94,8 +154,8 @@ def resend(ctx: ServiceContext) -> int:
 def recent(ctx: ServiceContext, limit: int = 10) -> list[dict[str, Any]]:
     with ctx.store.read() as s:
         rows = s.scalars(select(AuditAnchor).order_by(AuditAnchor.seq.desc()).limit(limit)).all()
-        return [{**published(a), "heads": len(a.heads), "sent_at": a.sent_at, "send_error": a.send_error}
-                for a in rows]
+        return [{**published(a, ctx.store.chain_hash), "heads": len(a.heads), "sent_at": a.sent_at,
+                 "send_error": a.send_error} for a in rows]
 
 
 def check(ctx: ServiceContext, digest: str) -> dict[str, Any]:
@@ -108,26 +168,18 @@ def check(ctx: ServiceContext, digest: str) -> dict[str, Any]:
     if target is None:
         return _refused(None, "no anchor in the store has this digest (the anchors were rewritten or "
                               "removed, or the digest is not this store's)")
-    prev, heads = GENESIS, {}
-    for n, a in enumerate(anchors, 1):
-        if a.seq != n:
-            return _refused(n, f"anchor {n} is missing")
-        if a.prev_digest != prev or digest_of(a.seq, canonical_time(a.made_at), a.prev_digest, a.heads) != a.digest:
-            return _refused(a.seq, f"anchor {a.seq} altered: it no longer hashes to its digest or its link")
-        prev = a.digest
-        for stream, seq, head in a.heads:
-            heads.setdefault(stream, {})[seq] = head
-        if a is target:
-            break
-    breaks, events = [], 0
-    for stream, passes in sorted(heads.items()):
+    walk = _walk(ctx, anchors, until=target)
+    if walk.problem is not None:
+        return _refused(walk.at, walk.problem)
+    breaks, events = list(walk.contradictions), 0
+    for stream, passes in sorted(walk.passes.items()):
         with ctx.store.read() as s:
             broken, _, _, n = verify_from(s, stream, passes=passes)
         events += n
         if broken is not None:
             breaks.append({**broken.as_dict(), "problem": broken.problem.replace(
                 "since it was last verified", f"before anchor {target.seq}")})
-    return {"ok": not breaks, "anchor": target.seq, "made_at": target.made_at, "streams_checked": len(heads),
+    return {"ok": not breaks, "anchor": target.seq, "made_at": target.made_at, "streams_checked": len(walk.passes),
             "events_checked": events, "problem": None, "broken": breaks[:20], "broken_count": len(breaks)}
 
 

@@ -72,12 +72,12 @@ def verify_store(ctx: ServiceContext, *, full: bool = False, rekey: bool = False
             "mode": "full" if full else "incremental"}
 
 
-def check_copy(engine: Engine, secret_key: str) -> tuple[int, BrokenLink | None]:
+def check_copy(engine: Engine, secret_key: str, chain_hash: str = "sha256") -> tuple[int, BrokenLink | None]:
     """A copy of the store (a backup) checked in full, through its checkpoints, changing nothing:
     (events checked, the first broken link)."""
     key = _key_from(secret_key)
     kid, events = _key_id(key), 0
-    with Session(engine) as s:
+    with Session(engine, info={"chain_hash": chain_hash}) as s:
         for stream, point in _moved(s, True):
             if point is not None and (distrust := _distrust(point, key, kid)) is not None:
                 return events, distrust

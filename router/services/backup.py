@@ -92,7 +92,7 @@ def _check(ctx: ServiceContext, path: Path) -> Checked:
     """The copy's chains in full, through its keyed checkpoints (services/audit.py)."""
     engine = make_engine(f"sqlite:///{path}")
     try:
-        events, broken = check_copy(engine, ctx.settings.secret_key)
+        events, broken = check_copy(engine, ctx.settings.secret_key, ctx.store.chain_hash)
     finally:
         engine.dispose()
     return Checked(path, events, f"{broken.stream} #{broken.stream_seq}: {broken.problem}" if broken else None)

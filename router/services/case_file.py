@@ -93,7 +93,7 @@ def build(ctx: ServiceContext, dispute_id: str) -> bytes:
     }
     manifest = {"format": FORMAT, "dispute_id": dispute_id, "reference": d.reference, "state": d.state,
                 "generated_at": generated_at.isoformat(), "hash_algorithm": "sha256",
-                "chain": {**head, "algorithm": "docs/audit-chain.md §2"},
+                "chain": {**head, "algorithm": "docs/audit-chain.md §2", "hash": ctx.store.chain_hash},
                 "members": {n: {"sha256": _sha(b), "bytes": len(b)} for n, b in members.items()},
                 "signature": {"algorithm": "ed25519", "member": "manifest.sig",
                               "public_key": public_key_hex(ctx.settings)}}
@@ -196,7 +196,10 @@ def _chain(raw: bytes, manifest: dict[str, Any], c: Check) -> None:
     except ValueError as e:
         c.problems.append(f"events.json: not JSON: {e}")
         return
-    prev = GENESIS
+    prev, algorithm = GENESIS, (manifest.get("chain") or {}).get("hash", "sha256")
+    if algorithm not in ("sha256", "sm3"):
+        c.problems.append(f"manifest.json: unknown chain hash {algorithm!r}")
+        return
     for i, e in enumerate(events, start=1):
         try:
             if e["stream"] != c.dispute_id or e["stream_seq"] != i:
@@ -205,7 +208,7 @@ def _chain(raw: bytes, manifest: dict[str, Any], c: Check) -> None:
             if e["prev_hash"] != prev:
                 c.problems.append(f"events.json: event {i}'s prev_hash does not match event {i - 1}")
                 return
-            if hash_of(e) != e["hash"]:
+            if hash_of(e, algorithm) != e["hash"]:
                 c.problems.append(f"events.json: event {i}'s content does not match its hash")
                 return
         except (KeyError, TypeError) as err:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from router.domain.model import BodyType, Tier
 from router.domain.registry import AgencyInfo, Registry
 from router.settings import DomainConfig, Settings
+from router.store.crypto import suite
 from router.store.models import Agency
 from router.store.pii import PiiCipher
 from router.store.store import Store
@@ -32,7 +33,9 @@ class ServiceContext:
     _registry: tuple[float, Registry] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.cipher = PiiCipher(self.settings.pii_key)
+        self.cipher = PiiCipher(self.settings.pii_key, suite(self.settings.crypto))
+        self.store.use_suite(self.settings.crypto)
+        self.store.clock = self.store.clock or self.now
         if self.store.cipher is None:  # the store keeps masked free text's originals with it (store/sealing.py)
             self.store.cipher = self.cipher
 

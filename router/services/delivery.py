@@ -51,6 +51,7 @@ class Job:
     body_type: str
     kind: str = "handoff.offered"
     feed_seq: int | None = None  # its place among this agency's deliveries
+    signing: str = "hmac-sha256"  # the agency's signing algorithm (adapters/signing.py)
 
 
 def claim(ctx: ServiceContext, delivery_id: str, owner: str) -> Job | None:
@@ -83,14 +84,16 @@ def claim(ctx: ServiceContext, delivery_id: str, owner: str) -> Job | None:
             row = s.scalars(select(Outbox).where(Outbox.id == d.outbox_id)).one()
             payload = {k: v for k, v in row.payload.items() if k != "agency"}
             return Job(d.id, owner, d.attempts, url, payload, agency_secrets(ctx, s, d.agency_code), d.outbox_id,
-                       d.agency_code, str(payload.get("reference", "")), d.body_type, d.kind, d.feed_seq)
+                       d.agency_code, str(payload.get("reference", "")), d.body_type, d.kind, d.feed_seq,
+                       agency.signing if agency else "hmac-sha256")
         h = s.get(Handoff, d.handoff_id)
         if h.state in ENDED:  # withdrawn or given up before it went out: nothing to send
             d.state, d.lease_owner, d.lease_expires_at, d.last_error = "cancelled", None, None, f"handoff {h.state}"
             return None
         payload = adapter_for(d.body_type).build(referral_input(ctx, s, h))
         return Job(d.id, owner, d.attempts, url, payload, agency_secrets(ctx, s, d.agency_code), h.id, d.agency_code,
-                   h.dispute.reference, d.body_type, feed_seq=d.feed_seq)
+                   h.dispute.reference, d.body_type, feed_seq=d.feed_seq,
+                   signing=agency.signing if agency else "hmac-sha256")
 
 
 # --------------------------------------------------------------------------- outcomes

@@ -11,13 +11,16 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from router.domain.errors import StateConflict
+from router.domain.personal_text import unsealed
 from router.services.context import ServiceContext
 from router.store.models import IdempotencyKey
 
 
 def request_hash(body: Any) -> str:
-    """What makes two requests "the same" for a key: their canonical JSON."""
-    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+    """What makes two requests "the same" for a key: their canonical JSON, as typed (two numbers that
+    mask alike are still two requests: domain/personal_text.py)."""
+    return hashlib.sha256(json.dumps(unsealed(body), sort_keys=True, ensure_ascii=False,
+                                     default=str).encode()).hexdigest()
 
 
 class Idempotency:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from router.domain.errors import NotFound, ValidationError
+from router.domain.personal_text import seal
 from router.services.context import Actor, ServiceContext
 from router.services.operation import Operation
 from router.store.models import Dispute, SealedText
@@ -36,8 +37,8 @@ def reveal(ctx: ServiceContext, dispute: str, *, operator: str, to: str, basis: 
                          .order_by(SealedText.sealed_at, SealedText.place)).all()
         out = [{"place": r.place, "kinds": r.kinds.split(","), "sealed_at": r.sealed_at,
                 "original": ctx.cipher.decrypt(r.original_enc, f"sealed:{r.place}")} for r in rows]
-        if out:
+        if out:  # the record of the reading is masked too: a basis may quote a phone number
             Operation(ctx, uow, d, Actor("operator", operator.strip()), at).event(
-                "pii.revealed", {"to": to.strip(), "basis": basis.strip(), "via": "operator",
+                "pii.revealed", {"to": seal(to.strip()), "basis": seal(basis.strip()), "via": "operator",
                                  "fields": [r["place"] for r in out]})
         return out

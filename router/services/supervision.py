@@ -11,6 +11,7 @@ from router.adapters.base import urge_notice
 from router.adapters.supervision import supervision_notice
 from router.domain.errors import StateConflict, ValidationError
 from router.domain.model import BodyType, SupervisorAction, Tier, body_zh
+from router.domain.personal_text import joined
 from router.domain.rules import next_candidate
 from router.services import aftercare, agreement, clock, linkage
 from router.services.context import Actor, ServiceContext
@@ -46,7 +47,7 @@ def act(ctx: ServiceContext, dispute_id: str, data: dict[str, Any], actor: Actor
             if op.dispute.state not in OPEN:
                 raise DISPUTE.refuse(op.dispute.state, "撤回" if action == A.WITHDRAW else "办结", action)
             code = "withdrawn" if action == A.WITHDRAW else "closed_by_centre"
-            agreement.close_dispute(op, code, ("申请人撤回：" if action == A.WITHDRAW else "") + reason)
+            agreement.close_dispute(op, code, joined("申请人撤回：" if action == A.WITHDRAW else "", reason))
         elif action == A.REOPEN:
             agreement.reopen(op, reason)
         elif action == A.RECORD_FOLLOW_UP:

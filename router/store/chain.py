@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -11,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from router.store.crypto import chain_digest
 from router.store.models import Dispute, Event
 
 GENESIS = "0" * 64
@@ -35,20 +35,28 @@ def hashed_fields(e: Event) -> dict[str, Any]:
             "occurred_at": canonical_time(e.occurred_at), "data": e.data, "prev_hash": e.prev_hash}
 
 
-def hash_of(body: dict[str, Any]) -> str:
+SHA256 = "sha256"  # the chain's hash by default; "sm3" under 国密 (store/crypto.py)
+
+
+def hash_of(body: dict[str, Any], algorithm: str = SHA256) -> str:
     """The hash of the ten hashed fields as exported (a case file's events.json holds them)."""
     raw = json.dumps({k: body[k] for k in HASHED}, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
                      default=str)
-    return hashlib.sha256(raw.encode()).hexdigest()
+    return chain_digest(algorithm, raw.encode())
 
 
-def event_hash(e: Event) -> str:
-    return hash_of(hashed_fields(e))
+def event_hash(e: Event, algorithm: str = SHA256) -> str:
+    return hash_of(hashed_fields(e), algorithm)
 
 
-def row_hash(row: dict[str, Any]) -> str:
+def row_hash(row: dict[str, Any], algorithm: str = SHA256) -> str:
     """The hash of an event row not yet written (store/uow.py keeps them as dicts)."""
-    return hash_of({**row, "occurred_at": canonical_time(row["occurred_at"])})
+    return hash_of({**row, "occurred_at": canonical_time(row["occurred_at"])}, algorithm)
+
+
+def algorithm_of(session: Session) -> str:
+    """The chain hash of the store the session belongs to (Store.use_suite)."""
+    return str(session.info.get("chain_hash", SHA256))
 
 
 @dataclass(frozen=True)
@@ -75,6 +83,7 @@ def verify_from(session: Session, stream: str, seq: int = 0, prev: str = GENESIS
     the last seq and hash reached, events checked). `through`: a (seq, hash) the chain must pass,
     as last verified (services/audit.py); `passes`: more of them, by seq (services/anchors.py)."""
     last_seq, last_hash, checked = seq, prev, 0
+    algorithm = algorithm_of(session)
     passes = {**(passes or {}), **({through[0]: through[1]} if through is not None else {})}
 
     def broken(at: int, event_id: str | None, problem: str) -> tuple[BrokenLink, int, str, int]:
@@ -92,7 +101,7 @@ def verify_from(session: Session, stream: str, seq: int = 0, prev: str = GENESIS
             return broken(last_seq + 1, None, "missing event (gap in sequence)")
         if e.prev_hash != last_hash:
             return broken(e.stream_seq, e.id, "prev_hash does not match the previous event")
-        if event_hash(e) != e.hash:
+        if event_hash(e, algorithm) != e.hash:
             return broken(e.stream_seq, e.id, "content does not match its hash")
         if e.stream_seq in passes and e.hash != passes[e.stream_seq]:
             return broken(e.stream_seq, e.id, "history rewritten since it was last verified")

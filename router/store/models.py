@@ -159,6 +159,8 @@ class Agency(Base):
     # When a worker last found it reachable again after an outage: the other workers' open circuits close.
     recovered_at: Mapped[datetime | None]
     supervised_by: Mapped[str | None] = mapped_column(String(64))  # the 司法所 / 司法局 told of its 督办
+    # How its calls are signed both ways: hmac-sha256 (Standard Webhooks "v1") or hmac-sm3 ("v1sm3", 国密).
+    signing: Mapped[str] = mapped_column(String(16), default="hmac-sha256", server_default="hmac-sha256")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -379,7 +381,6 @@ class AuditCheckpoint(Base):
     checked_at: Mapped[datetime]
     mac: Mapped[str] = mapped_column(String(64))
     key_id: Mapped[str] = mapped_column(String(16))  # which ROUTER_SECRET_KEY made the MAC
-    anchored_seq: Mapped[int | None]  # the seq the last audit anchor holds for this chain
 
 
 class AuditAnchor(Base):
@@ -427,3 +428,13 @@ class SealedText(Base):
     kinds: Mapped[str] = mapped_column(String(64))  # what was found: id_number, phone
     original_enc: Mapped[bytes] = mapped_column(LargeBinary)
     sealed_at: Mapped[datetime]
+
+
+class StoreSetting(Base):
+    """What a database was set up with and must keep (store/store_settings.py): today its
+    cryptographic suite, whose lookup hashes and chain hashes only compare within one."""
+
+    __tablename__ = "store_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(256))

@@ -1,40 +1,39 @@
-"""Personal data at rest (个人信息保护法 51): AES-GCM ciphertext plus a keyed hash for exact lookup.
+"""Personal data at rest (个人信息保护法 51): authenticated ciphertext plus a keyed hash for exact lookup.
 
-Both keys are derived from ROUTER_PII_KEY with HKDF so one secret is all an operator manages;
-the lookup hash is keyed so a leaked table cannot be reversed by hashing all ID numbers.
-"""
+Both keys are derived from ROUTER_PII_KEY so one secret is all an operator manages; the lookup hash
+is keyed so a leaked table cannot be reversed by hashing all ID numbers. The suite (store/crypto.py)
+decides the algorithms: AES-256-GCM and HMAC-SHA-256 by default, SM4-GCM and HMAC-SM3 under 国密.
+A ciphertext's first byte names its cipher, so either suite reads both."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from router.store.crypto import GM, STANDARD, Suite, suite
 
-VERSION = b"\x01"
-
-
-def _derive(key: bytes, info: bytes) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(key)
+AES_GCM, SM4_GCM = b"\x01", b"\x02"  # the ciphertext's version byte
+_VERSION = {STANDARD: AES_GCM, GM: SM4_GCM}
 
 
 class PiiCipher:
-    def __init__(self, key: bytes) -> None:
-        self._aead = AESGCM(_derive(key, b"dispute-router pii encrypt v1"))
-        self._mac_key = _derive(key, b"dispute-router pii lookup v1")
+    def __init__(self, key: bytes, suite_: Suite | None = None) -> None:
+        self.suite = suite_ or suite(STANDARD)
+        self._key = key
+        self._version = _VERSION[self.suite.name]
+        self._aeads = {AES_GCM: suite(STANDARD).aead(key), SM4_GCM: suite(GM).aead(key)}
+        info = b"dispute-router pii lookup v1" if self.suite.name == STANDARD else b"dispute-router pii lookup sm3 v1"
+        self._mac_key = self.suite.derive(key, info)
 
     def encrypt(self, value: str, context: str) -> bytes:
         """`context` (e.g. 'id_number') is bound as associated data: a ciphertext can't be moved columns."""
         nonce = os.urandom(12)
-        return VERSION + nonce + self._aead.encrypt(nonce, value.encode(), context.encode())
+        return self._version + nonce + self._aeads[self._version].encrypt(nonce, value.encode(), context.encode())
 
     def decrypt(self, blob: bytes, context: str) -> str:
-        if not blob or blob[:1] != VERSION:
+        aead = self._aeads.get(bytes(blob[:1])) if blob else None
+        if aead is None:
             raise ValueError("unknown PII ciphertext version")
-        return self._aead.decrypt(blob[1:13], blob[13:], context.encode()).decode()
+        return aead.decrypt(bytes(blob[1:13]), bytes(blob[13:]), context.encode()).decode()
 
     def lookup_hash(self, value: str, context: str) -> str:
-        return hmac.new(self._mac_key, f"{context}:{value}".encode(), hashlib.sha256).hexdigest()
+        return self.suite.mac(self._mac_key, f"{context}:{value}".encode())

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import inspect
 
-from router.store.chain import GENESIS, row_hash
+from router.store.chain import GENESIS, algorithm_of, row_hash
 from router.store.models import Dispute, Event
 from router.store.uow import UnitOfWork, set_columns
 
@@ -47,10 +47,10 @@ def settle(uow: UnitOfWork, token: str, value: str, d: Dispute) -> None:
                    key=lambda row: row["stream_seq"])
     if not chain or chain[0]["stream_seq"] != 1 or len(chain) != d.event_count:
         raise Unsettled
-    prev, hashes = GENESIS, {}
+    prev, hashes, algorithm = GENESIS, {}, algorithm_of(uow.session)
     for row in chain:
         row["prev_hash"] = prev
-        row["hash"] = hashes[row["id"]] = prev = row_hash(row)
+        row["hash"] = hashes[row["id"]] = prev = row_hash(row, algorithm)
     for table, entry in uow.buffered():
         if table is None and entry["event_id"] in hashes:
             entry["hash"] = hashes[entry["event_id"]]

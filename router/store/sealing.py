@@ -7,7 +7,7 @@ the ORM's last flush comes after the unit of work wrote its buffer."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import delete, insert, inspect
@@ -26,6 +26,8 @@ class UnitOfWork(Protocol):
     session: Session
     cipher: PiiCipher | None
     sealed: dict[str, str]  # place -> original kept there in this transaction
+
+    def now(self) -> datetime: ...
 
 
 def keep(uow: UnitOfWork, where: str, value: Any, dispute_id: str | None, at: datetime) -> None:
@@ -50,16 +52,33 @@ def _write(uow: UnitOfWork, place: str, s: Sealed, dispute_id: str | None, at: d
 
 def before_flush_hook(session: Session, flush: UOWTransaction, instances: Any) -> None:
     """The sessions' before_flush hook: a masked value set on a mapped object (a return reason, a
-    summary completed at the window) has its original kept before the row is written."""
+    summary completed at the window) has its original kept with the row. A row whose key the
+    database gives it (autoincrement) is named once it has one, after the flush."""
     uow = session.info.get("uow")
     if uow is None:
         return
+    later = session.info.setdefault("seal_after_flush", [])
     for obj in (*session.new, *session.dirty):
-        found = [(k, v) for k, v in vars(obj).items() if isinstance(v, Sealed)]
+        found = [(f"{k}.{path}" if path else k, s) for k, v in vars(obj).items() if not k.startswith("_")
+                 for path, s in sealed_in(v)]
         if not found:
             continue
-        st = inspect(obj)
-        ident = getattr(obj, "id", None) or ",".join(str(k) for k in st.mapper.primary_key_from_instance(obj))
-        dispute_id = obj.id if st.mapper.local_table.name == "disputes" else getattr(obj, "dispute_id", None)
-        for key, s in found:
-            _write(uow, f"{st.mapper.local_table.name}:{ident}:{key}", s, dispute_id, datetime.now(UTC))
+        if None in inspect(obj).mapper.primary_key_from_instance(obj):
+            later.append((obj, found))
+        else:
+            _seal_row(uow, obj, found)
+
+
+def after_flush_hook(session: Session, flush: UOWTransaction) -> None:
+    uow, later = session.info.get("uow"), session.info.pop("seal_after_flush", [])
+    for obj, found in later if uow is not None else ():
+        _seal_row(uow, obj, found)
+
+
+def _seal_row(uow: UnitOfWork, obj: Any, found: list[tuple[str, Sealed]]) -> None:
+    mapper = inspect(obj).mapper
+    ident = ",".join(str(k) for k in mapper.primary_key_from_instance(obj))
+    table = mapper.local_table.name
+    dispute_id = obj.id if table == "disputes" else getattr(obj, "dispute_id", None)
+    for key, s in found:
+        _write(uow, f"{table}:{ident}:{key}", s, dispute_id, uow.now())

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from router.store import sealing
+from router.store.crypto import suite
 from router.store.db import WriteLate
 from router.store.pii import PiiCipher
 from router.store.uow import (
@@ -32,15 +34,23 @@ class Store:
     def __init__(self, engine: Engine, cipher: PiiCipher | None = None) -> None:
         self.engine = engine
         self.cipher = cipher
+        self.chain_hash = "sha256"
+        self.clock: Callable[[], datetime] | None = None  # the service clock (ServiceContext sets it)
         self._sessions = sessionmaker(engine, class_=SavepointSession, expire_on_commit=False)
         event.listen(self._sessions, "do_orm_execute", before_statement_hook)
         event.listen(self._sessions, "after_soft_rollback", after_soft_rollback_hook)
         event.listen(self._sessions, "before_flush", sealing.before_flush_hook)
+        event.listen(self._sessions, "after_flush", sealing.after_flush_hook)
         # SQLite has one writer at a time: writers queue on a lock (store/writelock.py) rather than
         # sleep in SQLite's busy handler.
         self._writer = WriterLock(engine.url.database) if engine.dialect.name == "sqlite" else None
         self.observers: tuple[EventObserver, ...] = ()
         self._modes: tuple[float, dict[str, str]] | None = None
+
+    def use_suite(self, name: str) -> None:
+        """Hash this store's chains with the suite's hash (store/crypto.py); its sessions carry it."""
+        self.chain_hash = suite(name).hash_name
+        self._sessions.configure(info={"chain_hash": self.chain_hash})
 
     def observe(self, observer: EventObserver) -> None:
         """Have `observer` see every event appended from now on, in the appending transaction."""
@@ -58,7 +68,7 @@ class Store:
             elif late:  # held from the first write until after the commit: `lock` is left last
                 session.connection(execution_options={
                     "router_write_late": WriteLate(lambda: lock.enter_context(self._writer.held()))})
-            uow = UnitOfWork(session, self.observers, self.delivery_modes, self.cipher)
+            uow = UnitOfWork(session, self.observers, self.delivery_modes, self.cipher, self.clock)
             yield uow
             uow.write_pending()
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from sqlalchemy.sql import visitors
 
 from router.store import sealing
-from router.store.chain import GENESIS, SYSTEM_STREAM, event_hash
+from router.store.chain import GENESIS, SYSTEM_STREAM, algorithm_of, event_hash
 from router.store.models import Agency, Counter, Delivery, Dispute, Event, Handoff, Outbox, Party, Timer
 from router.store.pii import PiiCipher
 from router.workflows.dispute import DisputeState
@@ -59,8 +59,10 @@ class UnitOfWork:
     the transaction always sees its own writes."""
 
     def __init__(self, session: Session, observers: tuple[EventObserver, ...] = (),
-                 modes: Callable[[], dict[str, str]] | None = None, cipher: PiiCipher | None = None) -> None:
+                 modes: Callable[[], dict[str, str]] | None = None, cipher: PiiCipher | None = None,
+                 clock: Callable[[], datetime] | None = None) -> None:
         self.session = session
+        self._clock = clock
         self.observers = observers
         self.cipher = cipher  # keeps the originals of masked free text (store/sealing.py)
         self.sealed: dict[str, str] = {}  # place -> original kept there in this transaction
@@ -69,6 +71,10 @@ class UnitOfWork:
         self._announce: list[dict[str, Any]] = []
         self.written = False  # has any buffered row been written yet?
         session.info["uow"] = self
+
+    def now(self) -> datetime:
+        """The service clock (a test's clock too), for what the store stamps itself."""
+        return self._clock() if self._clock is not None else datetime.now(UTC)
 
     # ----------------------------------------------------------------- rows written at the end
     def insert_later(self, table: Table, key: Any, row: dict[str, Any]) -> dict[str, Any]:
@@ -174,7 +180,7 @@ class UnitOfWork:
         e = Event(id=str(uuid.uuid4()), stream=stream, stream_seq=seq, dispute_id=about,
                   handoff_id=handoff_id, type=type, actor=actor, occurred_at=at, data=jsonable(data),
                   prev_hash=prev)
-        e.hash = event_hash(e)
+        e.hash = event_hash(e, algorithm_of(self.session))
         sealing.keep(self, f"events:{e.id}", e.data, about, at)
         self.insert_later(EVENTS, e.id, {"id": e.id, "stream": stream, "stream_seq": seq, "dispute_id": about,
                                          "handoff_id": handoff_id, "type": type, "actor": actor, "occurred_at": at,

@@ -18,8 +18,9 @@ from router.adapters import signing
 
 class AgencyClient:
     def __init__(self, base: str, key_id: str, secret: str, *, now: Callable[[], float] = time.time,
-                 http: requests.Session | None = None) -> None:
+                 http: requests.Session | None = None, algorithm: str = signing.HMAC_SHA256) -> None:
         self.base, self.key_id, self.secret, self.now = base.rstrip("/"), key_id, secret, now
+        self.algorithm = algorithm
         self.http = http or requests.Session()
 
     def signed_headers(self, body: bytes, *, msg_id: str | None = None, timestamp: int | None = None,
@@ -27,7 +28,7 @@ class AgencyClient:
         msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
         ts = int(self.now()) if timestamp is None else timestamp
         return {"X-Router-Key": self.key_id, "Content-Type": "application/json",
-                **signing.headers(secrets_ or [self.secret], msg_id, ts, body)}
+                **signing.headers(secrets_ or [self.secret], msg_id, ts, body, self.algorithm)}
 
     def request(self, method: str, path: str, body: Any = None, **sign: Any) -> requests.Response:
         raw = b"" if body is None else json.dumps(body, ensure_ascii=False).encode()

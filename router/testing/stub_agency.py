@@ -41,6 +41,7 @@ class Behaviour:
 @dataclass
 class StubAgency:
     secrets: dict[str, list[str]] = field(default_factory=dict)   # agency code -> active secrets
+    algorithms: dict[str, str] = field(default_factory=dict)      # agency code -> hmac-sha256 | hmac-sm3
     received: list[Received] = field(default_factory=list)
     in_flight: list[str] = field(default_factory=list)             # Idempotency-Keys being answered
     behaviour: dict[str, Behaviour] = field(default_factory=dict)  # per agency; "*" for all
@@ -80,7 +81,8 @@ class StubAgency:
                 agency = parts[1]
                 verified = signing.verify(stub.secrets.get(agency, []), self.headers.get("webhook-id", ""),
                                           self.headers.get("webhook-timestamp", ""), body,
-                                          self.headers.get("webhook-signature", ""), now=int(time.time()))
+                                          self.headers.get("webhook-signature", ""), now=int(time.time()),
+                                          algorithm=stub.algorithms.get(agency, signing.HMAC_SHA256))
                 with stub.lock:
                     b = stub._behaviour(agency)
                     status = b.status
@@ -126,6 +128,7 @@ class StubAgency:
     def learn_secrets(self, svc: Services) -> None:
         """Every agency's active signing secrets, so any delivery can be verified."""
         self.secrets.update(svc.agency_secrets())
+        self.algorithms.update(svc.agency_signing())
 
     def serve_all_agencies(self, svc: Services) -> str:
         """Start, point every agency's endpoint here and learn their secrets (tests, benchmarks)."""

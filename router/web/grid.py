@@ -7,10 +7,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Response, g, redirect, request, url_for
+from flask import Response, flash, g, redirect, request, url_for
 
 from router.domain.errors import DomainError, NotFound, StateConflict, ValidationError
 from router.domain.model import RISK_ZH, RiskFlag
+from router.domain.personal_text import masked_zh, warning_zh
 from router.services.idempotency import request_hash
 from router.web.blueprint import web
 from router.web.forms import IntakeForm
@@ -27,7 +28,8 @@ def _context(form: IntakeForm, **extra: Any) -> dict[str, Any]:
     return {"form": form, "nav": "grid", "categories": [(c.code, c.name) for c in config.ruleset.categories.values()],
             "risks": [(str(r), RISK_ZH.get(str(r), str(r))) for r in RiskFlag],
             "places": places(v.get("district", ""), v.get("town", ""), v.get("village", "")),
-            "submission": request.form.get("submission") or uuid.uuid4().hex, **extra}
+            "submission": request.form.get("submission") or uuid.uuid4().hex,
+            "summary_warning": warning_zh(v.get("summary")), **extra}
 
 
 @web.get("/grid")
@@ -56,6 +58,8 @@ def grid_post() -> Response:
     except (StateConflict, DomainError) as e:
         form.errors.setdefault("_form", []).append(e.message_zh)
         return page("grid/form.html", 409, **_context(form))
+    if masked := masked_zh(cmd.summary, cmd.disposition and cmd.disposition.terms):
+        flash(masked)
     return redirect(url_for("web.grid_done", dispute_id=view["id"]), code=303)
 
 

@@ -137,7 +137,8 @@ def window_post() -> Response:
     except DomainError as e:
         form.errors.setdefault("_form", []).append(e.message_zh)
         return page_or_fragment("window/form.html", "intake", 409, **_context(form))
-    if masked := masked_zh(cmd.summary, cmd.disposition and (cmd.disposition.reason, cmd.disposition.terms)):
+    if masked := masked_zh(cmd.summary, cmd.disposition and (cmd.disposition.reason, cmd.disposition.terms,
+                                                             cmd.disposition.refer_to)):
         flash(masked)
     target = url_for("web.receipt", dispute_id=view["id"])
     if is_htmx():
@@ -146,7 +147,7 @@ def window_post() -> Response:
 
 
 @web.post("/window/text-check", endpoint="text_check")
-@requires(*WINDOW_ROLES)
+@requires(*WINDOW_ROLES, "grid")
 def text_check() -> Response:
     """htmx, as the clerk types the summary: the warning beside it when it holds an ID or mobile number."""
     return fragment("window/form.html", "summary_warning", summary_warning=warning_zh(request.form.get("summary")))

@@ -8,6 +8,7 @@ import pytest
 
 from router.server import application
 from tests.e2e.web_client import PASSWORD, sign_in
+from tests.probes import sent  # noqa: F401 - a fixture, found by name
 
 
 @pytest.fixture

@@ -5,11 +5,10 @@ sent to the database in clear, their originals kept encrypted and readable only 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from router.domain.ids import id_number_check_char
 from router.store.models import Event, SealedText
@@ -19,20 +18,6 @@ from tests.e2e.web_client import intake_form, register_on_web, window_token
 ID = "11010519900101123" + id_number_check_char("11010519900101123")
 PHONE, PHONE2 = "13912345678", "13698765432"
 ID_MASK, PHONE_MASK, PHONE2_MASK = "110***********1232", "139****5678", "136****5432"
-
-
-@pytest.fixture
-def sent(svc: Any) -> Iterator[list[str]]:
-    """Every parameter any statement sent to the database, as text."""
-    seen: list[str] = []
-
-    def spy(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
-        seen.append(repr(parameters))
-
-    engine = svc.ctx.store.engine
-    event.listen(engine, "before_cursor_execute", spy)
-    yield seen
-    event.remove(engine, "before_cursor_execute", spy)
 
 
 def clear_of(sent: list[str], *numbers: str) -> bool:

@@ -4,17 +4,16 @@ who holds the database *and* the service's secret (who can re-sign checkpoints).
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import pytest
 from sqlalchemy import delete, select, update
 
 from router.services.anchors import digest_of
 from router.store.models import AuditAnchor, AuditCheckpoint, Event
 from tests.builders import register
 from tests.integration.test_audit_incremental import _rewrite, _supervisor
+from tests.probes import witness
 
 
 def _anchored(svc) -> dict[str, Any]:
@@ -97,19 +96,7 @@ def test_an_anchor_altered_without_its_digest_is_named(svc):
 
 
 def test_the_daily_audit_anchors_once_a_day_and_the_witness_gets_it(svc, clock):
-    got: list[dict[str, Any]] = []
-
-    class Witness(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
-            got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(201)
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Witness)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server, got = witness()
     svc.ctx.settings = _with(svc, anchor_url=f"http://127.0.0.1:{server.server_port}/anchors")
     try:
         register(svc)
@@ -150,3 +137,15 @@ def _made_at(svc) -> str:
 
     with svc.ctx.store.read() as s:
         return canonical_time(s.scalars(select(AuditAnchor.made_at)).one())
+
+
+def test_no_anchor_is_made_on_top_of_altered_anchors(svc):
+    from router.domain.errors import StateConflict
+
+    register(svc)
+    _anchored(svc)
+    with svc.ctx.store.engine.begin() as conn:
+        conn.execute(update(AuditAnchor).where(AuditAnchor.seq == 1).values(heads=[]))
+    with pytest.raises(StateConflict) as e:
+        svc.make_anchor(send=False)
+    assert "anchor 1 altered" in e.value.message_en

@@ -26,11 +26,7 @@ def upgrade() -> None:
                     sa.Column('send_error', sa.String(length=500), nullable=True),
                     sa.PrimaryKeyConstraint('seq', name=op.f('pk_audit_anchors')),
                     sa.UniqueConstraint('digest', name=op.f('uq_audit_anchors_digest')))
-    with op.batch_alter_table('audit_checkpoints') as batch:
-        batch.add_column(sa.Column('anchored_seq', sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('audit_checkpoints') as batch:
-        batch.drop_column('anchored_seq')
     op.drop_table('audit_anchors')
