@@ -170,6 +170,7 @@ class Settings:
     var_dir: Path
     secret_key: str
     pii_key: bytes
+    pii_old_keys: tuple[bytes, ...] = ()  # earlier ROUTER_PII_KEYs, still read until `keys rotate-pii`
     max_body_bytes: int = 256 * 1024
     max_queue_seconds: float = 5.0  # a request that waited longer for a thread is shed (503), 0: never
     allow_short_deadlines: bool = False
@@ -244,6 +245,22 @@ def _web_tuning(env: Mapping[str, str]) -> dict[str, Any]:
     return out
 
 
+def _pii_key(text: str, name: str) -> bytes:
+    try:
+        key = base64.urlsafe_b64decode(text.encode() + b"==")
+    except ValueError:
+        raise ConfigError("environment", name, "must be url-safe base64 of 32 bytes") from None
+    if len(key) != 32:
+        raise ConfigError("environment", name, "must be url-safe base64 of 32 bytes")
+    return key
+
+
+def _old_pii_keys(env: Mapping[str, str]) -> tuple[bytes, ...]:
+    """ROUTER_PII_OLD_KEYS: the keys ROUTER_PII_KEY replaced, comma-separated, newest first."""
+    return tuple(_pii_key(k.strip(), "ROUTER_PII_OLD_KEYS") for k in env.get("ROUTER_PII_OLD_KEYS", "").split(",")
+                 if k.strip())
+
+
 def _crypto(env: Mapping[str, str]) -> str:
     name = (env.get("ROUTER_CRYPTO") or "standard").strip().lower()
     if name not in ("standard", "gm"):
@@ -256,12 +273,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     var_dir = Path(env.get("ROUTER_VAR_DIR", DEFAULT_VAR_DIR))
     db = env.get("ROUTER_DATABASE_URL") or f"sqlite:///{(var_dir / 'router.db').resolve()}"
     pii = _key(env, "ROUTER_PII_KEY", var_dir, 32)
-    try:
-        pii_bytes = base64.urlsafe_b64decode(pii.encode() + b"==")
-    except ValueError:
-        raise ConfigError("environment", "ROUTER_PII_KEY", "must be url-safe base64 of 32 bytes") from None
-    if len(pii_bytes) != 32:
-        raise ConfigError("environment", "ROUTER_PII_KEY", "must be url-safe base64 of 32 bytes")
+    pii_bytes = _pii_key(pii, "ROUTER_PII_KEY")
     try:
         max_body = int(env.get("ROUTER_MAX_BODY_BYTES", 256 * 1024))
     except ValueError:
@@ -277,6 +289,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         var_dir=var_dir,
         secret_key=_key(env, "ROUTER_SECRET_KEY", var_dir, 32),
         pii_key=pii_bytes,
+        pii_old_keys=_old_pii_keys(env),
         max_body_bytes=max_body,
         max_queue_seconds=max_queue,
         allow_short_deadlines=env.get("ROUTER_ALLOW_SHORT_DEADLINES", "") in ("1", "true", "yes"),

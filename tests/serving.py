@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -75,3 +76,18 @@ def count_rows(db: Path, table: str) -> int:
 
     with sqlite3.connect(db) as c:
         return int(c.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+
+def services_on(env: dict[str, str], *, init: bool = False) -> Any:
+    """Services on the database `env` describes, in this process; `init`: migrated and its agencies
+    loaded first, as `init-db` does."""
+    from router.services import build_services
+    from router.settings import load_settings
+
+    settings = load_settings(env)
+    if not init:
+        return build_services(settings)
+    svc = build_services(settings, check_schema=False)
+    svc.migrate()
+    svc.sync_agencies()
+    return svc

@@ -119,6 +119,26 @@ def cmd_audit_check_anchor(args: argparse.Namespace) -> int:
     return 0 if r["ok"] else 1
 
 
+def cmd_keys_status(args: argparse.Namespace) -> int:
+    s = _services().pii_key_status()
+    print(f"personal data: {s['current']} ciphertexts under ROUTER_PII_KEY, {s['old']} under an older key"
+          + ("" if s["old"] else " (ROUTER_PII_OLD_KEYS can be emptied)"))
+    return 0
+
+
+def cmd_keys_rotate_pii(args: argparse.Namespace) -> int:
+    bar, step = _copy_progress("re-encrypting", args.quiet)
+    with bar:
+        r = _services().rotate_pii_keys(batch=args.batch, progress=step)
+    print(f"{r['rotated']} re-encrypted under ROUTER_PII_KEY, {r['skipped']} changed meanwhile or done already; "
+          f"{r['left']} still under an older key")
+    if r["left"]:
+        print("run it again: what changed while it ran is left for the next run")
+        return 1
+    print("nothing is left under an older key: remove it from ROUTER_PII_OLD_KEYS on every process")
+    return 0
+
+
 def cmd_pii_originals(args: argparse.Namespace) -> int:
     found = _services().reveal_originals(args.dispute, operator=args.operator, to=args.to, basis=args.basis)
     if not found:
@@ -369,6 +389,15 @@ def build_parser() -> argparse.ArgumentParser:
                                                "to? exit 0 when it does")
     ac.add_argument("digest", help="the 64-character digest, as printed or as the witness kept it")
     ac.set_defaults(func=cmd_audit_check_anchor)
+    keys = sub.add_parser("keys", help="the personal-data key (ROUTER_PII_KEY)").add_subparsers(
+        dest="keys_command", required=True)
+    kr = keys.add_parser("rotate-pii", help="re-encrypt every ID number, phone, agency secret and masked original "
+                                            "under the current ROUTER_PII_KEY, in batches, while the service runs")
+    kr.add_argument("--batch", type=int, default=500, help="rows per transaction")
+    kr.add_argument("--quiet", action="store_true", help="no progress bar")
+    kr.set_defaults(func=cmd_keys_rotate_pii)
+    keys.add_parser("status", help="how many ciphertexts are still under an older key").set_defaults(
+        func=cmd_keys_status)
     pii = sub.add_parser("pii", help="personal data").add_subparsers(dest="pii_command", required=True)
     po = pii.add_parser("originals", help="原文调阅: a dispute's free text as typed, before its ID and mobile numbers "
                                           "were masked; recorded as revealed on its audit trail")

@@ -306,7 +306,7 @@ EVENT_ZH: dict[str, str] = {
     "handoff.escalated": "督办", "handoff.deadline_moved": "办理期限调整",
     "handoff.clock_stopped": "中止计时", "delivery.attempt_failed": "投递失败",
     "delivery.succeeded": "送达（补记）", "notice.delivered": "通知已送达",
-    "notice.attempt_failed": "通知投递失败", "pii.revealed": "个人信息查阅",
+    "notice.attempt_failed": "通知投递失败", "pii.revealed": "个人信息查阅", "pii.keys_rotated": "个人信息密钥轮换",
     "dispute.archive": "归档", "dispute.not_accept": "不予受理", "warning.raised": "发出预警",
     "warning.cleared": "预警解除", "dispute.resolve_on_spot": "当场化解",
     "dispute.hold_duplicate": "疑似重复，暂缓分流", "dispute.confirm_distinct": "确认非重复",

@@ -44,6 +44,7 @@ from router.services import (
     outbox,
     paper_notices,
     pdf,
+    pii_keys,
     queues,
     sealed_texts,
     signed_calls,
@@ -158,6 +159,14 @@ class Services:
     def queue(self, f: queues.QueueFilter) -> dict[str, Any]:
         """One page of a supervisors' queue (督办台) with every queue's count."""
         return queues.queue(self.ctx, f)
+
+    def pii_key_status(self) -> dict[str, int]:
+        return pii_keys.status(self.ctx)
+
+    def rotate_pii_keys(self, *, batch: int = pii_keys.BATCH,
+                        progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
+        """`keys rotate-pii`: everything re-encrypted under the current ROUTER_PII_KEY (services/pii_keys.py)."""
+        return pii_keys.rotate(self.ctx, batch=batch, progress=progress)
 
     def reveal_originals(self, dispute: str, *, operator: str, to: str, basis: str) -> list[dict[str, Any]]:
         """原文调阅: free text as typed, before its numbers were masked; audited (services/sealed_texts.py)."""

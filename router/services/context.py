@@ -33,7 +33,7 @@ class ServiceContext:
     _registry: tuple[float, Registry] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.cipher = PiiCipher(self.settings.pii_key, suite(self.settings.crypto))
+        self.cipher = PiiCipher(self.settings.pii_key, suite(self.settings.crypto), self.settings.pii_old_keys)
         self.store.use_suite(self.settings.crypto)
         self.store.clock = self.store.clock or self.now
         if self.store.cipher is None:  # the store keeps masked free text's originals with it (store/sealing.py)

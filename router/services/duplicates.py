@@ -33,6 +33,10 @@ class Who:
     credit_code: str | None
     name: str
     phone_hash: str | None = None
+    # The same numbers hashed with the keys ROUTER_PII_KEY replaced: stored rows not yet re-keyed
+    # (`keys rotate-pii`) still match.
+    old_id_hashes: tuple[str, ...] = ()
+    old_phone_hashes: tuple[str, ...] = ()
 
 
 def likely_repeats(s: Session, category: str, parties: Iterable[Who], at: datetime, *, not_id: str | None = None,
@@ -43,10 +47,10 @@ def likely_repeats(s: Session, category: str, parties: Iterable[Who], at: dateti
     applicants = [p for p in parties if p.role == PartyRole.APPLICANT]
     respondents = [p for p in parties if p.role == PartyRole.RESPONDENT]
     values: dict[str, Any] = {
-        "ids": {p.id_number_hash for p in applicants if p.id_number_hash},
-        "phones": {p.phone_hash for p in applicants if p.phone_hash},
-        "r_ids": {p.id_number_hash for p in respondents if p.id_number_hash},
-        "r_phones": {p.phone_hash for p in respondents if p.phone_hash},
+        "ids": {h for p in applicants if p.id_number_hash for h in (p.id_number_hash, *p.old_id_hashes)},
+        "phones": {h for p in applicants if p.phone_hash for h in (p.phone_hash, *p.old_phone_hashes)},
+        "r_ids": {h for p in respondents if p.id_number_hash for h in (p.id_number_hash, *p.old_id_hashes)},
+        "r_phones": {h for p in respondents if p.phone_hash for h in (p.phone_hash, *p.old_phone_hashes)},
         "r_codes": {p.credit_code for p in respondents if p.credit_code},
         "r_names": {p.name.strip() for p in respondents if not (p.id_number_hash or p.phone_hash or p.credit_code)}}
     if not values["ids"] and not values["phones"]:

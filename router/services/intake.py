@@ -138,8 +138,7 @@ def preview(ctx: ServiceContext, cmd: IntakeCommand) -> dict[str, Any]:
     cmd = validate_intake(cmd, ctx.config.ruleset, ctx.config.divisions, at.astimezone(_tz(ctx)).date())
     decision = decide(cmd.facts(), ctx.config.ruleset, ctx.registry())
     c = ctx.cipher
-    who = [Who(str(p.role), c.lookup_hash(p.id_number, "id_number") if p.id_number else None, p.credit_code, p.name,
-               c.lookup_hash(p.phone, "phone") if p.phone else None) for p in cmd.parties]
+    who = [_who(c, str(p.role), p.id_number, p.credit_code, p.name, p.phone) for p in cmd.parties]
     with ctx.store.read() as s:
         repeats = likely_repeats(s, cmd.category, who, at, limit=5)
         return dump(_PREVIEW, {"routing": decision.as_dict(), "likely_duplicates": repeats}, at, ctx.config)
@@ -161,15 +160,17 @@ def _insert(ctx: ServiceContext, uow: UnitOfWork, cmd: IntakeCommand, actor: Act
                 created_at=at, updated_at=at, event_count=0, parties=[], handoffs=[])
     c = ctx.cipher
     for i, p in enumerate(cmd.parties):
-        d.parties.append(Party(
+        id_hashes = c.lookup_hashes(p.id_number, "id_number") if p.id_number else [None]
+        phone_hashes = c.lookup_hashes(p.phone, "phone") if p.phone else [None]
+        party = Party(
             idx=i, role=str(p.role), kind=str(p.kind), name=p.name, division=p.division, credit_code=p.credit_code,
             id_number_enc=c.encrypt(p.id_number, "id_number") if p.id_number else None,
-            id_number_hash=c.lookup_hash(p.id_number, "id_number") if p.id_number else None,
-            id_number_masked=ids.mask_id_number(p.id_number) if p.id_number else None,
-            phone_enc=c.encrypt(p.phone, "phone") if p.phone else None,
-            phone_hash=c.lookup_hash(p.phone, "phone") if p.phone else None,
+            id_number_hash=id_hashes[0], id_number_masked=ids.mask_id_number(p.id_number) if p.id_number else None,
+            phone_enc=c.encrypt(p.phone, "phone") if p.phone else None, phone_hash=phone_hashes[0],
             phone_masked=ids.mask_phone(p.phone) if p.phone else None, consent=p.consent,
-            sharing_basis=p.sharing_basis))
+            sharing_basis=p.sharing_basis)
+        party.old_hashes = (tuple(id_hashes[1:]), tuple(phone_hashes[1:]))  # not a column: for _repeat only
+        d.parties.append(party)
     # The check runs before the dispute is added, so nothing is flushed early: the dispute, its parties
     # and its handoffs are inserted once, with their final state, when the operation ends.
     dup = _repeat(uow.session, d)
@@ -191,9 +192,16 @@ def _repeat(s: Session, d: Dispute) -> Dispute | None:
     """The open dispute this registration most likely repeats (并单), if any. Asked again once `d` is
     in the session, it must neither flush `d` (insert_new_dispute writes it) nor find it."""
     with s.no_autoflush:
-        found = likely_repeats(s, d.category, (Who(p.role, p.id_number_hash, p.credit_code, p.name, p.phone_hash)
-                                               for p in d.parties), d.created_at, not_id=d.id)
+        found = likely_repeats(s, d.category, (Who(p.role, p.id_number_hash, p.credit_code, p.name, p.phone_hash,
+                                                   *getattr(p, "old_hashes", ((), ()))) for p in d.parties),
+                               d.created_at, not_id=d.id)
     return found[0] if found else None
+
+
+def _who(c: Any, role: str, id_number: str | None, credit_code: str | None, name: str, phone: str | None) -> Who:
+    id_hashes = c.lookup_hashes(id_number, "id_number") if id_number else [None]
+    phone_hashes = c.lookup_hashes(phone, "phone") if phone else [None]
+    return Who(role, id_hashes[0], credit_code, name, phone_hashes[0], tuple(id_hashes[1:]), tuple(phone_hashes[1:]))
 
 
 def _id(d: Dispute | None) -> str | None:

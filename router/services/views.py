@@ -95,12 +95,12 @@ def lookup(ctx: ServiceContext, text: str, limit: int = 50) -> list[dict[str, An
         return []
     parties = None
     with contextlib.suppress(ValidationError):
-        parties = select(Party.dispute_id).where(Party.id_number_hash == ctx.cipher.lookup_hash(
-            ids.validate_id_number(text), "id_number"))
+        parties = select(Party.dispute_id).where(Party.id_number_hash.in_(ctx.cipher.lookup_hashes(
+            ids.validate_id_number(text), "id_number")))
     if parties is None:
         with contextlib.suppress(ValidationError):
-            parties = select(Party.dispute_id).where(Party.phone_hash == ctx.cipher.lookup_hash(
-                ids.validate_mobile(text), "phone"))
+            parties = select(Party.dispute_id).where(Party.phone_hash.in_(ctx.cipher.lookup_hashes(
+                ids.validate_mobile(text), "phone")))
     reference = text
     with contextlib.suppress(ValidationError):  # as people type it: [] for 〔〕, an unpadded number
         reference = ids.format_reference(*ids.parse_reference(text))

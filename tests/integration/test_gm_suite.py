@@ -10,13 +10,12 @@ import pytest
 from sqlalchemy import select, update
 
 from router.domain.errors import ConfigError
-from router.services import build_services
 from router.services.anchors import digest_of
-from router.settings import load_settings
 from router.store.chain import GENESIS, hash_of, hashed_fields
 from router.store.db import make_engine
 from router.store.models import Agency, Event, Party
 from tests.builders import CLERK, PII_KEY, body, command, config_dir, lead_of, wait_for
+from tests.serving import services_on
 
 
 def _env(tmp_path, crypto: str) -> dict[str, str]:
@@ -26,13 +25,7 @@ def _env(tmp_path, crypto: str) -> dict[str, str]:
 
 
 def _services(tmp_path, crypto: str, *, init: bool = False) -> Any:
-    settings = load_settings(_env(tmp_path, crypto))
-    if init:
-        svc = build_services(settings, check_schema=False)
-        svc.migrate()
-        svc.sync_agencies()
-        return svc
-    return build_services(settings)
+    return services_on(_env(tmp_path, crypto), init=init)
 
 
 def _village(svc) -> str:
@@ -44,7 +37,7 @@ def test_a_gm_store_encrypts_hashes_and_chains_with_sm3_and_sm4(tmp_path):
     _, d = svc.register_dispute(command(body(_village(svc))), CLERK)
     with svc.ctx.store.read() as s:
         p = s.scalars(select(Party).where(Party.dispute_id == d["id"], Party.idx == 0)).one()
-        assert p.id_number_enc[:1] == b"\x02" and p.phone_enc[:1] == b"\x02"  # SM4-GCM
+        assert p.id_number_enc[:1] == b"\x12" and p.phone_enc[:1] == b"\x12"  # SM4-GCM
         events = s.scalars(select(Event).where(Event.stream == d["id"]).order_by(Event.stream_seq)).all()
         prev = GENESIS
         for e in events:
