@@ -26,6 +26,7 @@ from waitress import create_server
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
 from waitress.task import ErrorTask, ThreadedTaskDispatcher, WSGITask
+from waitress.utilities import Error
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
@@ -58,16 +59,33 @@ def _error_body(status: int, messages: tuple[str, str], accept_language: str) ->
                       ensure_ascii=False).encode("utf-8")
 
 
+class _Busy(Error):
+    """Refused in the IO thread: more requests wait for a thread than the queue holds."""
+
+    code = 503
+    reason = "Service Unavailable"
+
+
+RETRY_AFTER = 2  # seconds, on every 503 of shedding
+
+
 class _JsonErrorTask(ErrorTask):
     """waitress's refusal with the body every endpoint answers: {"error": {"code", "message"}}."""
 
     def execute(self) -> None:
         e = self.request.error
-        body = _error_body(e.code, _SERVER_MESSAGES.get(e.code, (e.reason, e.reason)),
-                           self.request.headers.get("ACCEPT_LANGUAGE", ""))
+        messages = _BUSY if e.code == 503 else _SERVER_MESSAGES.get(e.code, (e.reason, e.reason))
+        body = _error_body(e.code, messages, self.request.headers.get("ACCEPT_LANGUAGE", ""))
         self.status = f"{e.code} {e.reason}"
         self.response_headers.append(("Content-Type", "application/json"))
-        self.set_close_on_finish()
+        if e.code == 503:
+            # Shed: the connection stays open but unread for Retry-After seconds (_Channel.readable),
+            # so a client that retries at once on it waits as it was asked to, instead of costing the
+            # IO thread another refusal, or a new connection, every millisecond.
+            self.response_headers.append(("Retry-After", str(RETRY_AFTER)))
+            self.channel.cool_until = time.monotonic() + RETRY_AFTER
+        else:
+            self.set_close_on_finish()
         self.content_length = len(body)
         self.write(body)
 
@@ -92,15 +110,33 @@ class _Task(WSGITask):
 
 
 class _Dispatcher(ThreadedTaskDispatcher):
-    """waitress's thread pool, with the probes first: a liveness or readiness check waits for the
-    next free thread, not behind every request queued before it."""
+    """waitress's thread pool, bounded, with the probes first.
+
+    A request read by the IO thread (the one thread that accepts and reads every connection) is
+    answered there at once when it is the liveness probe (`/healthz`: no thread needed, so it
+    answers within a second under any load), or when `max_queued` requests already wait for a
+    thread: 503 with Retry-After, so the queue, and with it every
+    waiting client's time, stays bounded. `/readyz` (which asks the database) goes first in the
+    queue instead. Everything else waits for the next free thread."""
+
+    max_queued = 256
 
     def add_task(self, task: Any) -> None:
         waiting = getattr(task, "requests", None)
-        if waiting and waiting[0].path in PROBES:
+        first = waiting[0] if waiting else None
+        reading = getattr(task, "reading", False)  # called from the IO thread's read of this channel
+        if first is not None and reading and first.path == "/healthz":
+            task.serve_here = True
+            return
+        if first is not None and first.path in PROBES:
             with self.lock:
                 self.queue.appendleft(task)
                 self.queue_cv.notify()
+            return
+        if first is not None and reading and len(self.queue) >= self.max_queued:
+            SHED.inc()
+            first.error = _Busy("busy")
+            task.serve_here = True
             return
         super().add_task(task)
 
@@ -109,6 +145,25 @@ class _Channel(HTTPChannel):
     error_task_class = _JsonErrorTask
     parser_class = _Parser
     task_class = _Task
+    reading = False  # inside received(), on the IO thread
+    serve_here = False  # the dispatcher left the request to the IO thread (see _Dispatcher)
+    cool_until = 0.0  # after a 503: not read again before then
+
+    def readable(self) -> bool:
+        return (not self.cool_until or time.monotonic() >= self.cool_until) and super().readable()
+
+    def received(self, data: bytes) -> bool:
+        """Read as waitress does; then answer here what the dispatcher left here: once the channel's
+        request lock (held while reading) is free again, since answering takes it."""
+        self.reading = True
+        try:
+            more = super().received(data)
+        finally:
+            self.reading = False
+        if self.serve_here:
+            self.serve_here = False
+            self.service()
+        return more
 
     def send_continue(self) -> None:
         """No "100 Continue" for a request refused from its headers: waitress would send it anyway,
@@ -119,18 +174,25 @@ class _Channel(HTTPChannel):
         super().send_continue()
 
 
-def waitress_server(app: Any, *, host: str, port: int, threads: int, max_body: int) -> Any:
-    """A waitress server that reads no body much over `max_body` bytes."""
+def waitress_server(app: Any, *, host: str, port: int, threads: int, max_body: int,
+                    max_queued: int | None = None, connection_limit: int = 4000) -> Any:
+    """A waitress server that reads no body much over `max_body` bytes, holds at most `max_queued`
+    requests waiting for a thread (default: four per thread), and takes up to `connection_limit`
+    connections: past waitress's default of 100 a client waits in the kernel's backlog unanswered
+    (a health probe too), so the connections are taken and the surplus answered 503 instead
+    (poll(), not select(): over 1024)."""
     # waitress counts a chunked body's framing too (a body in 256-byte chunks is some 3 % longer on
     # the wire), so it stops a little later, at twice the limit; the application judges the exact
     # size of what waitress took (a Content-Length, or the de-chunked length it sets).
     dispatcher = _Dispatcher()
+    dispatcher.max_queued = max_queued or 4 * threads
     dispatcher.set_thread_count(threads)
     # waitress logs "Task queue depth is N" for every request queued: under load, a line per request.
     # /metrics (router_requests_shed_total) and the shedding say what matters.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     server = create_server(app, host=host, port=port, threads=threads, ident="dispute-router",
-                           max_request_body_size=2 * max_body + 65536,
+                           max_request_body_size=2 * max_body + 65536, connection_limit=connection_limit,
+                           asyncore_use_poll=True, backlog=2048,
                            _dispatcher=dispatcher)  # waitress's own hook for a dispatcher of one's own
     server.channel_class = _Channel
     return server
