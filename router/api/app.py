@@ -72,7 +72,8 @@ def create_app(svc: Services) -> Flask:
     api.spec.components.security_scheme("agency", {
         "type": "apiKey", "in": "header", "name": "X-Router-Key",
         "description": "Standard Webhooks signing: webhook-id, webhook-timestamp, webhook-signature "
-                       "(HMAC-SHA256 with the agency's whsec_ secret) plus X-Router-Key naming the key"})
+                       "(HMAC-SHA256 with the agency's whsec_ secret, tag v1; HMAC-SM3, tag v1sm3, for an agency "
+                       "set to hmac-sm3) plus X-Router-Key naming the key"})
     api.spec.options["security"] = [{"bearer": []}]
     api.register_field(Money, "string", None)  # a decimal string such as "12000.00", not a JSON number
     for bp in (disputes.blp, routing.blp, agency.blp, reference.blp, reports.blp, health.blp):

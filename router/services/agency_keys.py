@@ -119,7 +119,7 @@ def register_agency(ctx: ServiceContext, code: str, name: str, body_type: str, t
         uow.append_event(type="agency.added", actor=SYSTEM.id, at=at,
                          data={"code": code, "name": name, "body_type": str(bt), "tier": str(tr),
                                "division": division, "endpoint": endpoint, "delivery": delivery, "priority": priority,
-                               "key_id": key[0]})
+                               "key_id": key[0], "signing": signing_})
     ctx.invalidate_registry()
     return key
 

@@ -16,6 +16,7 @@ from router.services.context import ServiceContext
 from router.store.backup import copy_sqlite, is_router_database, sqlite_path
 from router.store.db import make_engine
 from router.store.migrate import upgrade
+from router.store.store_settings import refuse_other, suite_of
 
 POSTGRES = ("PostgreSQL is backed up with its own tools: `pg_dump --format=custom --file=FILE URL` for "
             "a copy, or base backups with WAL archiving for point-in-time recovery; after `pg_restore`, "
@@ -92,6 +93,10 @@ def _check(ctx: ServiceContext, path: Path) -> Checked:
     """The copy's chains in full, through its keyed checkpoints (services/audit.py)."""
     engine = make_engine(f"sqlite:///{path}")
     try:
+        with engine.connect() as conn:  # a copy of the other suite is not broken: it is not this one's
+            copied = suite_of(conn)
+        if copied is not None:
+            refuse_other(copied, ctx.settings.crypto)
         events, broken = check_copy(engine, ctx.settings.secret_key, ctx.store.chain_hash)
     finally:
         engine.dispose()

@@ -19,6 +19,7 @@ import hmac as std_hmac
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as c_hmac
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -57,6 +58,8 @@ class Sm4Gcm:
         return enc.update(data) + enc.finalize() + enc.tag
 
     def decrypt(self, nonce: bytes, data: bytes, associated_data: bytes | None) -> bytes:
+        if len(data) < TAG_BYTES:  # too short to hold its tag: damaged, as AESGCM says it
+            raise InvalidTag
         body, tag = data[:-TAG_BYTES], data[-TAG_BYTES:]
         dec = Cipher(algorithms.SM4(self._key), modes.GCM(nonce, tag)).decryptor()
         if associated_data:

@@ -42,7 +42,9 @@ class DemoAgencies:
 
     def _acknowledge(self, agency: str, handoff_id: str) -> None:
         key_id, secret = self.svc.agency_key(agency)
-        r = AgencyClient(self.router_url, key_id, secret).event(handoff_id, "acknowledged", note="演示：自动签收")
+        algorithm = self.stub.algorithms.get(agency) or self.svc.agency_signing().get(agency, "hmac-sha256")
+        r = AgencyClient(self.router_url, key_id, secret, algorithm=algorithm).event(
+            handoff_id, "acknowledged", note="演示：自动签收")
         self.acknowledged.append(handoff_id)
         self.say(f"{agency} acknowledged {handoff_id}: HTTP {r.status_code}")
 

@@ -159,7 +159,7 @@ class Seeder:
                     "handoff_id": e.handoff_id, "type": e.type, "actor": e.actor,
                     "occurred_at": e.occurred_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
                     "data": e.data, "prev_hash": prev}
-            e.hash = prev = hash_of(body)
+            e.hash = prev = hash_of(body, self.svc.ctx.store.chain_hash)
         d["event_count"], d["event_head"] = len(events), prev
         row, hfig, fus = fold(self.ctx, events)
         return {"disputes": [d], "parties": self._parties(rng, did, division), "handoffs": hrows,
