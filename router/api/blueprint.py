@@ -44,6 +44,14 @@ class Blueprint(SmorestBlueprint):
         view returns it as it is: dumping twice would read the rows' names off an answer."""
         return self.alt_response(status, schema=schema, success=True)
 
+    def tables(self, schema: Schema | type[Schema], mimetypes: dict[str, str]) -> Callable[[Any], Any]:
+        """Document that the success answer (`schema`, in JSON) also comes as a table file
+        (`?format=csv|xlsx`, or `Accept: text/csv`): each media type beside the JSON one."""
+        content: dict[str, Any] = {"application/json": {"schema": schema}}
+        for fmt, mime in mimetypes.items():
+            content[mime] = {"schema": {"type": "string"} if fmt == "csv" else {"type": "string", "format": "binary"}}
+        return self.doc(responses={"200": {"description": "OK", "content": content}})
+
     def fails(self, *statuses: int) -> Callable[[Any], Any]:
         """Document the error answers an endpoint may give, by reference to the shared components."""
 

@@ -45,6 +45,7 @@ def answer(report: dict[str, Any], flatten: Callable[[dict[str, Any]], Table], n
 @require_roles(*REPORTERS)
 @blp.arguments(KpiQuery, location="query")
 @blp.answers(200, KpiReportOut)
+@blp.tables(KpiReportOut, MIMETYPES)
 @blp.fails(401, 403, 422)
 def kpis(q: dict[str, Any]) -> Any:
     """Every KPI of the period with numerator, denominator and target; `group_by` breaks them down."""
@@ -55,6 +56,7 @@ def kpis(q: dict[str, Any]) -> Any:
 @require_roles(*REPORTERS)
 @blp.arguments(BehindQuery, location="query")
 @blp.answers(200, BehindOut)
+@blp.tables(BehindOut, MIMETYPES)
 @blp.fails(401, 403, 404, 422)
 def behind(q: dict[str, Any], code: str) -> Any:
     """The disputes a KPI's numerator (or denominator) counts, newest first."""
@@ -65,6 +67,7 @@ def behind(q: dict[str, Any], code: str) -> Any:
 @require_roles(*REPORTERS)
 @blp.arguments(ReportQuery, location="query")
 @blp.answers(200, AgenciesOut)
+@blp.tables(AgenciesOut, MIMETYPES)
 @blp.fails(401, 403, 422)
 def agencies(q: dict[str, Any]) -> Any:
     """Per agency: offered, acknowledged, returned, expired, undeliverable, overdue, times and rates."""
@@ -75,6 +78,7 @@ def agencies(q: dict[str, Any]) -> Any:
 @require_roles(*REPORTERS)
 @blp.arguments(DivisionsQuery, location="query")
 @blp.answers(200, DivisionsOut)
+@blp.tables(DivisionsOut, MIMETYPES)
 @blp.fails(401, 403, 422)
 def divisions(q: dict[str, Any]) -> Any:
     """Per town (or village): counts by category, flagged, rates, against the previous period."""
@@ -85,6 +89,7 @@ def divisions(q: dict[str, Any]) -> Any:
 @require_roles(*REPORTERS)
 @blp.arguments(WarningsQuery, location="query")
 @blp.answers(200, WarningsOut)
+@blp.tables(WarningsOut, MIMETYPES)
 @blp.fails(401, 403, 422)
 def warnings(q: dict[str, Any]) -> Any:
     """The early-warning signals that hold now, each with why it fired and the disputes behind it."""
