@@ -107,9 +107,9 @@ def sm3_agencies(svc):
 def test_bug_the_demo_agencies_acknowledge_for_an_hmac_sm3_agency(live, svc, background, clock, sm3_agencies):
     """`dispute-router stub-agency --acknowledge` (router/testing/demo.py) answers each referral with a
     signed 签收; for an agency set to hmac-sm3 it must sign with HMAC-SM3, or every 签收 is a 401."""
-    from router.testing.demo import DemoAgencies
-
     from datetime import UTC, datetime
+
+    from router.testing.demo import DemoAgencies
 
     svc.ctx.clock = lambda: datetime.now(UTC)  # the demo's agencies sign with the wall clock, as in the demo
     said: list[str] = []
