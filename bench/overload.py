@@ -88,6 +88,8 @@ class Prober(threading.Thread):
         super().__init__(daemon=True)
         self.url, self.stop = url, threading.Event()
         self.results: dict[str, list[float | None]] = {"/healthz": [], "/readyz": []}
+        self.failed_at: dict[str, list[float]] = {"/healthz": [], "/readyz": []}  # seconds into the run
+        self.started = time.monotonic()
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -98,6 +100,8 @@ class Prober(threading.Thread):
                     seen.append(time.perf_counter() - t0 if ok else None)
                 except requests.RequestException:
                     seen.append(None)
+                if seen[-1] is None:
+                    self.failed_at[path].append(time.monotonic() - self.started)
             self.stop.wait(0.5)
 
 
@@ -153,10 +157,11 @@ def main() -> None:
     print(f"503 with Retry-After: {loaded['retry_after']} of {loaded['statuses'].get('503', 0)}")
     print(f"disputes answered 201: {created}; stored: {stored} (stored - answered = {stored - created}: "
           "registrations whose client gave up first)")
-    print("\n| probe | asked | failed (no 200 within 1 s) | slowest |\n|---|---:|---:|---:|")
+    print("\n| probe | asked | failed (no 200 within 1 s) | at second | slowest |\n|---|---:|---:|---|---:|")
     for path, seen in prober.results.items():
         answered = [s for s in seen if s is not None]
-        print(f"| {path} | {len(seen)} | {len(seen) - len(answered)} | "
+        at = ", ".join(f"{t:.0f}" for t in prober.failed_at[path]) or "-"
+        print(f"| {path} | {len(seen)} | {len(seen) - len(answered)} | {at} | "
               f"{max(answered) * 1000 if answered else 0:.0f} ms |")
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import resource
 import time
 from typing import Any
 
@@ -60,10 +61,16 @@ def _error_body(status: int, messages: tuple[str, str], accept_language: str) ->
 
 
 class _Busy(Error):
-    """Refused in the IO thread: more requests wait for a thread than the queue holds."""
+    """Refused in the IO thread: more requests wait for a thread than the queue holds. `read_whole`:
+    its body was read, so the connection can carry on after it; else it closes (what is left of the
+    body must never be taken for a request)."""
 
     code = 503
     reason = "Service Unavailable"
+
+    def __init__(self, read_whole: bool) -> None:
+        super().__init__("busy")
+        self.read_whole = read_whole
 
 
 RETRY_AFTER = 2  # seconds, on every 503 of shedding
@@ -79,13 +86,17 @@ class _JsonErrorTask(ErrorTask):
         self.status = f"{e.code} {e.reason}"
         self.response_headers.append(("Content-Type", "application/json"))
         if e.code == 503:
+            self.response_headers.append(("Retry-After", str(RETRY_AFTER)))
+        if getattr(e, "read_whole", False):
             # Shed: the connection stays open but unread for Retry-After seconds (_Channel.readable),
             # so a client that retries at once on it waits as it was asked to, instead of costing the
             # IO thread another refusal, or a new connection, every millisecond.
-            self.response_headers.append(("Retry-After", str(RETRY_AFTER)))
             self.channel.cool_until = time.monotonic() + RETRY_AFTER
         else:
             self.set_close_on_finish()
+        if getattr(self.request, "command", None) == "HEAD":  # the head only: a body would open the next answer
+            self.content_length = 0
+            return
         self.content_length = len(body)
         self.write(body)
 
@@ -113,29 +124,34 @@ class _Dispatcher(ThreadedTaskDispatcher):
     """waitress's thread pool, bounded, with the probes first.
 
     A request read by the IO thread (the one thread that accepts and reads every connection) is
-    answered there at once when it is the liveness probe (`/healthz`: no thread needed, so it
-    answers within a second under any load), or when `max_queued` requests already wait for a
-    thread: 503 with Retry-After, so the queue, and with it every
-    waiting client's time, stays bounded. `/readyz` (which asks the database) goes first in the
-    queue instead. Everything else waits for the next free thread."""
+    answered there at once when it is a probe (`/healthz`, and `/readyz`, which reads what a
+    watcher thread keeps fresh: services/health.py), so both answer within a second under any
+    load, and when `max_queued` requests already wait for a thread: 503 with Retry-After, so the
+    queue, and with it every waiting client's time, stays bounded. Everything else waits for the
+    next free thread."""
 
     max_queued = 256
 
+    def full(self) -> bool:
+        return len(self.queue) >= self.max_queued
+
     def add_task(self, task: Any) -> None:
+        """Called by the IO thread for a connection's first waiting request, and by the thread that
+        served one for the next pipelined behind it: either way the caller answers what is left to
+        it (`serve_here`) as soon as it lets go of the channel's request lock (_Channel)."""
         waiting = getattr(task, "requests", None)
         first = waiting[0] if waiting else None
-        reading = getattr(task, "reading", False)  # called from the IO thread's read of this channel
-        if first is not None and reading and first.path == "/healthz":
+        if first is None:
+            super().add_task(task)
+            return
+        if first.error is not None or first.path in PROBES:
+            task.serve_here = True  # a refusal (it closes: its body was not read) needs no thread either
+            return
             task.serve_here = True
             return
-        if first is not None and first.path in PROBES:
-            with self.lock:
-                self.queue.appendleft(task)
-                self.queue_cv.notify()
-            return
-        if first is not None and reading and len(self.queue) >= self.max_queued:
+        if self.full():
             SHED.inc()
-            first.error = _Busy("busy")
+            first.error = _Busy(read_whole=True)
             task.serve_here = True
             return
         super().add_task(task)
@@ -145,7 +161,6 @@ class _Channel(HTTPChannel):
     error_task_class = _JsonErrorTask
     parser_class = _Parser
     task_class = _Task
-    reading = False  # inside received(), on the IO thread
     serve_here = False  # the dispatcher left the request to the IO thread (see _Dispatcher)
     cool_until = 0.0  # after a 503: not read again before then
 
@@ -155,19 +170,33 @@ class _Channel(HTTPChannel):
     def received(self, data: bytes) -> bool:
         """Read as waitress does; then answer here what the dispatcher left here: once the channel's
         request lock (held while reading) is free again, since answering takes it."""
-        self.reading = True
-        try:
-            more = super().received(data)
-        finally:
-            self.reading = False
+        more = super().received(data)
         if self.serve_here:
             self.serve_here = False
             self.service()
         return more
 
+    def service(self) -> None:
+        """Serve the request, then what the dispatcher left to this thread behind it (a pipelined
+        /healthz, or one shed because the queue is full), before anything queued."""
+        super().service()
+        while self.serve_here and self.requests:
+            self.serve_here = False
+            super().service()
+        self.serve_here = False
+
     def send_continue(self) -> None:
         """No "100 Continue" for a request refused from its headers: waitress would send it anyway,
-        and mark the request unfinished, so the client sent the body it was about to be refused for."""
+        and mark the request unfinished, so the client sent the body it was about to be refused for.
+        Past capacity the same: it is refused from its headers (and its connection closed), instead
+        of inviting a body to answer 503 once it is in."""
+        server = getattr(self, "server", None)
+        dispatcher = getattr(server, "task_dispatcher", None)
+        if (self.request is not None and self.request.error is None and isinstance(dispatcher, _Dispatcher)
+                and dispatcher.full()):
+            SHED.inc()
+            self.request.error = _Busy(read_whole=False)
+            self.request.completed = True
         if self.request is not None and self.request.error is not None:
             self.request.expect_continue = False
             return
@@ -184,6 +213,7 @@ def waitress_server(app: Any, *, host: str, port: int, threads: int, max_body: i
     # waitress counts a chunked body's framing too (a body in 256-byte chunks is some 3 % longer on
     # the wire), so it stops a little later, at twice the limit; the application judges the exact
     # size of what waitress took (a Content-Length, or the de-chunked length it sets).
+    connection_limit = _descriptors_for(connection_limit)
     dispatcher = _Dispatcher()
     dispatcher.max_queued = max_queued or 4 * threads
     dispatcher.set_thread_count(threads)
@@ -196,6 +226,25 @@ def waitress_server(app: Any, *, host: str, port: int, threads: int, max_body: i
                            _dispatcher=dispatcher)  # waitress's own hook for a dispatcher of one's own
     server.channel_class = _Channel
     return server
+
+
+RESERVED_FDS = 256  # the database, the journal, spooled bodies, logs: what a process opens besides sockets
+
+
+def _descriptors_for(connections: int) -> int:
+    """As many connections as the process may open descriptors for: its soft limit raised toward
+    the hard one (a common soft limit is 1024), then `connections` capped below it with a reserve.
+    Past it accept() fails, and waitress's loop spins logging the failure."""
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        wanted = connections + RESERVED_FDS
+        if soft != resource.RLIM_INFINITY and soft < wanted:
+            raised = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+            soft = raised
+        return connections if soft == resource.RLIM_INFINITY else max(16, min(connections, soft - RESERVED_FDS))
+    except (ValueError, OSError):
+        return min(connections, 1024 - RESERVED_FDS)
 
 
 class Admission:
@@ -215,7 +264,7 @@ class Admission:
             start_response("503 Service Unavailable", [("Content-Type", "application/json"),
                                                        ("Content-Length", str(len(body))),
                                                        ("Retry-After", str(self.retry_after))])
-            return [body]
+            return [b""] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
         return self.app(environ, start_response)
 
     @staticmethod

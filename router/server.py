@@ -56,11 +56,13 @@ def serve(svc: Services, host: str, port: int, *, threads: int = 8, workers: int
         if processes > 1:
             _serve_processes(svc, host, port, processes, threads, background is not None, announce)
             return
+        watcher = svc.watch_readiness()  # /readyz is answered on the IO thread: from what this keeps fresh
         server = waitress_server(application(svc), host=host, port=port, threads=threads,
                                  max_body=svc.settings.max_body_bytes)
         announce(_banner(svc, f"http://{host}:{server.effective_port}/", background is not None))
         with contextlib.suppress(KeyboardInterrupt):
             server.run()
+        watcher.stop.set()
     finally:
         if background:
             background.close()

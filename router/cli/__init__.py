@@ -119,6 +119,16 @@ def cmd_audit_check_anchor(args: argparse.Namespace) -> int:
     return 0 if r["ok"] else 1
 
 
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return n
+
+
 def cmd_keys_status(args: argparse.Namespace) -> int:
     s = _services().pii_key_status()
     print(f"personal data: {s['current']} ciphertexts under ROUTER_PII_KEY, {s['old']} under an older key"
@@ -132,6 +142,10 @@ def cmd_keys_rotate_pii(args: argparse.Namespace) -> int:
         r = _services().rotate_pii_keys(batch=args.batch, progress=step)
     print(f"{r['rotated']} re-encrypted under ROUTER_PII_KEY, {r['skipped']} changed meanwhile or done already; "
           f"{r['left']} still under an older key")
+    if r["unreadable"]:
+        print(f"{r['unreadable']} could be read with no configured key (a key missing from ROUTER_PII_OLD_KEYS, or "
+              f"a damaged value): {', '.join(r['unreadable_at'])}", file=sys.stderr)
+        return 1
     if r["left"]:
         print("run it again: what changed while it ran is left for the next run")
         return 1
@@ -393,7 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="keys_command", required=True)
     kr = keys.add_parser("rotate-pii", help="re-encrypt every ID number, phone, agency secret and masked original "
                                             "under the current ROUTER_PII_KEY, in batches, while the service runs")
-    kr.add_argument("--batch", type=int, default=500, help="rows per transaction")
+    kr.add_argument("--batch", type=_positive, default=500, help="rows per transaction")
     kr.add_argument("--quiet", action="store_true", help="no progress bar")
     kr.set_defaults(func=cmd_keys_rotate_pii)
     keys.add_parser("status", help="how many ciphertexts are still under an older key").set_defaults(

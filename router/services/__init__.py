@@ -78,6 +78,7 @@ class Services:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
         self._last_full_audit: datetime | None = None  # this process's last full check (daily_audit)
+        self._readiness: health.Watcher | None = None
 
     @property
     def settings(self) -> Settings:
@@ -425,8 +426,14 @@ class Services:
         return admin.verify_dispute_chain(self.ctx, dispute_id)
 
     def readiness(self) -> dict[str, bool]:
-        """{database, broker}: each True when this process can reach it."""
-        return health.readiness(self.ctx)
+        """{database, broker}: each True when this process can reach it (as last watched, when a
+        watcher runs: `watch_readiness`)."""
+        return self._readiness.current() if self._readiness is not None else health.readiness(self.ctx)
+
+    def watch_readiness(self) -> health.Watcher:
+        """Keep readiness fresh on a thread of its own from now on; `stop` the returned watcher to end it."""
+        self._readiness = health.Watcher(self.ctx).start()
+        return self._readiness
 
 
 def explain(settings: Settings, cmd: IntakeCommand, today: date) -> RoutingDecision:

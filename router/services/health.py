@@ -53,5 +53,37 @@ def _probe(url: str) -> bool:
         return False
 
 
+class Watcher:
+    """Readiness asked every second on a thread of its own, so that answering `/readyz` costs
+    nothing: the single-process server answers it on its IO thread (router/limits.py), which must
+    never wait on a database or a broker. An answer older than `stale` seconds (the check itself is
+    stuck) reads as not ready."""
+
+    def __init__(self, ctx: ServiceContext, every: float = 1.0, stale: float = 5.0) -> None:
+        self.ctx, self.every, self.stale = ctx, every, stale
+        self.stop = threading.Event()
+        self._last: tuple[float, dict[str, bool]] | None = None
+        self._thread = threading.Thread(target=self._run, name="readiness", daemon=True)
+
+    def start(self) -> Watcher:
+        self._last = (time.monotonic(), _check(self.ctx))
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self.stop.wait(self.every):
+            self._last = (time.monotonic(), _check(self.ctx))
+
+    def current(self) -> dict[str, bool]:
+        last = self._last
+        if last is None or time.monotonic() - last[0] > self.stale:
+            return {"database": False, "broker": False}
+        return dict(last[1])
+
+
+def _check(ctx: ServiceContext) -> dict[str, bool]:
+    return {"database": database_ready(ctx), "broker": broker_ready(ctx)}
+
+
 def readiness(ctx: ServiceContext) -> dict[str, bool]:
     return {"database": database_ready(ctx), "broker": broker_ready(ctx)}

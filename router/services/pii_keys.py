@@ -15,10 +15,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from sqlalchemy import Column, select, update
 
+from router.domain.errors import ValidationError
 from router.services.context import SYSTEM, ServiceContext
+from router.services.warnings import REPEAT_WHAT
 from router.store.models import AgencyKey, Party, SealedText
+from router.store.report_models import Signal
 
 Progress = Callable[[int, int], None]
 BATCH = 500
@@ -60,34 +64,60 @@ def status(ctx: ServiceContext) -> dict[str, int]:
     return {"current": current, "old": old}
 
 
-def rotate(ctx: ServiceContext, *, batch: int = BATCH, progress: Progress | None = None) -> dict[str, int]:
-    """Re-encrypt (and re-hash) everything not under the current key; {rotated, skipped, left}."""
+def rotate(ctx: ServiceContext, *, batch: int = BATCH, progress: Progress | None = None) -> dict[str, Any]:
+    """Re-encrypt (and re-hash) everything not under the current key; {rotated, skipped, unreadable,
+    left}. A ciphertext no configured key reads (a key missing from ROUTER_PII_OLD_KEYS, a damaged
+    value) is counted and named (`unreadable_at`, by place, never by content), and the run goes on;
+    what it did is recorded even so."""
+    if batch < 1:
+        raise ValidationError("每批条数应为正整数", "batch must be a positive number of rows", field="batch")
     todo = [(f, key) for f, key, blob in _all(ctx) if blob is not None and not ctx.cipher.is_current(blob)]
     rotated = skipped = 0
-    for start in range(0, len(todo), batch):
-        with ctx.store.unit_of_work() as uow:
-            conn = uow.session.connection()
-            for f, key in todo[start:start + batch]:
-                blob = conn.execute(select(f.blob).where(f.key == key)).scalar()
-                if blob is None or ctx.cipher.is_current(blob):
-                    skipped += 1
-                    continue
-                plain = ctx.cipher.decrypt(blob, f.context(key))
-                values: dict[str, Any] = {f.blob.name: ctx.cipher.encrypt(plain, f.context(key))}
-                if f.hash_column is not None:
-                    values[f.hash_column.name] = ctx.cipher.lookup_hash(plain, f.context(key))
-                done = conn.execute(update(f.table).where(f.key == key, f.blob == blob).values(**values)).rowcount
-                rotated += done
-                skipped += 1 - done
-        if progress:
-            progress(min(start + batch, len(todo)), len(todo))
-    left = status(ctx)["old"]
-    if rotated:
-        with ctx.store.unit_of_work() as uow:
-            uow.append_event(type="pii.keys_rotated", actor=SYSTEM.id, at=ctx.now(),
-                             data={"rotated": rotated, "skipped": skipped, "left": left,
-                                   "key_id": ctx.cipher.current_id.hex()})
-    return {"rotated": rotated, "skipped": skipped, "left": left}
+    unreadable: list[str] = []
+    try:
+        for start in range(0, len(todo), batch):
+            with ctx.store.unit_of_work() as uow:
+                conn = uow.session.connection()
+                for f, key in todo[start:start + batch]:
+                    blob = conn.execute(select(f.blob).where(f.key == key)).scalar()
+                    if blob is None or ctx.cipher.is_current(blob):
+                        skipped += 1
+                        continue
+                    try:
+                        plain = ctx.cipher.decrypt(blob, f.context(key))
+                    except (ValueError, InvalidTag):
+                        unreadable.append(f"{f.blob.table.name}.{f.blob.name}:{key}")
+                        continue
+                    done = _rekey(ctx, conn, f, key, blob, plain)
+                    rotated += done
+                    skipped += 1 - done
+            if progress:
+                progress(min(start + batch, len(todo)), len(todo))
+    finally:
+        left = status(ctx)["old"]
+        if rotated or unreadable:
+            with ctx.store.unit_of_work() as uow:
+                uow.append_event(type="pii.keys_rotated", actor=SYSTEM.id, at=ctx.now(),
+                                 data={"rotated": rotated, "skipped": skipped, "unreadable": len(unreadable),
+                                       "left": left, "key_id": ctx.cipher.current_id.hex()})
+    return {"rotated": rotated, "skipped": skipped, "unreadable": len(unreadable), "unreadable_at": unreadable[:20],
+            "left": left}
+
+
+def _rekey(ctx: ServiceContext, conn: Any, f: _Field, key: Any, blob: bytes, plain: str) -> int:
+    """One row under the current key, if nobody changed it meanwhile; a repeat-party warning keyed by
+    the old lookup hash (services/warnings.py) follows it, so it is neither cleared nor raised again."""
+    values: dict[str, Any] = {f.blob.name: ctx.cipher.encrypt(plain, f.context(key))}
+    old_hash = None
+    if f.hash_column is not None:
+        values[f.hash_column.name] = ctx.cipher.lookup_hash(plain, f.context(key))
+        old_hash = conn.execute(select(f.hash_column).where(f.key == key)).scalar()
+    done = conn.execute(update(f.table).where(f.key == key, f.blob == blob).values(**values)).rowcount
+    if done and old_hash and f.hash_column is not None and old_hash != values[f.hash_column.name]:
+        what = REPEAT_WHAT[f.hash_column.name]
+        conn.execute(update(Signal).where(Signal.key == f"repeat_party:{what}:{old_hash[:24]}").values(
+            key=f"repeat_party:{what}:{values[f.hash_column.name][:24]}"))
+    return int(done)
 
 
 def _all(ctx: ServiceContext) -> Iterator[tuple[_Field, Any, bytes | None]]:

@@ -85,12 +85,17 @@ def _clusters(ctx: ServiceContext, s: Any, now: datetime) -> list[Found]:
     return out
 
 
+# How a repeat-party warning names what repeats, by the lookup hash column: its key is
+# `repeat_party:<what>:<hash>`, which a key rotation carries over (services/pii_keys.py).
+REPEAT_WHAT = {"id_number_hash": "身份证号", "phone_hash": "手机号"}
+
+
 def _repeat_parties(ctx: ServiceContext, s: Any, now: datetime) -> list[Found]:
     th = ctx.config.thresholds
     since = now - timedelta(days=th.repeat_party_days)
     out = []
-    for column, masked_col, what in ((Party.id_number_hash, Party.id_number_masked, "身份证号"),
-                                     (Party.phone_hash, Party.phone_masked, "手机号")):
+    for column, masked_col in ((Party.id_number_hash, Party.id_number_masked), (Party.phone_hash, Party.phone_masked)):
+        what = REPEAT_WHAT[column.key]
         # A registration merged into another (并单) is that dispute, not one more.
         recent = (column.is_not(None), Dispute.created_at >= since, Dispute.state != DisputeState.MERGED)
         repeated = (select(column.label("h")).join(Dispute, Dispute.id == Party.dispute_id).where(*recent)

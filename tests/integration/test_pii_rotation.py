@@ -70,7 +70,7 @@ def test_rotation_moves_everything_to_the_new_key_and_the_old_one_can_go(tmp_pat
     r = svc.rotate_pii_keys(batch=2, progress=lambda done, total: steps.append((done, total)))
     assert r["rotated"] == before["old"] and r["left"] == 0 and steps[-1][0] == steps[-1][1]
     assert svc.pii_key_status() == {"current": before["old"], "old": 0}
-    assert svc.rotate_pii_keys() == {"rotated": 0, "skipped": 0, "left": 0}
+    assert svc.rotate_pii_keys() == {"rotated": 0, "skipped": 0, "unreadable": 0, "unreadable_at": [], "left": 0}
     only_b = _services(tmp_path, KEY_B)
     with only_b.ctx.store.read() as s:
         for blob in [*s.scalars(select(AgencyKey.secret_enc)), *s.scalars(select(SealedText.original_enc))]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import uuid
 from dataclasses import replace
 from typing import Any
@@ -21,7 +20,7 @@ from router.schemas.disputes import ActionIn
 from router.server import application
 from router.services import anchors, audit
 from router.store.models import AuditAnchor, AuditCheckpoint, Event, Party, SealedText
-from tests.builders import SUPERVISOR, body, county, events_of, lead_of, register
+from tests.builders import SUPERVISOR, at_once, body, county, events_of, lead_of, register
 from tests.e2e.web_client import PASSWORD, csrf_of, intake_form, place, sign_in, window_token
 from tests.integration.test_audit_incremental import _rewrite
 from tests.probes import witness
@@ -287,19 +286,7 @@ def test_held_schedulers_making_the_daily_anchor_at_once_make_one(svc):
     for _ in range(3):
         register(svc)
     assert svc.verify_chain()["ok"]
-    made, errors = [], []
-
-    def one() -> None:
-        try:
-            made.append(anchors.make(svc.ctx))
-        except BaseException as e:  # noqa: BLE001
-            errors.append(e)
-
-    threads = [threading.Thread(target=one) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    made, errors = at_once(4, lambda: anchors.make(svc.ctx))
     assert not errors and len([a for a in made if a is not None]) == 1
     with svc.ctx.store.read() as s:
         (a,) = s.scalars(select(AuditAnchor)).all()
