@@ -220,13 +220,27 @@ def test_the_gm_suite_rotates_to_sm4_under_the_new_key(tmp_path):
 PG = os.environ.get("ROUTER_TEST_DATABASE_URL", "")
 
 
+@pytest.fixture
+def own_pg_database() -> Iterator[str]:
+    """A PostgreSQL database of its own beside the suite's (whose agencies' secrets, under the suite's
+    PII key, the other tests need): made empty, dropped afterwards."""
+    base = PG.replace("postgresql://", "postgresql+psycopg://", 1)
+    name = f"{base.rsplit('/', 1)[1].split('?')[0]}_rotation"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.mark.skipif(not PG.startswith("postgresql"), reason="PostgreSQL only (ROUTER_TEST_DATABASE_URL)")
-def test_rotation_on_postgresql_while_registrations_go_on(tmp_path):
-    eng = create_engine(PG.replace("postgresql://", "postgresql+psycopg://", 1))
-    with eng.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    eng.dispose()
-    env = lambda key, old="": {**_env(tmp_path, key, old), "ROUTER_DATABASE_URL": PG}  # noqa: E731
+def test_rotation_on_postgresql_while_registrations_go_on(tmp_path, own_pg_database):
+    env = lambda key, old="": {**_env(tmp_path, key, old), "ROUTER_DATABASE_URL": own_pg_database}  # noqa: E731
     a = services_on(env(KEY_A), init=True)
     sent = body(_village(a), summary="对方电话13912345678")
     _, d = a.register_dispute(command(sent), CLERK)
