@@ -36,9 +36,11 @@ _SVC.sync_agencies()
 TOKEN = _SVC.add_user("contract-supervisor", "supervisor")
 schema = schemathesis.openapi.from_wsgi("/api/openapi.json", application(_SVC))
 EXAMPLES = int(os.environ.get("ROUTER_SCHEMATHESIS_EXAMPLES", "50"))
+# Under CI the same cases every run (a failure there is reproducible, never luck); elsewhere new ones.
+DERANDOMIZE = os.environ.get("CI", "") == "true"
 
 
 @schema.exclude(path_regex=r"^/api/v1/agency/").parametrize()
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=DERANDOMIZE)
 def test_the_api_keeps_its_contract(case):
     case.call_and_validate(headers={"Authorization": f"Bearer {TOKEN}"}, excluded_checks=[positive_data_acceptance])
