@@ -10,7 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, update
+
+from router.store.models import Agency
 
 
 @pytest.fixture
@@ -43,3 +45,14 @@ def witness() -> tuple[ThreadingHTTPServer, list[dict[str, Any]]]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Witness)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, got
+
+
+@pytest.fixture
+def sm3_agencies(svc: Any) -> Iterator[None]:
+    """Every agency signing with HMAC-SM3 (国密) for the test; back to HMAC-SHA256 after it (the
+    agencies outlive one test)."""
+    with svc.ctx.store.unit_of_work() as uow:
+        uow.session.execute(update(Agency).values(signing="hmac-sm3"))
+    yield
+    with svc.ctx.store.unit_of_work() as uow:
+        uow.session.execute(update(Agency).values(signing="hmac-sha256"))

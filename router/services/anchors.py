@@ -69,10 +69,10 @@ def make(ctx: ServiceContext, *, force: bool = False) -> AuditAnchor | None:
                                     f"{walk.problem}: run `dispute-router audit check-anchor` with the last digest "
                                     "kept outside", field="anchor")
             held = walk.last_heads()
-            moved, contradicting = [], []
+            moved, contradicting, trusted = [], [], audit.trust_check(ctx)
             for p in s.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.stream)):
                 before = held.get(p.stream)
-                if not trusted(ctx, p) or (before is not None and before[0] == p.seq and before[1] == p.hash):
+                if not trusted(p) or (before is not None and before[0] == p.seq and before[1] == p.hash):
                     continue
                 if before is None or (p.seq > before[0] and s.scalar(select(Event.hash).where(
                         Event.stream == p.stream, Event.stream_seq == before[0])) == before[1]):
@@ -186,9 +186,4 @@ def check(ctx: ServiceContext, digest: str) -> dict[str, Any]:
 def _refused(seq: int | None, problem: str) -> dict[str, Any]:
     return {"ok": False, "anchor": seq, "made_at": None, "streams_checked": 0, "events_checked": 0,
             "problem": problem, "broken": [], "broken_count": 0}
-
-
-def trusted(ctx: ServiceContext, point: AuditCheckpoint) -> bool:
-    return audit.distrust(ctx, point) is None
-
 

@@ -134,10 +134,12 @@ def _distrust(point: AuditCheckpoint, key: bytes, kid: str) -> BrokenLink | None
     return None
 
 
-def distrust(ctx: ServiceContext, point: AuditCheckpoint) -> BrokenLink | None:
-    """Why a checkpoint may not be relied on (services/anchors.py), or None when its MAC holds."""
+def trust_check(ctx: ServiceContext) -> Callable[[AuditCheckpoint], bool]:
+    """Whether a checkpoint may be relied on (its MAC holds, with this key), the key derived once
+    for all the checkpoints asked about (services/anchors.py)."""
     key = _key(ctx)
-    return _distrust(point, key, _key_id(key))
+    kid = _key_id(key)
+    return lambda point: _distrust(point, key, kid) is None
 
 
 def _still_there(s: Session, point: AuditCheckpoint) -> bool:

@@ -72,9 +72,6 @@ class Suite:
     name: str
     hash_name: str  # "sha256" | "sm3": the event chain's and the anchors' hash
 
-    def digest(self, data: bytes) -> str:
-        return hashlib.sha256(data).hexdigest() if self.hash_name == "sha256" else sm3_hex(data)
-
     def mac(self, key: bytes, data: bytes) -> str:
         if self.hash_name == "sha256":
             return std_hmac.new(key, data, hashlib.sha256).hexdigest()

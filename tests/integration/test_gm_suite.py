@@ -7,13 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from router.domain.errors import ConfigError
 from router.services.anchors import digest_of
 from router.store.chain import GENESIS, hash_of, hashed_fields
 from router.store.db import make_engine
-from router.store.models import Agency, Event, Party
+from router.store.models import Event, Party
 from tests.builders import CLERK, PII_KEY, body, command, config_dir, lead_of, wait_for
 from tests.serving import services_on
 
@@ -89,15 +89,6 @@ def test_a_database_with_events_from_before_the_suite_was_recorded_is_standard(t
 
 
 # ---------------------------------------------------------------- an agency signing with HMAC-SM3
-@pytest.fixture
-def sm3_agencies(svc):
-    with svc.ctx.store.unit_of_work() as uow:
-        uow.session.execute(update(Agency).values(signing="hmac-sm3"))
-    yield
-    with svc.ctx.store.unit_of_work() as uow:
-        uow.session.execute(update(Agency).values(signing="hmac-sha256"))
-
-
 def test_an_hmac_sm3_agency_is_signed_for_and_must_sign_with_sm3(live, svc, stub, background, clock, sm3_agencies):
     from router.testing.agency_client import AgencyClient
 

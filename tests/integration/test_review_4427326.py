@@ -95,15 +95,6 @@ def test_bug_restoring_a_copy_of_the_other_suite_says_so(tmp_path):
 
 
 # ---------------------------------------------------------------- the demo's agencies signing HMAC-SM3
-@pytest.fixture
-def sm3_agencies(svc):
-    with svc.ctx.store.unit_of_work() as uow:
-        uow.session.execute(update(Agency).values(signing="hmac-sm3"))
-    yield
-    with svc.ctx.store.unit_of_work() as uow:
-        uow.session.execute(update(Agency).values(signing="hmac-sha256"))
-
-
 def test_bug_the_demo_agencies_acknowledge_for_an_hmac_sm3_agency(live, svc, background, clock, sm3_agencies):
     """`dispute-router stub-agency --acknowledge` (router/testing/demo.py) answers each referral with a
     signed 签收; for an agency set to hmac-sm3 it must sign with HMAC-SM3, or every 签收 is a 401."""
