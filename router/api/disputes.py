@@ -63,7 +63,7 @@ def list_disputes(q: dict[str, Any]) -> Any:
     return services().list_disputes(DisputeFilter(
         state=q.get("state"), category=q.get("category"), agency=q.get("agency"), tier=q.get("tier"),
         date_from=q.get("from_"), date_to=q.get("to"), overdue=q.get("overdue"), page=q["page"],
-        per_page=q["per_page"]))
+        per_page=q["per_page"]), current_actor())
 
 
 @blp.get("/<string:dispute_id>")
@@ -72,7 +72,7 @@ def list_disputes(q: dict[str, Any]) -> Any:
 @blp.fails(401, 403, 404)
 def get_dispute(dispute_id: str) -> Any:
     """One dispute with its routing, handoffs (lead and assisting) and masked parties."""
-    return services().get_dispute(dispute_id)
+    return services().get_dispute(dispute_id, current_actor())
 
 
 @blp.get("/<string:dispute_id>/timeline")
@@ -81,7 +81,7 @@ def get_dispute(dispute_id: str) -> Any:
 @blp.fails(401, 403, 404)
 def get_timeline(dispute_id: str) -> Any:
     """Every event in order (type, actor, time, data) and one span per handoff with its SLA standing."""
-    return services().timeline(dispute_id)
+    return services().timeline(dispute_id, current_actor())
 
 
 @blp.post("/<string:dispute_id>/actions")
@@ -154,6 +154,6 @@ def paper_handover(data: dict[str, Any], dispute_id: str, handoff_id: str) -> An
 @blp.fails(401, 403, 404)
 def archive(dispute_id: str) -> Any:
     """一案一卷: the dispute's case file as a zip; an archived dispute's is the one kept when it was archived."""
-    bundle, name = services().case_file(dispute_id)
+    bundle, name = services().case_file(dispute_id, current_actor())
     return Response(bundle, mimetype="application/zip",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

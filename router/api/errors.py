@@ -92,5 +92,5 @@ def from_domain(err: DomainError) -> Response:
     if isinstance(err, StateConflict):
         return error_response(409, message=message, fields=fields, extra={"state": err.state} if err.state else None)
     if isinstance(err, NotFound):
-        return error_response(404, message=message)
+        return error_response(404, message=message, fields=fields)
     return error_response(422, message=message, fields=fields)

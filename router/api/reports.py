@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from flask import Response, request
 
-from router.api.auth import require_roles, services
+from router.api.auth import current_actor, require_roles, services
 from router.api.blueprint import Blueprint
 from router.schemas.reports import (
     AgenciesOut,
@@ -49,7 +49,7 @@ def answer(report: dict[str, Any], flatten: Callable[[dict[str, Any]], Table], n
 @blp.fails(401, 403, 422)
 def kpis(q: dict[str, Any]) -> Any:
     """Every KPI of the period with numerator, denominator and target; `group_by` breaks them down."""
-    return answer(services().kpi_report(q), tables.kpis, "kpis")
+    return answer(services().kpi_report(q, current_actor()), tables.kpis, "kpis")
 
 
 @blp.get("/kpis/<string:code>/disputes")
@@ -60,7 +60,7 @@ def kpis(q: dict[str, Any]) -> Any:
 @blp.fails(401, 403, 404, 422)
 def behind(q: dict[str, Any], code: str) -> Any:
     """The disputes a KPI's numerator (or denominator) counts, newest first."""
-    return answer(services().kpi_behind(code, q), tables.behind, f"kpi-{code}")
+    return answer(services().kpi_behind(code, q, current_actor()), tables.behind, f"kpi-{code}")
 
 
 @blp.get("/agencies")
@@ -71,7 +71,7 @@ def behind(q: dict[str, Any], code: str) -> Any:
 @blp.fails(401, 403, 422)
 def agencies(q: dict[str, Any]) -> Any:
     """Per agency: offered, acknowledged, returned, expired, undeliverable, overdue, times and rates."""
-    return answer(services().agency_report(q), tables.agencies, "agencies")
+    return answer(services().agency_report(q, current_actor()), tables.agencies, "agencies")
 
 
 @blp.get("/divisions")
@@ -82,7 +82,7 @@ def agencies(q: dict[str, Any]) -> Any:
 @blp.fails(401, 403, 422)
 def divisions(q: dict[str, Any]) -> Any:
     """Per town (or village): counts by category, flagged, rates, against the previous period."""
-    return answer(services().division_report(q), tables.divisions, "divisions")
+    return answer(services().division_report(q, current_actor()), tables.divisions, "divisions")
 
 
 @blp.get("/warnings")
@@ -93,4 +93,4 @@ def divisions(q: dict[str, Any]) -> Any:
 @blp.fails(401, 403, 422)
 def warnings(q: dict[str, Any]) -> Any:
     """The early-warning signals that hold now, each with why it fired and the disputes behind it."""
-    return answer(services().warnings_report(q.get("kind")), tables.warnings, "warnings")
+    return answer(services().warnings_report(q.get("kind"), current_actor()), tables.warnings, "warnings")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from router.api.auth import STAFF, require_roles, services
+from router.api.auth import STAFF, current_actor, require_roles, services
 from router.api.blueprint import Blueprint
 from router.schemas.intake import DisputeIn, PreviewOut, intake_command
 
@@ -19,4 +19,4 @@ blp = Blueprint("routing", __name__, url_prefix="/api/v1/routing", description="
 def preview(data: dict[str, Any]) -> Any:
     """预览分流: the intake body in, the routing decision (tier, lead and assisting agencies by name,
     every reason, the rule-set version) and likely earlier registrations out. Stores nothing."""
-    return services().preview(intake_command(data))
+    return services().preview(intake_command(data), current_actor())

@@ -184,8 +184,9 @@ def _password(args: argparse.Namespace) -> str | None:
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
-    token = _services().add_user(args.name, args.role, _password(args))
-    print(f"user {args.name} ({args.role}) created; bearer token:")
+    token = _services().add_user(args.name, args.role, _password(args), division=args.division)
+    area = f", scoped to division {args.division}" if args.division else ""
+    print(f"user {args.name} ({args.role}{area}) created; bearer token:")
     print(token)
     return 0
 
@@ -324,6 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--name", required=True)
     add.add_argument("--role", required=True, choices=[str(r) for r in StaffRole])
     add.add_argument("--password-stdin", action="store_true", help="read a web sign-in password from stdin")
+    add.add_argument("--division", help="limit the user to this division's subtree (default: the whole centre)")
     add.set_defaults(func=cmd_user_add)
     pw = user.add_parser("passwd", help="set a user's web sign-in password, read from stdin")
     pw.add_argument("--name", required=True)

@@ -57,6 +57,7 @@ from router.services import (
 )
 from router.services.context import SYSTEM, Actor, ServiceContext, utcnow
 from router.services.report_filter import report_filter
+from router.services.scope import scope_of
 from router.settings import Settings
 from router.store.db import make_engine
 from router.store.migrate import ensure_migrated
@@ -94,55 +95,57 @@ class Services:
         """The dispute an earlier registration with this Idempotency-Key made, if any."""
         return intake.first_answer(self.ctx, actor, idempotency_key)
 
-    def preview(self, cmd: IntakeCommand) -> dict[str, Any]:
-        """预览分流: the routing decision and likely duplicates; stores nothing."""
-        return intake.preview(self.ctx, cmd)
+    def preview(self, cmd: IntakeCommand, viewer: Actor | None = None) -> dict[str, Any]:
+        """预览分流: the routing decision and likely duplicates (those the viewer may see); stores nothing."""
+        return intake.preview(self.ctx, cmd, scope_of(viewer))
 
     def act(self, dispute_id: str, data: dict[str, Any], actor: Actor) -> dict[str, Any]:
         """A supervisor action (docs/api.md §5); returns the dispute after it."""
         supervision.act(self.ctx, dispute_id, data, actor)
         if data["action"] == "archive":  # its case file is made now and kept, outside the transaction
             case_file.keep(self.ctx, dispute_id)
-        return views.get_dispute(self.ctx, dispute_id)
+        return views.get_dispute(self.ctx, dispute_id, scope_of(actor))
 
     def decide_duplicate(self, dispute_id: str, decision: str, reason: str, actor: Actor,
                          into: str | None = None) -> dict[str, Any]:
         """并单 / 确认非重复 / 拆单 on a held registration; returns it after the decision."""
         merge.decide_duplicate(self.ctx, dispute_id, decision, reason, actor, into)
-        return views.get_dispute(self.ctx, dispute_id)
+        return views.get_dispute(self.ctx, dispute_id, scope_of(actor))
 
     def complete_registration(self, dispute_id: str, note: str, actor: Actor) -> dict[str, Any]:
         """补正完毕: the window completed what the lead returned as incomplete; it is offered again."""
         completion.complete_registration(self.ctx, dispute_id, note, actor)
-        return views.get_dispute(self.ctx, dispute_id)
+        return views.get_dispute(self.ctx, dispute_id, scope_of(actor))
 
     def record_follow_up(self, dispute_id: str, data: dict[str, Any], actor: Actor) -> dict[str, Any]:
         """回访 by follow-up staff or a clerk: satisfied closes, dissatisfied starts 重办, a relapse reopens."""
         aftercare.record_visit(self.ctx, dispute_id, data["reason"], data["satisfaction"], bool(data.get("relapse")),
                                data.get("note"), actor)
-        return views.get_dispute(self.ctx, dispute_id)
+        return views.get_dispute(self.ctx, dispute_id, scope_of(actor))
 
-    def follow_up_queue(self, page: int = 1) -> dict[str, Any]:
+    def follow_up_queue(self, page: int = 1, viewer: Actor | None = None) -> dict[str, Any]:
         """待回访: the disputes whose follow-up visit is due, by their due date."""
-        return queues.queue(self.ctx, queues.QueueFilter("follow_up", sort="due", page=page))
+        return queues.queue(self.ctx, queues.QueueFilter("follow_up", sort="due", page=page), scope_of(viewer))
 
-    def completion_queue(self) -> list[dict[str, Any]]:
+    def completion_queue(self, viewer: Actor | None = None) -> list[dict[str, Any]]:
         """待补正: disputes a lead returned as incomplete, oldest first."""
-        return completion.completion_queue(self.ctx)
+        return completion.completion_queue(self.ctx, scope=scope_of(viewer))
 
     # ------------------------------------------------------------------ reading
-    def get_dispute(self, dispute_id: str) -> dict[str, Any]:
-        return views.get_dispute(self.ctx, dispute_id)
+    # `viewer` is the staff user asking: a division-scoped one sees that subtree only (services/scope.py).
+    # None is the system and the command line: the whole centre.
+    def get_dispute(self, dispute_id: str, viewer: Actor | None = None) -> dict[str, Any]:
+        return views.get_dispute(self.ctx, dispute_id, scope_of(viewer))
 
-    def list_disputes(self, f: views.DisputeFilter) -> dict[str, Any]:
-        return views.list_disputes(self.ctx, f)
+    def list_disputes(self, f: views.DisputeFilter, viewer: Actor | None = None) -> dict[str, Any]:
+        return views.list_disputes(self.ctx, f, scope_of(viewer))
 
-    def timeline(self, dispute_id: str) -> dict[str, Any]:
-        return timeline.timeline(self.ctx, dispute_id)
+    def timeline(self, dispute_id: str, viewer: Actor | None = None) -> dict[str, Any]:
+        return timeline.timeline(self.ctx, dispute_id, scope_of(viewer))
 
-    def case_file(self, dispute_id: str) -> tuple[bytes, str]:
+    def case_file(self, dispute_id: str, viewer: Actor | None = None) -> tuple[bytes, str]:
         """一案一卷: the zip and its file name. An archived dispute's is the kept one, made once."""
-        view = views.get_dispute(self.ctx, dispute_id)
+        view = views.get_dispute(self.ctx, dispute_id, scope_of(viewer))
         bundle = case_file.keep(self.ctx, dispute_id) if view["state"] == "archived" else \
             case_file.build(self.ctx, dispute_id)
         return bundle, f"case-file-{view['id']}.zip"
@@ -157,9 +160,9 @@ class Services:
     def closed_between(self, start: date, end: date) -> list[tuple[str, str]]:
         return case_file.closed_between(self.ctx, start, end)
 
-    def queue(self, f: queues.QueueFilter) -> dict[str, Any]:
+    def queue(self, f: queues.QueueFilter, viewer: Actor | None = None) -> dict[str, Any]:
         """One page of a supervisors' queue (督办台) with every queue's count."""
-        return queues.queue(self.ctx, f)
+        return queues.queue(self.ctx, f, scope_of(viewer))
 
     def pii_key_status(self) -> dict[str, int]:
         return pii_keys.status(self.ctx)
@@ -173,9 +176,9 @@ class Services:
         """原文调阅: free text as typed, before its numbers were masked; audited (services/sealed_texts.py)."""
         return sealed_texts.reveal(self.ctx, dispute, operator=operator, to=to, basis=basis)
 
-    def lookup(self, text: str, limit: int = 50) -> list[dict[str, Any]]:
+    def lookup(self, text: str, limit: int = 50, viewer: Actor | None = None) -> list[dict[str, Any]]:
         """Disputes by reference, ID number, phone (through their keyed hashes) or party name."""
-        return views.lookup(self.ctx, text, limit)
+        return views.lookup(self.ctx, text, limit, scope_of(viewer))
 
     def registered_by(self, actor: Actor, on: date | None = None) -> list[dict[str, Any]]:
         """The disputes this user registered on a day (today in Beijing by default)."""
@@ -192,8 +195,9 @@ class Services:
         cfg = self.ctx.config.bodies.types.get(body_type)  # type: ignore[call-overload]
         return bool(cfg and cfg.may_refer) and body_type in REFERRAL_SOURCE
 
-    def paper_notices(self, dispute_id: str) -> list[dict[str, Any]]:
+    def paper_notices(self, dispute_id: str, viewer: Actor | None = None) -> list[dict[str, Any]]:
         """Held notices of this dispute's paper agencies, for a clerk to pass on."""
+        views.require_visible(self.ctx, dispute_id, scope_of(viewer))
         return paper_notices.waiting(self.ctx, dispute_id)
 
     def record_notice_handover(self, dispute_id: str, delivery_id: str, received_by: str, actor: Actor) -> None:
@@ -232,7 +236,7 @@ class Services:
                               received_at: datetime | None, actor: Actor, acknowledged: bool = False) -> dict[str, Any]:
         handover.record_paper_handover(self.ctx, dispute_id, handoff_id, received_by, received_at, actor,
                                        acknowledged)
-        return views.get_dispute(self.ctx, dispute_id)
+        return views.get_dispute(self.ctx, dispute_id, scope_of(actor))
 
     def agency_feed(self, agency_code: str, since: int, limit: int) -> dict[str, Any]:
         return agency.feed(self.ctx, agency_code, since, limit)
@@ -321,30 +325,33 @@ class Services:
         return result
 
     # ------------------------------------------------------------------ reports (docs/reports.md)
-    def kpi_report(self, q: dict[str, Any]) -> dict[str, Any]:
-        f = report_filter(self.ctx, q)
+    # A scoped viewer's report is of their subtree: no division asked means theirs (services/scope.py).
+    def kpi_report(self, q: dict[str, Any], viewer: Actor | None = None) -> dict[str, Any]:
+        f = report_filter(self.ctx, q, scope_of(viewer))
         return dump(KpiReportOut(), kpis.report(self.ctx, f), self.ctx.now(), self.ctx.config)
 
-    def kpi_behind(self, code: str, q: dict[str, Any]) -> dict[str, Any]:
-        f = report_filter(self.ctx, q)
+    def kpi_behind(self, code: str, q: dict[str, Any], viewer: Actor | None = None) -> dict[str, Any]:
+        f = report_filter(self.ctx, q, scope_of(viewer))
         page = kpis.behind(self.ctx, f, code, q.get("part", "numerator"), q.get("page", 1), q.get("per_page", 50))
         return dump(BehindOut(), page, self.ctx.now(), self.ctx.config)
 
-    def agency_report(self, q: dict[str, Any]) -> dict[str, Any]:
-        f = report_filter(self.ctx, q)
+    def agency_report(self, q: dict[str, Any], viewer: Actor | None = None) -> dict[str, Any]:
+        f = report_filter(self.ctx, q, scope_of(viewer))
         return dump(AgenciesOut(), agency_report.report(self.ctx, f), self.ctx.now(), self.ctx.config)
 
-    def division_report(self, q: dict[str, Any]) -> dict[str, Any]:
-        f = report_filter(self.ctx, q)
+    def division_report(self, q: dict[str, Any], viewer: Actor | None = None) -> dict[str, Any]:
+        f = report_filter(self.ctx, q, scope_of(viewer))
         answer = division_report.report(self.ctx, f, q.get("level", "town"))
         return dump(DivisionsOut(), answer, self.ctx.now(), self.ctx.config)
 
-    def warnings_report(self, kind: str | None = None) -> dict[str, Any]:
-        return dump(WarningsOut(), warnings.open_signals(self.ctx, kind), self.ctx.now(), self.ctx.config)
+    def warnings_report(self, kind: str | None = None, viewer: Actor | None = None) -> dict[str, Any]:
+        signals = warnings.open_signals(self.ctx, kind, scope_of(viewer))
+        return dump(WarningsOut(), signals, self.ctx.now(), self.ctx.config)
 
-    def digest(self, division: str | None, period: str | None, end: date | None) -> dict[str, Any]:
+    def digest(self, division: str | None, period: str | None, end: date | None,
+               viewer: Actor | None = None) -> dict[str, Any]:
         """研判: the digest of one division and period (docs/reports.md §6)."""
-        return digest.digest(self.ctx, division, period, end)
+        return digest.digest(self.ctx, division, period, end, scope_of(viewer))
 
     def digest_pdf(self, g: dict[str, Any]) -> bytes:
         return pdf.to_pdf(pdf.digest_html(self.ctx, g), f"digest-{g['division']}-{g['from']}")
@@ -359,9 +366,10 @@ class Services:
         return figures.missing(self.ctx)
 
     # ------------------------------------------------------------------ administration
-    def add_user(self, name: str, role: str, password: str | None = None) -> str:
-        """A staff user; returns the bearer token (shown once). With a password they may sign in on the web."""
-        return accounts.add_user(self.ctx, name, role, password)
+    def add_user(self, name: str, role: str, password: str | None = None, *, division: str | None = None) -> str:
+        """A staff user; returns the bearer token (shown once). With a password they may sign in on the web;
+        with a division they see and act on that division's subtree only."""
+        return accounts.add_user(self.ctx, name, role, password, division=division)
 
     def set_password(self, name: str, password: str) -> None:
         accounts.set_password(self.ctx, name, password)
@@ -422,7 +430,8 @@ class Services:
         """A copy put in the database's place, migrated, its chains checked (the service stopped)."""
         return backup.restore(self.ctx, source, force=force, progress=progress)
 
-    def verify_dispute_chain(self, dispute_id: str) -> dict[str, Any]:
+    def verify_dispute_chain(self, dispute_id: str, viewer: Actor | None = None) -> dict[str, Any]:
+        views.require_visible(self.ctx, dispute_id, scope_of(viewer))
         return admin.verify_dispute_chain(self.ctx, dispute_id)
 
     def readiness(self) -> dict[str, bool]:

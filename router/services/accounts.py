@@ -51,13 +51,17 @@ def _check_password(password: str) -> None:
                               field="password")
 
 
-def add_user(ctx: ServiceContext, name: str, role: str, password: str | None = None) -> str:
+def add_user(ctx: ServiceContext, name: str, role: str, password: str | None = None, *,
+             division: str | None = None) -> str:
     """Create a staff user and return their bearer token (shown once, stored only as a hash)."""
     if role not in ROLES:
         raise ValidationError(f"角色必须是 {'、'.join(ROLES)} 之一", f"role must be one of {', '.join(ROLES)}",
                               field="role")
     if not name or not name.strip():
         raise ValidationError("用户名不能为空", "name is required", field="name")
+    if division is not None and ctx.config.divisions.get(division) is None:
+        raise ValidationError(f"不在本中心辖区的区划代码：{division}", f"unknown division {division!r}",
+                              field="division")
     if password is not None:
         _check_password(password)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -65,11 +69,13 @@ def add_user(ctx: ServiceContext, name: str, role: str, password: str | None = N
     with ctx.store.unit_of_work() as uow:
         if uow.session.scalar(select(User).where(User.name == name)) is not None:
             raise StateConflict(f"用户已存在：{name}", f"user {name!r} already exists", field="name")
-        uow.session.add(User(name=name, role=role, token_hash=token_hash(token), active=True, created_at=at,
+        uow.session.add(User(name=name, role=role, division=division, token_hash=token_hash(token), active=True,
+                             created_at=at,
                              password_hash=_HASHER.hash(password) if password is not None else None,
                              password_changed_at=at if password is not None else None, failed_logins=0))
         uow.append_event(type="user.added", actor=SYSTEM.id, at=at,
-                         data={"name": name, "role": role, **({"password": True} if password is not None else {})})
+                         data={"name": name, "role": role, **({"division": division} if division else {}),
+                               **({"password": True} if password is not None else {})})
     return token
 
 
@@ -87,13 +93,14 @@ def set_password(ctx: ServiceContext, name: str, password: str) -> None:
         uow.append_event(type="user.password_changed", actor=SYSTEM.id, at=at, data={"name": name})
 
 
-_BY_TOKEN = select(User.name, User.role).where(User.token_hash == bindparam("token_hash"), User.active.is_(True))
+_BY_TOKEN = select(User.name, User.role, User.division).where(User.token_hash == bindparam("token_hash"),
+                                                             User.active.is_(True))
 
 
 def authenticate(ctx: ServiceContext, token: str) -> Actor | None:
     """Every API call asks this: one prepared statement on a pooled connection, no session."""
     row = ctx.store.fetch_one(_BY_TOKEN, {"token_hash": token_hash(token)})
-    return Actor("user", row.name, row.role) if row else None
+    return Actor("user", row.name, row.role, row.division) if row else None
 
 
 def sign_in(ctx: ServiceContext, name: str, password: str) -> Actor:
@@ -141,7 +148,7 @@ def _count(ctx: ServiceContext, uow: UnitOfWork, u: User, ok: bool, rehashed: st
         u.failed_logins, u.locked_until = 0, None
         if rehashed:
             u.password_hash = rehashed
-        return Actor("user", u.name, u.role)
+        return Actor("user", u.name, u.role, u.division)
     u.failed_logins = (u.failed_logins or 0) + 1
     if u.failed_logins < s.login_lock_after:
         return SignInRefused("用户名或密码错误", "wrong user name or password")

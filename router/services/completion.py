@@ -15,6 +15,7 @@ from router.domain.model import BodyType, ReturnReason
 from router.services.context import Actor, ServiceContext
 from router.services.dispatch import next_lead, offer_lead
 from router.services.operation import Operation, on_dispute
+from router.services.scope import WHOLE, Scope
 from router.store.models import Dispute, Handoff
 from router.workflows.dispute import DISPUTE, DisputeState
 from router.workflows.handoff import HandoffRole
@@ -60,11 +61,11 @@ def _offer_again(op: Operation, returned: Handoff | None) -> None:
     offer_lead(op, code, body_type)
 
 
-def completion_queue(ctx: ServiceContext, limit: int = 100) -> list[dict[str, Any]]:
+def completion_queue(ctx: ServiceContext, limit: int = 100, scope: Scope = WHOLE) -> list[dict[str, Any]]:
     """待补正: what the window must complete, the oldest first, with the body's reason."""
     with ctx.store.read() as s:
         rows = s.execute(select(Dispute.id, Dispute.reference, Dispute.category, Dispute.updated_at)
-                         .where(Dispute.state == DisputeState.AWAITING_COMPLETION)
+                         .where(Dispute.state == DisputeState.AWAITING_COMPLETION, scope.where(Dispute.division))
                          .order_by(Dispute.updated_at, Dispute.id).limit(limit)).all()
         reasons = dict(s.execute(select(Handoff.dispute_id, Handoff.returned_reason)
                                  .where(Handoff.dispute_id.in_([r.id for r in rows]), Handoff.role == "lead",

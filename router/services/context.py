@@ -69,6 +69,7 @@ class Actor:
     kind: str  # user | agency | system
     name: str
     role: str | None = None
+    division: str | None = None  # a staff user's scope: that division's subtree; None is the whole centre
 
     @property
     def id(self) -> str:

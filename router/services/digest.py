@@ -16,6 +16,7 @@ from router.services import agency_report, division_report, warnings
 from router.services.context import ServiceContext
 from router.services.measures import Filter
 from router.services.queues import QueueFilter, queue
+from router.services.scope import WHOLE, Scope
 from router.store.models import Dispute
 from router.store.report_models import DisputeFigures
 from router.workflows.dispute import OPEN
@@ -42,12 +43,15 @@ def period_ending(kind: str, today: date, end: date | None) -> tuple[date, date]
     return start, nxt - timedelta(days=1)
 
 
-def digest(ctx: ServiceContext, division: str | None, kind: str | None, end: date | None) -> dict[str, Any]:
+def digest(ctx: ServiceContext, division: str | None, kind: str | None, end: date | None,
+           scope: Scope = WHOLE) -> dict[str, Any]:
     if end is not None and not FIRST_DAY <= end <= LAST_DAY:
         raise ValidationError(f"日期须在{FIRST_DAY}至{LAST_DAY}之间", f"a date between {FIRST_DAY} and {LAST_DAY}",
                               field="end")
     tree = ctx.config.divisions
-    code = division or tree.centre.code
+    if division is not None and tree.get(division) is None:
+        raise ValidationError(f"辖区代码不存在：{division}", f"unknown division {division!r}", field="division")
+    code = scope.narrow(division) or tree.centre.code
     d = tree.get(code)
     if d is None or d.level == "village":
         raise ValidationError("研判只针对乡镇（街道）、区县或市", "a digest is for a town, a district or the city",

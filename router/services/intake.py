@@ -12,6 +12,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from router import metrics
 from router.domain import ids
+from router.domain.errors import ValidationError
 from router.domain.intake import IntakeCommand, validate_intake
 from router.domain.rules import decide
 from router.schemas.common import dump
@@ -24,6 +25,7 @@ from router.services.duplicates import Who, likely_repeats
 from router.services.idempotency import Idempotency
 from router.services.merge import hold_duplicate
 from router.services.operation import Operation
+from router.services.scope import WHOLE, Scope, scope_of
 from router.services.views import dispute_answer
 from router.store.models import Dispute, IdempotencyKey, Party
 from router.store.provisional import Unsettled, settle, stand_in
@@ -41,6 +43,9 @@ def register_dispute(ctx: ServiceContext, cmd: IntakeCommand, actor: Actor, *,
     """
     at = ctx.now()
     cmd = validate_intake(cmd, ctx.config.ruleset, ctx.config.divisions, at.astimezone(_tz(ctx)).date())
+    if not scope_of(actor).allows(cmd.division):  # it would be theirs to register and then absent to them
+        raise ValidationError(f"不在您的辖区范围内：{cmd.division}", f"division {cmd.division!r} is outside your area",
+                              field="division")
     once = Idempotency(actor.id, idempotency_key, body_hash or "", "Idempotency-Key") if idempotency_key else None
     if once and (stored := once.lookup(ctx)) is not None:
         return stored
@@ -131,7 +136,7 @@ def first_answer(ctx: ServiceContext, actor: Actor, idempotency_key: str) -> dic
         return row.response if row is not None else None
 
 
-def preview(ctx: ServiceContext, cmd: IntakeCommand) -> dict[str, Any]:
+def preview(ctx: ServiceContext, cmd: IntakeCommand, scope: Scope = WHOLE) -> dict[str, Any]:
     """预览分流: the routing decision a registration would get, and its likely earlier registrations
     (是否已登记？). Stores nothing."""
     at = ctx.now()
@@ -140,7 +145,8 @@ def preview(ctx: ServiceContext, cmd: IntakeCommand) -> dict[str, Any]:
     c = ctx.cipher
     who = [_who(c, str(p.role), p.id_number, p.credit_code, p.name, p.phone) for p in cmd.parties]
     with ctx.store.read() as s:
-        repeats = likely_repeats(s, cmd.category, who, at, limit=5)
+        repeats = [d for d in likely_repeats(s, cmd.category, who, at, limit=5 if scope.whole else 50)
+                   if scope.allows(d.division)][:5]
         return dump(_PREVIEW, {"routing": decision.as_dict(), "likely_duplicates": repeats}, at, ctx.config)
 
 

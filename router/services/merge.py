@@ -22,6 +22,7 @@ from router.services.dispatch import apply_decision
 from router.services.duplicates import TARGETS
 from router.services.facts import facts_of
 from router.services.operation import Operation
+from router.services.scope import scope_of
 from router.store.models import Dispute, Party
 from router.store.uow import jsonable
 from router.workflows.dispute import DISPUTE, OPEN, DisputeState
@@ -48,10 +49,12 @@ def decide_duplicate(ctx: ServiceContext, dispute_id: str, decision: str, reason
     at = ctx.now()
     with ctx.store.unit_of_work() as uow:
         # Columns only, not the row: the ORM's copy must come from the locked read below.
-        first = uow.session.execute(select(Dispute.duplicate_of, Dispute.merged_into)
+        first = uow.session.execute(select(Dispute.duplicate_of, Dispute.merged_into, Dispute.division)
                                     .where(Dispute.id == dispute_id)).one_or_none()
         if first is None:
             raise NotFound("纠纷不存在", "no such dispute")
+        scope = scope_of(actor)
+        scope.require(first.division)
         other = _other(first, decision, into)
         with _locked(uow.session, dispute_id, other) as (d, target):
             if _other(d, decision, into) != other:  # changed before the locks were taken: decide again
@@ -66,7 +69,7 @@ def decide_duplicate(ctx: ServiceContext, dispute_id: str, decision: str, reason
                 op.fire_dispute("confirm_distinct", extra={"reason": reason})
                 _route(op)
                 return
-            if target is None:
+            if target is None or not scope.allows(target.division):
                 raise NotFound("要并入的纠纷不存在", "no such dispute to merge into", field="into")
             if decision == "merge":
                 merge(op, Operation(ctx, uow, target, actor, at), reason)

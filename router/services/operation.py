@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from router.domain.errors import NotFound
 from router.services import notices
 from router.services.context import SYSTEM, Actor, ServiceContext
+from router.services.scope import scope_of
 from router.settings import DomainConfig
 from router.store.models import Delivery, Dispute, Handoff, LinkRequest
 from router.store.uow import UnitOfWork
@@ -110,4 +111,5 @@ def on_dispute(ctx: ServiceContext, dispute_id: str, actor: Actor) -> Iterator[O
         d = uow.session.get(Dispute, dispute_id, with_for_update=True)
         if d is None:
             raise NotFound("纠纷不存在", "no such dispute")
+        scope_of(actor).require(d.division)
         yield Operation(ctx, uow, d, actor, at)

@@ -11,7 +11,7 @@ a count, a page at a time, filtered by agency, tier, category and division (its 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -23,6 +23,7 @@ from router.domain.registry import division_prefix
 from router.schemas.common import dump
 from router.schemas.queues import QueueOut
 from router.services.context import ServiceContext
+from router.services.scope import WHOLE, Scope
 from router.store.models import Dispute, Handoff, LinkRequest, Timer
 from router.workflows.dispute import OPEN, DisputeState
 from router.workflows.handoff import HANDLING, WAITING, HandoffState
@@ -143,9 +144,10 @@ def _check(ctx: ServiceContext, f: QueueFilter) -> None:
                               field="division")
 
 
-def queue(ctx: ServiceContext, f: QueueFilter) -> dict[str, Any]:
-    """One page of one queue, and the count of every queue under the same filters."""
+def queue(ctx: ServiceContext, f: QueueFilter, scope: Scope = WHOLE) -> dict[str, Any]:
+    """One page of one queue, and the count of every queue under the same filters, inside the scope."""
     _check(ctx, f)
+    f = replace(f, division=scope.narrow(f.division))
     now = ctx.now()
     by_handoff = f.queue not in DISPUTE_QUEUES
     counts = {}

@@ -8,11 +8,16 @@ from typing import Any
 from router.domain.errors import ValidationError
 from router.services.context import ServiceContext
 from router.services.measures import Filter
+from router.services.scope import WHOLE, Scope
 
 
-def report_filter(ctx: ServiceContext, q: dict[str, Any]) -> Filter:
+def report_filter(ctx: ServiceContext, q: dict[str, Any], scope: Scope = WHOLE) -> Filter:
+    """The filter of one report; a scoped viewer's is held to their subtree (services/scope.py)."""
     level = None
     division = q.get("division")
+    if division and ctx.config.divisions.get(division) is None:
+        raise ValidationError(f"辖区代码不存在：{division}", f"unknown division {division!r}", field="division")
+    division = scope.narrow(division or None)
     if division:
         d = ctx.config.divisions.get(division)
         if d is None:

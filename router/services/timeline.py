@@ -14,6 +14,7 @@ from router.domain.errors import NotFound
 from router.schemas.common import dump
 from router.schemas.disputes import TimelineOut
 from router.services.context import ServiceContext
+from router.services.scope import WHOLE, Scope
 from router.store.models import Dispute, Event, Handoff
 
 MILESTONES = {"handoff.deliver": "delivered", "handoff.acknowledge": "acknowledged",
@@ -75,12 +76,13 @@ class Timeline:
     spans: list[Span]
 
 
-def timeline(ctx: ServiceContext, dispute_id: str) -> dict[str, Any]:
+def timeline(ctx: ServiceContext, dispute_id: str, scope: Scope = WHOLE) -> dict[str, Any]:
     now = ctx.now()
     with ctx.store.read() as s:
         d = s.get(Dispute, dispute_id, options=[selectinload(Dispute.handoffs)])
         if d is None:
             raise NotFound("纠纷不存在", "no such dispute")
+        scope.require(d.division)
         events = list(s.scalars(select(Event).where(Event.stream == d.id).order_by(Event.stream_seq)))
         times: dict[str, dict[str, datetime]] = {}
         for e in events:

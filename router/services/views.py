@@ -17,6 +17,7 @@ from router.schemas.common import dump
 from router.schemas.disputes import DisputeOut
 from router.schemas.reference import AgencyOut, CategoryOut, DivisionOut
 from router.services.context import Actor, ServiceContext
+from router.services.scope import WHOLE, Scope, scope_of
 from router.store.models import Agency, Dispute, Handoff, Party
 from router.workflows.handoff import HANDLING, WAITING
 
@@ -29,12 +30,21 @@ def dispute_answer(ctx: ServiceContext, d: Dispute, now: datetime) -> dict[str, 
     return dump(_DISPUTE, d, now, ctx.config)
 
 
-def get_dispute(ctx: ServiceContext, dispute_id: str) -> dict[str, Any]:
+def get_dispute(ctx: ServiceContext, dispute_id: str, scope: Scope = WHOLE) -> dict[str, Any]:
     with ctx.store.read() as s:
         d = s.get(Dispute, dispute_id, options=_LOADED)
         if d is None:
             raise NotFound("纠纷不存在", "no such dispute")
+        scope.require(d.division)
         return dispute_answer(ctx, d, ctx.now())
+
+
+def require_visible(ctx: ServiceContext, dispute_id: str, scope: Scope) -> None:
+    """404 for a dispute that does not exist or lies outside the scope, before any other work on it."""
+    if scope.whole:
+        return
+    with ctx.store.read() as s:
+        scope.require(s.scalar(select(Dispute.division).where(Dispute.id == dispute_id)))
 
 
 @dataclass(frozen=True)
@@ -50,13 +60,13 @@ class DisputeFilter:
     per_page: int = 20
 
 
-def list_disputes(ctx: ServiceContext, f: DisputeFilter) -> dict[str, Any]:
+def list_disputes(ctx: ServiceContext, f: DisputeFilter, scope: Scope = WHOLE) -> dict[str, Any]:
     """One page of disputes, newest first: {items, total, page, per_page}."""
     if f.category and f.category not in ctx.config.ruleset.categories:
         raise ValidationError(f"未知的纠纷类型：{f.category}", f"unknown category {f.category!r}", field="category")
     if f.agency and f.agency not in ctx.registry().by_code:
         raise ValidationError(f"承办单位不存在：{f.agency}", f"unknown agency {f.agency!r}", field="agency")
-    q = select(Dispute)
+    q = select(Dispute).where(scope.where(Dispute.division))
     if f.state:
         q = q.where(Dispute.state == f.state)
     if f.category:
@@ -87,7 +97,7 @@ def list_disputes(ctx: ServiceContext, f: DisputeFilter) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- the intake window
-def lookup(ctx: ServiceContext, text: str, limit: int = 50) -> list[dict[str, Any]]:
+def lookup(ctx: ServiceContext, text: str, limit: int = 50, scope: Scope = WHOLE) -> list[dict[str, Any]]:
     """"Where is my case?": by reference, an ID number or a phone (exact, through the keyed hashes:
     neither is stored readable), or a party's name. Newest first; the answer masks as always."""
     text = text.strip()
@@ -107,7 +117,7 @@ def lookup(ctx: ServiceContext, text: str, limit: int = 50) -> list[dict[str, An
     where = Dispute.id.in_(parties) if parties is not None else or_(
         Dispute.reference == reference, Dispute.id.in_(select(Party.dispute_id).where(Party.name == text)))
     with ctx.store.read() as s:
-        rows = s.scalars(select(Dispute).where(where).options(*_LOADED)
+        rows = s.scalars(select(Dispute).where(where, scope.where(Dispute.division)).options(*_LOADED)
                          .order_by(Dispute.created_at.desc()).limit(limit)).all()
         return dump(_DISPUTES, rows, ctx.now(), ctx.config)
 
@@ -117,7 +127,8 @@ def registered_by(ctx: ServiceContext, actor: Actor, on: date | None = None) -> 
     day = on or ctx.now().astimezone(tz).date()
     start = datetime.combine(day, time.min, tz)
     with ctx.store.read() as s:
-        rows = s.scalars(select(Dispute).where(Dispute.created_by == actor.id, Dispute.created_at >= start,
+        rows = s.scalars(select(Dispute).where(Dispute.created_by == actor.id, scope_of(actor).where(Dispute.division),
+                                               Dispute.created_at >= start,
                                                Dispute.created_at < start + timedelta(days=1))
                          .options(*_LOADED).order_by(Dispute.created_at.desc()).limit(500)).all()
         return dump(_DISPUTES, rows, ctx.now(), ctx.config)

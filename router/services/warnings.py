@@ -18,6 +18,7 @@ from sqlalchemy import case, func, or_, select
 from router.domain.model import RISK_ZH
 from router.services.context import SYSTEM, ServiceContext
 from router.services.queues import deadline_between
+from router.services.scope import WHOLE, Scope
 from router.store.models import Delivery, Dispute, Handoff, Party
 from router.store.report_models import DisputeFigures, HandoffFigures, Signal
 from router.workflows.dispute import OPEN, DisputeState
@@ -194,12 +195,23 @@ def _event(uow: Any, type_: str, kind: str, key: str, detail: dict[str, Any], no
                      data={"kind": kind, "key": key, "kind_name": KIND_ZH[kind], **detail})
 
 
-def open_signals(ctx: ServiceContext, kind: str | None = None) -> dict[str, Any]:
+def open_signals(ctx: ServiceContext, kind: str | None = None, scope: Scope = WHOLE) -> dict[str, Any]:
+    """The open signals; a scoped viewer's are those placed in their subtree, and those of agencies
+    whose whole jurisdiction lies in it (a district court's are not a town's to see)."""
     with ctx.store.read() as s:
         q = select(Signal).where(Signal.cleared_at.is_(None))
         if kind:
             q = q.where(Signal.kind == kind)
         rows = s.scalars(q.order_by(Signal.raised_at.desc(), Signal.key)).all()
+    if not scope.whole:
+        reg = ctx.registry().by_code
+
+        def seen(r: Signal) -> bool:
+            if r.division:
+                return scope.allows(r.division)
+            a = reg.get(r.agency) if r.agency else None
+            return a is not None and bool(a.jurisdiction) and all(scope.allows(j) for j in a.jurisdiction)
+        rows = [r for r in rows if seen(r)]
     return {"refreshed_at": ctx.now(), "total": len(rows), "signals": [
         {"key": r.key, "kind": r.kind, "kind_name": KIND_ZH.get(r.kind, r.kind), "why": r.detail.get("why"),
          "dispute_ids": r.detail.get("dispute_ids") or [], "reference": r.detail.get("reference"),

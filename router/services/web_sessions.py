@@ -49,7 +49,7 @@ def check(ctx: ServiceContext, sid: str, wall: datetime, *, active: bool) -> Ses
     if active and wall - row.last_seen_at >= TOUCH_EVERY:
         with ctx.store.unit_of_work() as uow:
             uow.session.execute(update(WebSession).where(WebSession.id == sid).values(last_seen_at=wall))
-    return SessionCheck(Actor("user", u.name, u.role))
+    return SessionCheck(Actor("user", u.name, u.role, u.division))
 
 
 def close_session(ctx: ServiceContext, sid: str, wall: datetime) -> None:

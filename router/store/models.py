@@ -280,6 +280,8 @@ class User(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     role: Mapped[str] = mapped_column(String(16))
+    # The division whose subtree the user covers; None: the whole centre (docs/api.md §2).
+    division: Mapped[str | None] = mapped_column(String(12))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]

@@ -36,9 +36,9 @@ def _gantt(timeline: dict[str, Any], names: dict[str, str], now: datetime) -> li
 def dispute_context(dispute_id: str) -> dict[str, Any]:
     """Everything the dispute page shows; supervisors also see the timeline, the chain and actions."""
     s = svc()
-    d = s.get_dispute(dispute_id)
+    d = s.get_dispute(dispute_id, g.user)
     supervisor = g.user.role in ("supervisor", "admin")
-    timeline = s.timeline(dispute_id) if supervisor else None
+    timeline = s.timeline(dispute_id, g.user) if supervisor else None
     names = s.agency_names()
     cat = s.ctx.config.ruleset.categories.get(d["category"])
     tree = s.ctx.config.divisions
@@ -49,11 +49,12 @@ def dispute_context(dispute_id: str) -> dict[str, Any]:
             "nav": "supervise" if supervisor else "window", "category_name": cat.name if cat else d["category"],
             "place": " / ".join(x.name for x in tree.path(d["division"])[1:]),
             "gantt": json.dumps(_gantt(timeline, names, s.ctx.now()), ensure_ascii=False) if timeline else "[]",
-            "chain": s.verify_dispute_chain(dispute_id) if supervisor else None,
+            "chain": s.verify_dispute_chain(dispute_id, g.user) if supervisor else None,
             "actions": available_actions(d) if supervisor else [],
             "paper": [h for h in d["handoffs"] if h["state"] in ("offered", "delivered")
                       and h["agency"] in paper],
-            "paper_notices": s.paper_notices(dispute_id) if paper & {h["agency"] for h in d["handoffs"]} else [],
+            "paper_notices": (s.paper_notices(dispute_id, g.user) if paper & {h["agency"] for h in d["handoffs"]}
+                              else []),
             "agencies": sorted(names.items(), key=lambda kv: kv[0]) if supervisor else []}
 
 
@@ -67,7 +68,7 @@ def dispute(dispute_id: str) -> Response:
 @requires("clerk", "supervisor", "admin")
 def receipt(dispute_id: str) -> Response:
     s = svc()
-    d = s.get_dispute(dispute_id)
+    d = s.get_dispute(dispute_id, g.user)
     leads = [h for h in d["handoffs"] if h["role"] == "lead"]
     lead = leads[-1] if leads else None  # the current lead: after a re-route, not the first one
     names = s.agency_names()
@@ -81,7 +82,7 @@ def receipt(dispute_id: str) -> Response:
 def notice(dispute_id: str) -> Response:
     """不予受理告知书: the reason, its basis and where the party should go instead, to print and hand over."""
     s = svc()
-    d = s.get_dispute(dispute_id)
+    d = s.get_dispute(dispute_id, g.user)
     if d["state"] != "not_accepted" or not d.get("closure"):
         return page("error.html", 409, title="没有不予受理告知书", message="本纠纷已受理，没有不予受理告知书。")
     cat = s.ctx.config.ruleset.categories.get(d["category"])
@@ -93,6 +94,6 @@ def notice(dispute_id: str) -> Response:
 @requires("supervisor", "admin")
 def case_file(dispute_id: str) -> Response:
     """一案一卷: the same zip as the API's, for a signed-in supervisor."""
-    bundle, name = svc().case_file(dispute_id)
+    bundle, name = svc().case_file(dispute_id, g.user)
     return Response(bundle, mimetype="application/zip",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -21,7 +21,7 @@ DONE = {"satisfied": "已登记回访（满意），纠纷办结", "basically_sa
 @web.get("/follow-ups")
 @requires(*VISITORS)
 def follow_ups() -> Response:
-    q = svc().follow_up_queue(page=max(1, request.args.get("page", 1, type=int) or 1))
+    q = svc().follow_up_queue(viewer=g.user, page=max(1, request.args.get("page", 1, type=int) or 1))
     return page("follow_ups.html", q=q, nav="follow_ups")
 
 

@@ -66,7 +66,7 @@ def grid_post() -> Response:
 @web.get("/grid/done/<dispute_id>")
 @requires(*GRID_ROLES)
 def grid_done(dispute_id: str) -> Response:
-    d = svc().get_dispute(dispute_id)
+    d = svc().get_dispute(dispute_id, g.user)
     if d.get("created_by") != g.user.id and g.user.role != "admin":  # only what this worker reported
         raise NotFound("纠纷不存在", "no such dispute")
     return page("grid/done.html", d=d, nav="grid")

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from flask import Response, request, url_for
+from flask import Response, g, request, url_for
 from marshmallow import ValidationError as SchemaError
 
 from router.domain.errors import NotFound, ValidationError
@@ -20,6 +20,7 @@ from router.schemas.reports import BehindQuery, DivisionsQuery, KpiQuery, Report
 from router.services import tables
 from router.services.digest import PERIOD_ZH
 from router.services.exports import MIMETYPES, render
+from router.services.scope import scope_of
 from router.web.blueprint import web
 from router.web.pages import page
 from router.web.session import requires, svc
@@ -75,7 +76,7 @@ def _choices() -> dict[str, Any]:
             "tiers": [(str(t), TIER_NAMES_ZH[t]) for t in Tier],
             "sources": [(str(x), SOURCE_ZH.get(str(x), str(x))) for x in Source],
             "divisions": [(d.code, d.name) for d in sorted(config.divisions.by_code.values(), key=lambda d: d.code)
-                          if d.level in ("district", "town")],
+                          if d.level in ("district", "town") and scope_of(g.user).allows(d.code)],
             "agencies": sorted(s.agency_names().items()), "group_zh": GROUP_ZH, "heat_figures": HEAT_FIGURES,
             "heat_zh": HEAT_ZH, "groups": GROUPS}
 
@@ -84,12 +85,12 @@ def _chart(report: dict[str, Any]) -> str:
     """The breakdown as ECharts data: one series per chart KPI (the table under the chart says the same)."""
     groups = report.get("groups") or []
     series = {code: [] for code in CHART_KPIS}
-    for g in groups:
-        by = {k["code"]: k for k in g["kpis"]}
+    for group in groups:
+        by = {k["code"]: k for k in group["kpis"]}
         for code in CHART_KPIS:
             series[code].append(by[code]["value"])
     names = {k["code"]: k["name"] for k in report["kpis"]}
-    return json.dumps({"labels": [g["name"] for g in groups],
+    return json.dumps({"labels": [group["name"] for group in groups],
                        "series": [{"code": c, "name": names[c], "data": series[c]} for c in CHART_KPIS]},
                       ensure_ascii=False)
 
@@ -103,11 +104,11 @@ def reports() -> Response:
     try:
         q = load(KpiQuery, args)
         s = svc()
-        report = s.kpi_report(q)
+        report = s.kpi_report(q, g.user)
         level = "village" if q.get("division") and s.ctx.config.divisions.get(q["division"]).level in ("town",
                                                                                                   "village") \
             else "town"  # a village's heat table is its own row
-        heat = s.division_report({**{k: v for k, v in q.items() if k != "group_by"}, "level": level})
+        heat = s.division_report({**{k: v for k, v in q.items() if k != "group_by"}, "level": level}, g.user)
     except (BadQuery, ValidationError) as e:  # a malformed filter, or an unknown division, category, agency
         return _refused(e, args)
     return page("reports/screen.html" if screen else "reports/dashboard.html", title="报表", report=report,
@@ -120,7 +121,7 @@ def reports() -> Response:
 def agencies_page() -> Response:
     args = here()
     try:
-        report = svc().agency_report(load(ReportQuery, args))
+        report = svc().agency_report(load(ReportQuery, args), g.user)
     except (BadQuery, ValidationError) as e:
         return _refused(e, args, "承办单位")
     return page("reports/agencies.html", title="承办单位", report=report, args=args, nav="reports", errors={},
@@ -133,10 +134,10 @@ def behind_page() -> Response:
     args = here(("part", "page"))
     code = request.args.get("kpi", "")
     try:
-        page_ = svc().kpi_behind(code, load(BehindQuery, args))
+        page_ = svc().kpi_behind(code, load(BehindQuery, args), g.user)
     except (BadQuery, ValidationError, NotFound) as e:  # an unknown ?kpi= is a bad filter here
         return _refused(e, args)
-    kpi = next((k for k in svc().kpi_report(load(KpiQuery, here()))["kpis"] if k["code"] == code), None)
+    kpi = next((k for k in svc().kpi_report(load(KpiQuery, here()), g.user)["kpis"] if k["code"] == code), None)
     return page("reports/behind.html", title="指标明细", behind=page_, kpi=kpi, args=args, code=code,
                 nav="reports")
 
@@ -154,7 +155,7 @@ def export(report: str) -> Response:
     s = svc()
     try:
         q = load(schema, args)
-        answer = {"kpis": s.kpi_report, "agencies": s.agency_report, "divisions": s.division_report}[report](q)
+        answer = {"kpis": s.kpi_report, "agencies": s.agency_report, "divisions": s.division_report}[report](q, g.user)
     except (BadQuery, ValidationError) as e:
         return _refused(e, args)
     filename = f"{name}-{args['from']}-{args['to']}.{fmt}"
@@ -190,22 +191,22 @@ def digest_page() -> Response:
             errors["end"] = ["不是有效的日期（格式 YYYY-MM-DD）。"]
     if args.get("period") and args["period"] not in PERIOD_ZH:
         errors["period"] = ["周期只能是周、月或季度。"]
-    g = None
+    dg = None
     if not errors:
         try:
-            g = s.digest(args.get("division"), args.get("period"), end)
+            dg = s.digest(args.get("division"), args.get("period"), end, g.user)
         except ValidationError as e:
             errors[e.field or "division"] = [e.message_zh]
-    if g is not None and args.get("format") in ("pdf", "csv", "xlsx"):
+    if dg is not None and args.get("format") in ("pdf", "csv", "xlsx"):
         fmt = args["format"]
-        body = [s.digest_pdf(g)] if fmt == "pdf" else render(tables.digest(g), fmt, s.ctx.config.calendar.tz)
+        body = [s.digest_pdf(dg)] if fmt == "pdf" else render(tables.digest(dg), fmt, s.ctx.config.calendar.tz)
         resp = Response(body, mimetype="application/pdf" if fmt == "pdf" else MIMETYPES[fmt])
-        name = f"digest-{g['division']}-{g['from']}-{g['to']}.{fmt}"
+        name = f"digest-{dg['division']}-{dg['from']}-{dg['to']}.{fmt}"
         resp.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
         return resp
     tree = s.ctx.config.divisions
     choices = [(d.code, d.name) for d in sorted(tree.by_code.values(), key=lambda d: d.code)
-               if d.level in ("city", "district", "town")]
-    return page("reports/digest.html", 422 if errors else 200, title="研判", dg=g, args=args, errors=errors,
+               if d.level in ("city", "district", "town") and scope_of(g.user).allows(d.code)]
+    return page("reports/digest.html", 422 if errors else 200, title="研判", dg=dg, args=args, errors=errors,
                 choices=choices, periods=PERIOD_ZH, nav="reports", here_args={k: v for k, v in args.items()
                                                                                if k != "format"})

@@ -29,6 +29,7 @@ from router.domain.model import (
 from router.domain.personal_text import masked_zh, warning_zh
 from router.domain.sharing import SHARING_BASIS_ZH
 from router.services.idempotency import request_hash
+from router.services.scope import Scope, scope_of
 from router.web.blueprint import web
 from router.web.forms import IntakeForm
 from router.web.pages import FEATURE_ZH, fragment, is_htmx, page, page_or_fragment
@@ -53,12 +54,16 @@ def places(district: str = "", town: str = "", village: str = "") -> Places:
     tree = svc().ctx.config.divisions
     if town and not district:
         district = (tree.get(town).parent or "") if tree.get(town) else ""
-    districts = [d for d in tree.by_code.values() if d.level == "district"]
+    scope = scope_of(g.get("user"))
+
+    def mine(d: Any) -> bool:  # in the user's scope, or on the way down to it
+        return scope.allows(d.code) or Scope(d.code).allows(scope.division)
+    districts = [d for d in tree.by_code.values() if d.level == "district" and mine(d)]
     districts.sort(key=lambda d: (not d.code.startswith(tree.centre.code[:6]), d.code))
     shown = [d for d in districts if not district or d.code == district]
-    towns = [(d.name, tree.children(d.code)) for d in shown]
+    towns = [(d.name, [t for t in tree.children(d.code) if mine(t)]) for d in shown]
     town_list = [t for _, ts in towns for t in ts if not town or t.code == town]
-    villages = [(t.name, tree.children(t.code)) for t in town_list if tree.children(t.code)]
+    villages = [(t.name, vs) for t in town_list if (vs := [v for v in tree.children(t.code) if mine(v)])]
     return Places(district, town, village, districts, towns, villages)
 
 
@@ -84,7 +89,7 @@ def _context(form: IntakeForm, *, preview: dict[str, Any] | None = None, already
             "sharing_bases": [(str(b), zh) for b, zh in SHARING_BASIS_ZH.items()],
             "party_roles": _options(PARTY_ROLE_ZH, PartyRole), "party_kinds": _options(PARTY_KIND_ZH, PartyKind),
             "residences": residences, "places": places(v.get("district", ""), v.get("town", ""), v.get("village", "")),
-            "today": svc().registered_by(g.user), "to_complete": svc().completion_queue(),
+            "today": svc().registered_by(g.user), "to_complete": svc().completion_queue(g.user),
             "summary_warning": warning_zh(v.get("summary"))}
 
 
@@ -123,7 +128,7 @@ def window_post() -> Response:
     key = f"web:{request.form.get('submission')}"
     try:
         if action == "preview":
-            return page_or_fragment("window/form.html", "intake", **_context(form, preview=svc().preview(cmd)))
+            return page_or_fragment("window/form.html", "intake", **_context(form, preview=svc().preview(cmd, g.user)))
         # The form's own submission id makes a double click or a resend register it once.
         _, view = svc().register_dispute(cmd, g.user, idempotency_key=key, body_hash=request_hash(form.body))
     except StateConflict as e:
@@ -166,5 +171,5 @@ def places_view() -> Response:
 def lookup() -> Response:
     """A POST, so an ID number or a phone never lands in a URL (history, proxy logs, `next=`)."""
     q = request.form.get("q", "").strip() if request.method == "POST" else ""
-    return page("window/lookup.html", q=q, results=svc().lookup(q) if q else [], nav="window",
+    return page("window/lookup.html", q=q, results=svc().lookup(q, viewer=g.user) if q else [], nav="window",
                 category_names={c.code: c.name for c in svc().ctx.config.ruleset.categories.values()})

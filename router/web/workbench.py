@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request, url_for
+from flask import Response, g, request, url_for
 
 from router.domain.errors import ValidationError
 from router.domain.model import TIER_NAMES_ZH, Tier
 from router.services.queues import QUEUES, QueueFilter
+from router.services.scope import scope_of
 from router.web.actions import available_actions
 from router.web.blueprint import web
 from router.web.pages import page, page_or_fragment
@@ -40,14 +41,14 @@ def queue_context(args: Any) -> dict[str, Any]:
                     tier=args.get("tier") or None, category=args.get("category") or None,
                     division=args.get("division") or None, sort=args.get("sort") or "due",
                     page=_page(args.get("page")))
-    q = s.queue(f)
-    signals = s.warnings_report()
+    q = s.queue(f, g.user)
+    signals = s.warnings_report(viewer=g.user)
     q["counts"]["warnings"] = signals["total"]
     if wanted == "warnings":
         q.update(queue="warnings", items=[], total=signals["total"], page=1)
     config = s.ctx.config
     towns = [d for d in sorted(config.divisions.by_code.values(), key=lambda d: d.code)
-             if d.level in ("district", "town")]
+             if d.level in ("district", "town") and scope_of(g.user).allows(d.code)]
     here = {k: args.get(k) for k in FILTERS if args.get(k)}
     for item in q["items"]:  # the line's actions: a handoff's own, the dispute's only on its lead's line
         item["actions"] = available_actions({"state": item["dispute_state"], "handoffs": [

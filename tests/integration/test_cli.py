@@ -47,6 +47,10 @@ def test_init_db_user_add_and_serve(env, tmp_path):
     assert token.startswith("drt_") and " " not in token
     assert run(env, "user", "add", "--name", "clerk1", "--role", "clerk").returncode == 2  # exists
     assert run(env, "user", "add", "--name", "x", "--role", "king").returncode == 2
+    scoped = run(env, "user", "add", "--name", "sup-a", "--role", "supervisor", "--division", "330681104000")
+    assert scoped.returncode == 0 and "scoped to division 330681104000" in scoped.stdout, scoped.stderr
+    nowhere = run(env, "user", "add", "--name", "sup-x", "--role", "supervisor", "--division", "110101000000")
+    assert nowhere.returncode == 2 and "division" in nowhere.stderr
 
     proc = subprocess.Popen([sys.executable, "-m", "router.cli", "serve", "--port", "0"], env=env, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
