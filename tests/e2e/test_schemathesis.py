@@ -6,22 +6,30 @@ Left out, and why:
 - `positive_data_acceptance`: data the schema allows may still break a domain rule the contract
   cannot say (a division outside the centre's area, a category of another ruleset, an ID number
   whose check digit is wrong); the service answers those 422 naming the field, as it should.
-- the agency operations (`/api/v1/agency/...`): every call must be signed over its exact bytes
-  (docs/agency-guide.md §2), which needs a signing hook; the signed calls have their own tests.
+- nothing else: the agency operations (`/api/v1/agency/...`, `/api/v1/intake/...`) run too, signed
+  by `SignAsAgency` below, as a 12345 hotline agency (the one body that may call all of them).
 - the stateful phase: the document has no links between operations yet.
 
 Its own SQLite database: the generated data must not meet the suite's fixtures."""
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
+import time
+import uuid
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
+from werkzeug.wrappers import Request
 
+from router.adapters import signing
+from router.api.agency import _PATH_SAFE
 from router.server import application
 from router.services import build_services
 from router.settings import load_settings
@@ -44,3 +52,37 @@ DERANDOMIZE = os.environ.get("CI", "") == "true"
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=DERANDOMIZE)
 def test_the_api_keeps_its_contract(case):
     case.call_and_validate(headers={"Authorization": f"Bearer {TOKEN}"}, excluded_checks=[positive_data_acceptance])
+
+
+class SignAsAgency:
+    """The agency's side of each generated call that names its key: the Standard Webhooks headers over
+    the exact bytes sent (docs/agency-guide.md §2), a fresh webhook-id each time. A call without
+    `X-Router-Key` (schemathesis' check that auth is not ignored) goes unsigned, and must get 401."""
+
+    def __init__(self, app: Any, key_id: str, secret: str) -> None:
+        self.app, self.key_id, self.secret = app, key_id, secret
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("HTTP_X_ROUTER_KEY") == self.key_id:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            raw = environ["wsgi.input"].read(length) if length else b""
+            environ["wsgi.input"] = io.BytesIO(raw)
+            query = environ.get("QUERY_STRING", "")
+            target = quote(Request(environ).path, safe=_PATH_SAFE) + (f"?{query}" if query else "")
+            payload = signing.signed_payload(environ["REQUEST_METHOD"], target, raw)
+            for name, value in signing.headers([self.secret], f"msg_{uuid.uuid4().hex}", int(time.time()),
+                                               payload).items():
+                environ["HTTP_" + name.upper().replace("-", "_")] = value
+        return self.app(environ, start_response)
+
+
+HOTLINE = next(code for code, a in _SVC.ctx.registry().by_code.items() if a.body_type == "hotline_12345")
+KEY_ID, SECRET = _SVC.rotate_agency_key(HOTLINE)
+signed_schema = schemathesis.openapi.from_wsgi("/api/openapi.json",
+                                               SignAsAgency(application(_SVC), KEY_ID, SECRET))
+
+
+@signed_schema.include(path_regex=r"^/api/v1/(agency|intake)/").parametrize()
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=DERANDOMIZE)
+def test_the_agency_api_keeps_its_contract(case):
+    case.call_and_validate(headers={"X-Router-Key": KEY_ID}, excluded_checks=[positive_data_acceptance])
