@@ -8,7 +8,8 @@ Left out, and why:
   whose check digit is wrong); the service answers those 422 naming the field, as it should.
 - nothing else: the agency operations (`/api/v1/agency/...`, `/api/v1/intake/...`) run too, signed
   by `SignAsAgency` below, as a 12345 hotline agency (the one body that may call all of them).
-- the stateful phase: the document has no links between operations yet.
+- nothing of the stateful phase: `Workflow` below runs sequences of calls whose ids come from
+  earlier answers (links schemathesis infers from the response schemas and path parameters).
 
 Its own SQLite database: the generated data must not meet the suite's fixtures."""
 
@@ -86,3 +87,34 @@ signed_schema = schemathesis.openapi.from_wsgi("/api/openapi.json",
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=DERANDOMIZE)
 def test_the_agency_api_keeps_its_contract(case):
     case.call_and_validate(headers={"X-Router-Key": KEY_ID}, excluded_checks=[positive_data_acceptance])
+
+
+ADMIN = _SVC.add_user("contract-admin", "admin")
+AGENCY_PATHS = ("/api/v1/agency/", "/api/v1/intake/")
+
+
+@signed_schema.auth()
+class Credentials:
+    """What the stateful phase signs in with, through schemathesis' auth hook so that its ignored-auth
+    check knows it and can take it off again: an admin's token, or the agency's key (then signed)."""
+
+    def get(self, case: Any, ctx: Any) -> str:
+        return ADMIN
+
+    def set(self, case: Any, data: str, ctx: Any) -> None:
+        auth = {"X-Router-Key": KEY_ID} if case.path.startswith(AGENCY_PATHS) else {"Authorization": f"Bearer {data}"}
+        case.headers = {**(case.headers or {}), **auth}
+
+
+class Workflow(signed_schema.as_state_machine()):  # type: ignore[misc]
+    """The stateful phase: register, then read, act on, time-line and archive what was registered;
+    an agency's calls are signed (SignAsAgency), staff calls carry an admin's token."""
+
+    def validate_response(self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any) -> None:
+        case.validate_response(response, additional_checks=additional_checks,
+                               excluded_checks=[positive_data_acceptance], transport_kwargs=kwargs)
+
+
+TestWorkflow = Workflow.TestCase
+TestWorkflow.settings = settings(max_examples=max(10, EXAMPLES // 4), stateful_step_count=8, deadline=None,
+                                 suppress_health_check=list(HealthCheck), derandomize=DERANDOMIZE)
