@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, TableClause, TextClause, bindparam, insert, inspect, select, update
+from sqlalchemy import Connection, Table, TableClause, TextClause, bindparam, insert, inspect, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from sqlalchemy.sql import visitors
@@ -24,6 +24,8 @@ from router.store.models import Agency, Counter, Delivery, Dispute, Event, Hando
 from router.store.pii import PiiCipher
 from router.workflows.dispute import DisputeState
 from router.workflows.engine import Fired
+
+SYSTEM_STREAM_LOCK = 0x7379735F63686169  # "sys_chai": the advisory lock key of the system chain
 
 ARCHIVE_EVENT = "dispute.archive"  # the last event on an archived dispute's own chain
 
@@ -70,6 +72,7 @@ class UnitOfWork:
         self._pending: dict[Table, dict[Any, dict[str, Any]]] = {}
         self._announce: list[dict[str, Any]] = []
         self.written = False  # has any buffered row been written yet?
+        self._system_held = False  # the system chain's advisory lock, once taken, is held to the end
         session.info["uow"] = self
 
     def now(self) -> datetime:
@@ -173,6 +176,7 @@ class UnitOfWork:
         if dispute is not None:
             stream, seq, prev = dispute.id, dispute.event_count + 1, dispute.event_head or GENESIS
         else:
+            self._hold_system_stream()
             last = self.session.execute(
                 select(Event.stream_seq, Event.hash).where(Event.stream == SYSTEM_STREAM)
                 .order_by(Event.stream_seq.desc()).limit(1)).first()
@@ -194,6 +198,15 @@ class UnitOfWork:
         for observe in self.observers:
             observe(self, e, dispute)
         return e
+
+    def _hold_system_stream(self) -> None:
+        """The system chain has no row to lock (a dispute's chain is locked with its dispute): two
+        transactions appending to it at once would read the same head and one would fail on the
+        unique (stream, seq). On PostgreSQL a transaction-scoped advisory lock makes them take
+        turns; SQLite's one writer already does."""
+        if not self._system_held and self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SYSTEM_STREAM_LOCK})
+        self._system_held = True
 
     def apply(self, fired: Fired, *, actor: str, at: datetime, dispute: Dispute,
               handoff_id: str | None = None, extra: dict[str, Any] | None = None) -> None:
