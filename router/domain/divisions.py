@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from router.domain.errors import ConfigError, reject_unknown_keys
+from router.domain.registry import division_prefix
 
 LEVELS = ("city", "district", "town", "village")
 FILE = "divisions.yaml"
@@ -89,6 +90,12 @@ class DivisionTree:
         for i, d in enumerate(divs):
             if d.parent and d.parent not in tree.by_code:
                 raise ConfigError(FILE, f"divisions[{i}].parent", f"unknown parent {d.parent!r}")
+            # A subtree is the codes under the parent's prefix (staff scopes, agencies' jurisdictions):
+            # a child outside it would be in the tree's subtree and not in the scope's.
+            if d.parent and not d.code.startswith(division_prefix(d.parent)):
+                raise ConfigError(FILE, f"divisions[{i}].code",
+                                  f"{d.code} is not under its parent {d.parent} (it must start with "
+                                  f"{division_prefix(d.parent)})")
         if centre.code not in tree.by_code:
             raise ConfigError(FILE, "centre.code", "must be one of the divisions")
         return tree

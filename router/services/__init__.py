@@ -89,7 +89,9 @@ class Services:
     def register_dispute(self, cmd: IntakeCommand, actor: Actor, *, idempotency_key: str | None = None,
                          body_hash: str | None = None) -> tuple[int, dict[str, Any]]:
         """受理登记: (201, the dispute), or the first answer again for a repeated Idempotency-Key."""
-        return intake.register_dispute(self.ctx, cmd, actor, idempotency_key=idempotency_key, body_hash=body_hash)
+        status, view = intake.register_dispute(self.ctx, cmd, actor, idempotency_key=idempotency_key,
+                                               body_hash=body_hash)
+        return status, views.hide_outside(self.ctx, view, scope_of(actor))
 
     def first_registration(self, actor: Actor, idempotency_key: str) -> dict[str, Any] | None:
         """The dispute an earlier registration with this Idempotency-Key made, if any."""
@@ -341,7 +343,7 @@ class Services:
 
     def division_report(self, q: dict[str, Any], viewer: Actor | None = None) -> dict[str, Any]:
         f = report_filter(self.ctx, q, scope_of(viewer))
-        answer = division_report.report(self.ctx, f, q.get("level", "town"))
+        answer = division_report.report(self.ctx, f, f.level or q.get("level", "town"))
         return dump(DivisionsOut(), answer, self.ctx.now(), self.ctx.config)
 
     def warnings_report(self, kind: str | None = None, viewer: Actor | None = None) -> dict[str, Any]:

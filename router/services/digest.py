@@ -83,8 +83,9 @@ def digest(ctx: ServiceContext, division: str | None, kind: str | None, end: dat
         "rising": [{"category": c, "name": names.get(c, c)} for c in divisions["total"]["rising"]],
         "flagged": [{**r._asdict(), "category_name": names.get(r.category, r.category)} for r in flagged],
         "overdue": overdue["items"], "overdue_total": overdue["total"],
-        "repeat_parties": [{"why": sig["why"], "disputes": len(set(sig["dispute_ids"]) & repeat_in)}
-                           for sig in signals if set(sig["dispute_ids"]) & repeat_in],
+        # The signal's own words count the whole centre's disputes: a scoped reader gets the subtree's.
+        "repeat_parties": [{"why": sig["why"] if scope.whole else f"同一当事人在本辖区涉及{n}件纠纷", "disputes": n}
+                           for sig in signals if (n := len(set(sig["dispute_ids"]) & repeat_in))],
         "top_returns": [{"agency": a["agency"], "name": a["name"], "returned": a["returned"], "offered": a["offered"]}
                         for a in returns],
     }

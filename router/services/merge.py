@@ -59,7 +59,11 @@ def decide_duplicate(ctx: ServiceContext, dispute_id: str, decision: str, reason
         with _locked(uow.session, dispute_id, other) as (d, target):
             if _other(d, decision, into) != other:  # changed before the locks were taken: decide again
                 raise StateConflict("该纠纷刚被他人处理，请刷新后重试", "the dispute changed; try again", state=d.state)
+            if decision != "distinct" and target is not None and not scope.allows(target.division):
+                target = None  # as absent as one that does not exist, a repeat of the merge included
             trigger, name = DECISIONS[decision]
+            if decision == "merge" and target is None:
+                raise NotFound("要并入的纠纷不存在", "no such dispute to merge into", field="into")
             if decision == "merge" and d.state == DisputeState.MERGED and d.merged_into == other:
                 return  # the same merge again (a retry, a second click): its first answer stands
             if trigger not in DISPUTE.triggers_from(d.state):
@@ -69,7 +73,7 @@ def decide_duplicate(ctx: ServiceContext, dispute_id: str, decision: str, reason
                 op.fire_dispute("confirm_distinct", extra={"reason": reason})
                 _route(op)
                 return
-            if target is None or not scope.allows(target.division):
+            if target is None:
                 raise NotFound("要并入的纠纷不存在", "no such dispute to merge into", field="into")
             if decision == "merge":
                 merge(op, Operation(ctx, uow, target, actor, at), reason)

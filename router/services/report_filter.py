@@ -17,7 +17,8 @@ def report_filter(ctx: ServiceContext, q: dict[str, Any], scope: Scope = WHOLE) 
     division = q.get("division")
     if division and ctx.config.divisions.get(division) is None:
         raise ValidationError(f"辖区代码不存在：{division}", f"unknown division {division!r}", field="division")
-    division = scope.narrow(division or None)
+    asked = division or None
+    division = scope.narrow(asked)
     if division:
         d = ctx.config.divisions.get(division)
         if d is None:
@@ -32,6 +33,8 @@ def report_filter(ctx: ServiceContext, q: dict[str, Any], scope: Scope = WHOLE) 
     group_level = q.get("level")
     if q.get("group_by") == "division" and group_level is None:
         group_level = {"city": "district", "district": "town", "town": "village"}.get(level or "district", "village")
+    if group_level and level == "village" and division != asked:
+        group_level = "village"  # a village-scoped viewer's own village: nothing below it to break down by
     if group_level and level == "village" and group_level != "village":
         raise ValidationError("村（社区）以下不再细分", "a village has no level below it", field="level")
     return Filter(start=q["from_"], end=q["to"], division=division, division_level=level, category=category,

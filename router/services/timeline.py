@@ -15,6 +15,7 @@ from router.schemas.common import dump
 from router.schemas.disputes import TimelineOut
 from router.services.context import ServiceContext
 from router.services.scope import WHOLE, Scope
+from router.services.views import hide_outside
 from router.store.models import Dispute, Event, Handoff
 
 MILESTONES = {"handoff.deliver": "delivered", "handoff.acknowledge": "acknowledged",
@@ -89,7 +90,8 @@ def timeline(ctx: ServiceContext, dispute_id: str, scope: Scope = WHOLE) -> dict
             if e.handoff_id and e.type in MILESTONES:
                 times.setdefault(e.handoff_id, {}).setdefault(MILESTONES[e.type], e.occurred_at)
         spans = [Span(h, times.get(h.id, {}), now) for h in d.handoffs]
-        return dump(_TIMELINE, Timeline(d, events, spans), now, ctx.config)
+        answer = dump(_TIMELINE, Timeline(d, events, spans), now, ctx.config)
+    return hide_outside(ctx, answer, scope)
 
 
 def _secs(a: datetime | None, b: datetime | None) -> float | None:

@@ -36,7 +36,59 @@ def get_dispute(ctx: ServiceContext, dispute_id: str, scope: Scope = WHOLE) -> d
         if d is None:
             raise NotFound("纠纷不存在", "no such dispute")
         scope.require(d.division)
-        return dispute_answer(ctx, d, ctx.now())
+        return hide_outside(ctx, dispute_answer(ctx, d, ctx.now()), scope)
+
+
+OUTSIDE = "另一辖区的登记"  # what a scoped viewer reads instead of another division's 受理编号
+
+
+def hide_outside(ctx: ServiceContext, answer: Any, scope: Scope) -> Any:
+    """An answer as a scoped viewer may read it: another division's dispute that it names (the likely
+    earlier registration of a held one, a merge's target or source, in its fields, its events' data
+    and their reasons) becomes {id: null, reference: null, outside_scope: true}, its 受理编号 in a
+    text 另一辖区的登记, its id null. Duplicate detection stays centre-wide; what it shows does not."""
+    if scope.whole:
+        return answer
+    ids: set[str] = set()
+    refs: set[str] = set()
+
+    def collect(x: Any) -> None:
+        if isinstance(x, dict):
+            if isinstance(x.get("id"), str) and isinstance(x.get("reference"), str):
+                ids.add(x["id"])
+                refs.add(x["reference"])
+            for k, v in x.items():
+                if k in ("into", "merged_from") and isinstance(v, str):
+                    (refs if k == "into" else ids).add(v)
+                collect(v)
+        elif isinstance(x, list):
+            for v in x:
+                collect(v)
+    collect(answer)
+    if not ids and not refs:
+        return answer
+    with ctx.store.read() as s:
+        rows = s.execute(select(Dispute.id, Dispute.reference, Dispute.division)
+                         .where(or_(Dispute.id.in_(ids), Dispute.reference.in_(refs)))).all()
+    hidden = {r.id: r.reference for r in rows if not scope.allows(r.division)}
+    if not hidden:
+        return answer
+    hidden_refs = set(hidden.values())
+
+    def redact(x: Any) -> Any:
+        if isinstance(x, dict):
+            if x.get("id") in hidden and "reference" in x:
+                return {**{k: None for k in x}, "outside_scope": True}
+            return {k: redact(v) for k, v in x.items()}
+        if isinstance(x, list):
+            return [redact(v) for v in x]
+        if isinstance(x, str):
+            if x in hidden:
+                return None
+            for ref in hidden_refs:
+                x = x.replace(ref, OUTSIDE)
+        return x
+    return redact(answer)
 
 
 def require_visible(ctx: ServiceContext, dispute_id: str, scope: Scope) -> None:
@@ -92,8 +144,8 @@ def list_disputes(ctx: ServiceContext, f: DisputeFilter, scope: Scope = WHOLE) -
         total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
         rows = s.scalars(q.options(*_LOADED).order_by(Dispute.created_at.desc(), Dispute.id)
                          .offset((f.page - 1) * f.per_page).limit(f.per_page)).all()
-        return {"items": dump(_DISPUTES, rows, ctx.now(), ctx.config), "total": total, "page": f.page,
-                "per_page": f.per_page}
+        return {"items": hide_outside(ctx, dump(_DISPUTES, rows, ctx.now(), ctx.config), scope), "total": total,
+                "page": f.page, "per_page": f.per_page}
 
 
 # --------------------------------------------------------------------------- the intake window
@@ -119,7 +171,7 @@ def lookup(ctx: ServiceContext, text: str, limit: int = 50, scope: Scope = WHOLE
     with ctx.store.read() as s:
         rows = s.scalars(select(Dispute).where(where, scope.where(Dispute.division)).options(*_LOADED)
                          .order_by(Dispute.created_at.desc()).limit(limit)).all()
-        return dump(_DISPUTES, rows, ctx.now(), ctx.config)
+        return hide_outside(ctx, dump(_DISPUTES, rows, ctx.now(), ctx.config), scope)
 
 
 def registered_by(ctx: ServiceContext, actor: Actor, on: date | None = None) -> list[dict[str, Any]]:
@@ -131,7 +183,7 @@ def registered_by(ctx: ServiceContext, actor: Actor, on: date | None = None) -> 
                                                Dispute.created_at >= start,
                                                Dispute.created_at < start + timedelta(days=1))
                          .options(*_LOADED).order_by(Dispute.created_at.desc()).limit(500)).all()
-        return dump(_DISPUTES, rows, ctx.now(), ctx.config)
+        return hide_outside(ctx, dump(_DISPUTES, rows, ctx.now(), ctx.config), scope_of(actor))
 
 
 # --------------------------------------------------------------------------- reference data

@@ -76,7 +76,8 @@ def _choices() -> dict[str, Any]:
             "tiers": [(str(t), TIER_NAMES_ZH[t]) for t in Tier],
             "sources": [(str(x), SOURCE_ZH.get(str(x), str(x))) for x in Source],
             "divisions": [(d.code, d.name) for d in sorted(config.divisions.by_code.values(), key=lambda d: d.code)
-                          if d.level in ("district", "town") and scope_of(g.user).allows(d.code)],
+                          if (d.level in ("district", "town") and scope_of(g.user).allows(d.code))
+                          or d.code == g.user.division],
             "agencies": sorted(s.agency_names().items()), "group_zh": GROUP_ZH, "heat_figures": HEAT_FIGURES,
             "heat_zh": HEAT_ZH, "groups": GROUPS}
 
@@ -192,7 +193,11 @@ def digest_page() -> Response:
     if args.get("period") and args["period"] not in PERIOD_ZH:
         errors["period"] = ["周期只能是周、月或季度。"]
     dg = None
-    if not errors:
+    notice = None
+    own = s.ctx.config.divisions.get(g.user.division) if g.user.division else None
+    if own is not None and own.level == "village" and not args.get("division"):
+        notice = "研判简报按乡镇（街道）、区县或市编制；您的账户限于本村（社区），请查阅所属乡镇的研判简报。"
+    elif not errors:
         try:
             dg = s.digest(args.get("division"), args.get("period"), end, g.user)
         except ValidationError as e:
@@ -208,5 +213,6 @@ def digest_page() -> Response:
     choices = [(d.code, d.name) for d in sorted(tree.by_code.values(), key=lambda d: d.code)
                if d.level in ("city", "district", "town") and scope_of(g.user).allows(d.code)]
     return page("reports/digest.html", 422 if errors else 200, title="研判", dg=dg, args=args, errors=errors,
+                notice=notice,
                 choices=choices, periods=PERIOD_ZH, nav="reports", here_args={k: v for k, v in args.items()
                                                                                if k != "format"})
