@@ -13,13 +13,14 @@ from werkzeug.exceptions import HTTPException
 from router.api import agency, disputes, health, reference, reports, routing
 from router.api.blueprint import ERRORS, error_name
 from router.api.body_limit import over_the_limit
-from router.api.errors import error_response, from_domain, from_webargs
+from router.api.errors import error_response, from_domain, from_webargs, wants_chinese
 from router.api.json_body import JsonProvider, refused
 from router.domain.errors import DomainError
 from router.schemas.common import Money
 from router.schemas.errors import ErrorOut
 from router.schemas.text import pair_problems, text_problems
 from router.services import Services
+from router.store.db import RETRY_AFTER, unavailable
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,12 @@ def create_app(svc: Services) -> Flask:
     def unexpected(err: Exception) -> Any:
         if isinstance(err, HTTPException):
             return api.handle_http_exception(err)
+        if unavailable(err):  # nothing was done; the same request again shortly will be
+            log.warning("database unavailable on %s %s: %s", request.method, request.path, type(err).__name__)
+            resp = error_response(503, message="数据库暂不可用，请稍后重试" if wants_chinese() else
+                                  "the database is unavailable for a moment; retry shortly")
+            resp.headers["Retry-After"] = str(RETRY_AFTER)
+            return resp
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500)
 

@@ -7,6 +7,17 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+RETRY_AFTER = 2  # seconds, on the 503 of a database that went away
+
+
+def unavailable(err: BaseException) -> bool:
+    """The database went away (restarted, failed over, the network between): the request did not
+    happen (its transaction rolled back) and the same request later will work, so callers answer 503
+    with Retry-After, not 500. The pool, pinging before each checkout, reconnects by itself."""
+    return isinstance(err, OperationalError | InterfaceError) or (
+        isinstance(err, DBAPIError) and err.connection_invalidated)
 
 
 def normalise_url(url: str) -> str:

@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from router.domain.errors import NotFound
 from router.schemas.text import pair_problems
+from router.store.db import RETRY_AFTER, unavailable
 from router.web.blueprint import web
 from router.web.pages import page
 from router.web.session import csrf
@@ -58,5 +59,11 @@ def not_found(err: NotFound) -> Response:
 def broken(err: Exception) -> Response:
     if isinstance(err, HTTPException):
         return page("error.html", err.code or 500, title="请求有误", message=err.description or "")
+    if unavailable(err):  # nothing was done: the same form again shortly will work
+        log.warning("database unavailable on %s %s: %s", request.method, request.path, type(err).__name__)
+        resp = page("error.html", 503, title="系统繁忙",
+                    message="数据库暂时不可用，请稍后重新提交；刚才的操作没有生效。")
+        resp.headers["Retry-After"] = str(RETRY_AFTER)
+        return resp
     log.exception("unhandled error on %s %s", request.method, request.path)
     return page("error.html", 500, title="系统出错", message="系统出错，请稍后重试；如反复出现请联系管理员。")
