@@ -3,7 +3,7 @@ separate, while a delivery worker, the relay, the scheduler and an API process a
 and RabbitMQ and PostgreSQL are restarted under it. Then: was anything lost or applied twice?
 
     python bench/soak.py                        # 10 minutes: 100 intakes + 200 callbacks + 50 reads a second
-    python bench/soak.py --minutes 2 --intakes 20 --callbacks 40 --reads 10 --check    # CI's version
+    python bench/soak.py --minutes 2 --intakes 10 --callbacks 20 --reads 5 --check     # CI's version
 
 The service runs as in production (README "Production"): gunicorn web processes, `relay`,
 `scheduler` and `worker` processes, each restarted a second after it dies (bench/faults.py); a stub
@@ -74,6 +74,7 @@ class Tally:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.answers: collections.Counter[tuple[str, str]] = collections.Counter()
+        self.seconds: dict[str, list[float]] = collections.defaultdict(list)  # each final answer's wait
         self.intakes: dict[str, Intake] = {}
         self.callbacks_ok: dict[str, str] = {}  # event_id -> handoff id, for the callbacks answered 2xx
         self.to_ack: queue.Queue[str] = queue.Queue()
@@ -86,7 +87,7 @@ class Tally:
 
 def until_answered(send: Any, stream: str, tally: Tally, give_up: float) -> tuple[requests.Response | None, bool]:
     """Send again, unchanged, until a final answer or `give_up`: (the answer, was it the first try)."""
-    first = True
+    first, began = True, time.time()
     while time.time() < give_up:
         try:
             r = send()
@@ -95,6 +96,8 @@ def until_answered(send: Any, stream: str, tally: Tally, give_up: float) -> tupl
         else:
             tally.saw(stream, r.status_code)
             if r.status_code not in RETRYABLE:
+                with tally.lock:
+                    tally.seconds[stream].append(time.time() - began)
                 return r, first
             with contextlib.suppress(ValueError):
                 time.sleep(min(5.0, float(r.headers.get("Retry-After", "0.5"))))
@@ -353,12 +356,14 @@ def report(args: Any, tally: Tally, faults: Faults, procs: dict[str, Supervised]
     print(f"\nsoak: {args.minutes:g} min on PostgreSQL + RabbitMQ, target {args.intakes:g} intakes + "
           f"{args.callbacks:g} callbacks + {args.reads:g} reads /s; gunicorn {args.web} + relay + scheduler + "
           f"{args.workers} workers; load {loaded:.0f} s, drain {drained:.0f} s\n")
-    print("| stream | answers | per second | by status |\n|---|---|---|---|")
+    print("| stream | answers | per second | p50 / p99 s (retries included) | by status |\n|---|---|---|---|---|")
     for stream in ("intake", "callback", "read"):
         got = {s: n for (st, s), n in tally.answers.items() if st == stream}
         total = sum(got.values())
         by = ", ".join(f"{s}: {n}" for s, n in sorted(got.items()))
-        print(f"| {stream} | {total} | {total / max(loaded, 1):.0f} | {by} |")
+        waits = sorted(tally.seconds[stream]) or [0.0]
+        p50, p99 = waits[len(waits) // 2], waits[min(len(waits) - 1, int(len(waits) * 0.99))]
+        print(f"| {stream} | {total} | {total / max(loaded, 1):.0f} | {p50:.2f} / {p99:.2f} | {by} |")
     receipts: dict[str, float] = {}
     for r in stub.deliveries():
         receipts.setdefault(r.headers.get("Idempotency-Key", ""), r.at)
