@@ -111,8 +111,8 @@ def restart_postgresql() -> None:
 class Faults:
     """The fault plan: (seconds after the start, name, what to do)."""
 
-    def __init__(self, procs: dict[str, Supervised]) -> None:
-        self.procs = procs
+    def __init__(self, procs: dict[str, Supervised], only: set[str] | None = None) -> None:
+        self.procs, self.only = procs, only
         self.done: list[tuple[str, float, float]] = []  # (fault, when it began, how long the act took)
 
     def plan(self, seconds: float) -> list[tuple[float, str, Any]]:
@@ -122,6 +122,8 @@ class Faults:
                 ("kill -9 an API process", self._kill_api_worker),
                 ("restart RabbitMQ", restart_rabbitmq),
                 ("restart PostgreSQL", restart_postgresql)]
+        if self.only:
+            acts = [(name, act) for name, act in acts if any(word in name for word in self.only)]
         step = seconds / (len(acts) + 1)
         return [(step * (i + 1) - step / 2, name, act) for i, (name, act) in enumerate(acts)]
 

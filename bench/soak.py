@@ -191,8 +191,9 @@ def paced(rate: float, seconds: float, call: Any, pool: ThreadPoolExecutor, stop
 def recovery(fault_at: float, until: float, intakes: list[Intake], receipts: dict[str, float],
              push: set[str]) -> float | None:
     """Seconds from the fault until every registration started after it went through at once and
-    reached its agency within 5 s; None: not before the next fault."""
-    window = sorted((x for x in intakes if fault_at <= x.first_sent < until), key=lambda x: x.first_sent)
+    reached its agency within 5 s; None: not before the next fault. Registrations of the last 5 s
+    before the next fault are left out: their deliveries meet that fault, not this one."""
+    window = sorted((x for x in intakes if fault_at <= x.first_sent < until - 5), key=lambda x: x.first_sent)
 
     def whole(x: Intake) -> bool:
         return x.first_ok and x.committed is not None and all(
@@ -243,6 +244,9 @@ def main() -> int:
     p.add_argument("--workers", type=int, default=2, help="delivery worker processes")
     p.add_argument("--drain", type=float, default=180.0, help="seconds to let the backlog drain at the end")
     p.add_argument("--check", action="store_true", help="exit 1 when anything was lost, duplicated or broken")
+    p.add_argument("--faults", default="", help="only the faults whose name has one of these comma-separated words "
+                                                 "(worker, relay, scheduler, API, RabbitMQ, PostgreSQL)")
+    p.add_argument("--dump", help="write every registration's times (JSON lines) here, to study a recovery")
     args = p.parse_args()
     seconds = args.minutes * 60
 
@@ -280,7 +284,7 @@ def main() -> int:
     load = Load(url, svc, tally, villages, give_up)
     load.keys = {code: svc.rotate_agency_key(code) for code in push}
     stub.learn_secrets(svc)
-    stop, faults = threading.Event(), Faults(procs)
+    stop, faults = threading.Event(), Faults(procs, {w for w in args.faults.split(",") if w})
     start = time.time()
     pools = {name: ThreadPoolExecutor(n) for name, n in (("intake", 48), ("callback", 48), ("read", 16))}
     streams = [threading.Thread(target=paced, args=(args.intakes, seconds, load.intake, pools["intake"], stop)),
@@ -304,6 +308,8 @@ def main() -> int:
         found = audit(svc, tally, stub, push)
         chain = svc.verify_chain(full=True)
         report(args, tally, faults, procs, found, chain, push, stub, loaded, drained)
+        if args.dump:
+            _dump(args.dump, tally, stub, push, faults)
     finally:
         for proc in procs.values():
             proc.stop()
@@ -316,6 +322,19 @@ def main() -> int:
     bad = sum(v for k, v in found.items() if k not in (
         "registrations acknowledged (201)", "disputes stored", "callbacks acknowledged (2xx)")) + (not chain["ok"])
     return 1 if args.check and bad else 0
+
+
+def _dump(path: str, tally: Tally, stub: StubAgency, push: set[str], faults: Faults) -> None:
+    receipts: dict[str, float] = {}
+    for r in stub.deliveries():
+        receipts.setdefault(r.headers.get("Idempotency-Key", ""), r.at)
+    with open(path, "w", encoding="utf-8") as f:
+        for name, began, took in faults.done:
+            f.write(json.dumps({"fault": name, "at": began, "took": took}) + "\n")
+        for x in tally.intakes.values():
+            lags = [receipts[h] - x.committed for h, a in x.handoffs if a in push and h in receipts and x.committed]
+            f.write(json.dumps({"sent": x.first_sent, "first_ok": x.first_ok, "status": x.status,
+                                "committed": x.committed, "lag": max(lags, default=None)}) + "\n")
 
 
 def _learn_agencies(load: Load, tally: Tally, stop: threading.Event) -> None:
