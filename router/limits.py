@@ -21,11 +21,13 @@ import json
 import logging
 import resource
 import time
+import types
 from typing import Any
 
 from waitress import create_server
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
+from waitress.server import BaseWSGIServer
 from waitress.task import ErrorTask, ThreadedTaskDispatcher, WSGITask
 from waitress.utilities import Error
 from werkzeug.datastructures import LanguageAccept
@@ -225,7 +227,25 @@ def waitress_server(app: Any, *, host: str, port: int, threads: int, max_body: i
                            asyncore_use_poll=True, backlog=2048,
                            _dispatcher=dispatcher)  # waitress's own hook for a dispatcher of one's own
     server.channel_class = _Channel
+    server.handle_accept = types.MethodType(_accept_waiting, server)
     return server
+
+
+ACCEPT_BATCH = 256  # connections taken from the kernel's backlog per readiness of the listening socket
+
+
+def _accept_waiting(server: Any) -> None:
+    """Take every connection waiting in the backlog (up to ACCEPT_BATCH and the connection limit),
+    not one: waitress takes one per turn of its loop, and each turn polls every open connection, so
+    when 1,500 clients connect at once a health probe queued behind them waited its turn for
+    seconds. The listening socket is non-blocking: an empty backlog ends the batch at once."""
+    for _ in range(ACCEPT_BATCH):
+        before = len(server._map)
+        if before >= server.adj.connection_limit:
+            return
+        BaseWSGIServer.handle_accept(server)
+        if len(server._map) == before:  # the backlog is empty (or accept failed, logged by waitress)
+            return
 
 
 RESERVED_FDS = 256  # the database, the journal, spooled bodies, logs: what a process opens besides sockets

@@ -100,3 +100,21 @@ def test_within_the_queue_nothing_is_shed():
         for s in (held, *waiting):
             assert _answer(s)[0].startswith("HTTP/1.1 200")
             s.close()
+
+
+def test_a_connect_burst_is_taken_from_the_backlog_in_one_turn():
+    """waitress takes one connection per turn of its loop, each turn polling every open connection;
+    when 1,500 clients connect at once a health probe behind them waited seconds in the backlog. The
+    IO thread now takes every waiting connection at each turn (router/limits.py _accept_waiting)."""
+    server = waitress_server(_app(threading.Event(), []), host="127.0.0.1", port=0, threads=1, max_body=1024)
+    clients = [socket.create_connection(("127.0.0.1", server.effective_port), timeout=5) for _ in range(40)]
+    try:
+        before = len(server._map)
+        server.handle_accept()  # what one turn of the loop does when the listening socket is readable
+        assert len(server._map) - before == 40
+        server.handle_accept()  # the backlog is empty: nothing more, no error
+        assert len(server._map) - before == 40
+    finally:
+        for c in clients:
+            c.close()
+        server.close()
