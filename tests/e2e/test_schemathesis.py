@@ -27,6 +27,7 @@ from urllib.parse import quote
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
+from schemathesis.core.parameters import ParameterLocation
 from werkzeug.wrappers import Request
 
 from router.adapters import signing
@@ -52,7 +53,18 @@ DERANDOMIZE = os.environ.get("CI", "") == "true"
 @schema.exclude(path_regex=r"^/api/v1/agency/").parametrize()
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=DERANDOMIZE)
 def test_the_api_keeps_its_contract(case):
-    case.call_and_validate(headers={"Authorization": f"Bearer {TOKEN}"}, excluded_checks=[positive_data_acceptance])
+    case.call_and_validate(headers=credentials(case, "Authorization", f"Bearer {TOKEN}"),
+                           excluded_checks=[positive_data_acceptance])
+
+
+def credentials(case: Any, name: str, value: str) -> dict[str, str]:
+    """The caller's credentials, unless the case is one whose headers schemathesis made invalid by
+    leaving this very header out: supplied anyway, the request would be valid and accepted, and the
+    check that invalid requests are refused would fail on a request it did not send."""
+    if case.meta is not None and case.meta.is_negative_at(ParameterLocation.HEADER) and name.lower() not in {
+            k.lower() for k in (case.headers or {})}:
+        return {}
+    return {name: value}
 
 
 class SignAsAgency:
@@ -86,7 +98,8 @@ signed_schema = schemathesis.openapi.from_wsgi("/api/openapi.json",
 @signed_schema.include(path_regex=r"^/api/v1/(agency|intake)/").parametrize()
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=DERANDOMIZE)
 def test_the_agency_api_keeps_its_contract(case):
-    case.call_and_validate(headers={"X-Router-Key": KEY_ID}, excluded_checks=[positive_data_acceptance])
+    case.call_and_validate(headers=credentials(case, "X-Router-Key", KEY_ID),
+                           excluded_checks=[positive_data_acceptance])
 
 
 ADMIN = _SVC.add_user("contract-admin", "admin")
