@@ -99,7 +99,7 @@ class AgencyHandoffQuery(Strict):
 
 
 class FeedQuery(Strict):
-    since = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**63 - 1),  # what a cursor can be
+    since = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31 - 1),  # feed_seq is an INTEGER
                            metadata={"description": "the cursor of the last item you processed (0: from the start)"})
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
 
