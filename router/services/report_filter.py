@@ -18,12 +18,9 @@ def report_filter(ctx: ServiceContext, q: dict[str, Any], scope: Scope = WHOLE) 
     if division and ctx.config.divisions.get(division) is None:
         raise ValidationError(f"辖区代码不存在：{division}", f"unknown division {division!r}", field="division")
     asked = division or None
-    division = scope.narrow(asked)
+    division = scope.narrow(asked)  # the one asked (known, checked above) or the user's own (checked when added)
     if division:
-        d = ctx.config.divisions.get(division)
-        if d is None:
-            raise ValidationError(f"辖区代码不存在：{division}", f"unknown division {division!r}", field="division")
-        level = d.level
+        level = ctx.config.divisions.by_code[division].level
     category = q.get("category")
     if category and category not in ctx.config.ruleset.categories:
         raise ValidationError(f"纠纷类别不存在：{category}", f"unknown category {category!r}", field="category")

@@ -36,7 +36,8 @@ def get_dispute(ctx: ServiceContext, dispute_id: str, scope: Scope = WHOLE) -> d
         if d is None:
             raise NotFound("纠纷不存在", "no such dispute")
         scope.require(d.division)
-        return hide_outside(ctx, dispute_answer(ctx, d, ctx.now()), scope)
+        answer = dispute_answer(ctx, d, ctx.now())
+    return hide_outside(ctx, answer, scope)  # its own short read, after this one has ended
 
 
 OUTSIDE = "另一辖区的登记"  # what a scoped viewer reads instead of another division's 受理编号
